@@ -1,0 +1,322 @@
+"""The exact tensor-network form of a χ-net: a chain of factored bilinear layers.
+
+Every wire carries **homogeneous coordinates**: index 0 is a constant coordinate (the "1"
+that biases multiply), so a network with biases and residuals becomes a pure chain of
+bilinear maps and, unrolled, a tree tensor network with ``2**n_bilinear`` copies of the input
+
+    x̃ = [1, x]                                   (d_input + 1,)
+    w₀ = E x̃                                     E: (n₀, d_input + 1)     the embedding
+    w_{l+1} = D_l (L_l w_l ⊙ R_l w_l)             L_l, R_l: (k_l, n_l),  D_l: (n_{l+1}, k_l)
+    out = H w_L                                   H: (1 + n_classes, n_L) the head
+
+The head's row 0 reads the homogeneous scale ``w_L[0]`` and rows 1: the (scaled) logits, so
+``logits = out[1:] / out[0]``. For ``norm=None`` the scale is exactly 1; for ``norm="rms"`` it is
+a positive per-sample number, and every gauge transformation keeps the ratio exact.
+
+Nothing of size k³ or (d+1)^(2^L) is built, except by ``Network.dense`` (tests, tiny models).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from .model import XNet, check_input
+
+MAX_DENSE_ELEMENTS = 50_000_000
+
+
+@dataclass
+class BilinearLayer:
+    """``w_out = D (L w ⊙ R w)``: the CP form of ``B[o,i,j] = Σ_h D[o,h] L[h,i] R[h,j]``.
+
+    Shapes: ``left``, ``right`` (k, n_in); ``down`` (n_out, k); ``w`` (batch, n_in).
+    """
+
+    left: Tensor
+    right: Tensor
+    down: Tensor
+
+    def __post_init__(self):
+        k, n_in = self.left.shape
+        if self.right.shape != (k, n_in) or self.down.dim() != 2 or self.down.shape[1] != k:
+            raise ValueError(
+                f"inconsistent bilinear layer: left {tuple(self.left.shape)}, right "
+                f"{tuple(self.right.shape)}, down {tuple(self.down.shape)}; expected left and "
+                f"right (k, n_in) and down (n_out, k)")
+
+    @property
+    def n_in(self) -> int:
+        return self.left.shape[1]
+
+    @property
+    def n_out(self) -> int:
+        return self.down.shape[0]
+
+    @property
+    def n_hidden(self) -> int:
+        return self.left.shape[0]
+
+    @property
+    def is_symmetric(self) -> bool:
+        return self.left is self.right or torch.equal(self.left, self.right)
+
+    def __call__(self, w: Tensor) -> Tensor:
+        return (w @ self.left.T * (w @ self.right.T)) @ self.down.T
+
+    def dense(self) -> Tensor:
+        """The layer tensor ``B`` of shape (n_out, n_in, n_in). Small layers only."""
+        return torch.einsum("oh,hi,hj->oij", self.down, self.left, self.right)
+
+    def map(self, fn) -> "BilinearLayer":
+        return BilinearLayer(fn(self.left), fn(self.right), fn(self.down))
+
+
+@dataclass
+class Network:
+    """A chain of bilinear layers between a linear embedding and a linear head.
+
+    Attributes:
+        embed: (n₀, d_input + 1), row 0 = e₀ so that ``w₀[0]`` is the constant.
+        layers: the bilinear layers, wire l → wire l+1.
+        head: (1 + n_classes, n_L); row 0 reads the homogeneous scale.
+        meta: free-form facts carried along (dataset, image shape, source model config).
+    """
+
+    embed: Tensor
+    layers: list[BilinearLayer]
+    head: Tensor
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        widths = [self.embed.shape[0]]
+        for i, layer in enumerate(self.layers):
+            if layer.n_in != widths[-1]:
+                raise ValueError(f"layer {i} reads a wire of size {layer.n_in}, but the wire "
+                                 f"before it has size {widths[-1]}")
+            widths.append(layer.n_out)
+        if self.head.shape[1] != widths[-1]:
+            raise ValueError(f"head reads a wire of size {self.head.shape[1]}, but the last wire "
+                             f"has size {widths[-1]}")
+
+    # -- shapes -------------------------------------------------------------------------
+    @property
+    def d_input(self) -> int:
+        return self.embed.shape[1] - 1
+
+    @property
+    def n_classes(self) -> int:
+        return self.head.shape[0] - 1
+
+    @property
+    def widths(self) -> list[int]:
+        """Size of each wire, constant coordinate included: wire 0 (after the embedding) to
+        wire L (read by the head)."""
+        return [self.embed.shape[0]] + [layer.n_out for layer in self.layers]
+
+    @property
+    def n_copies(self) -> int:
+        """How many copies of the input the unrolled tree has (its polynomial degree)."""
+        return 2 ** len(self.layers)
+
+    def num_parameters(self) -> int:
+        """Numbers stored in the factored form (embedding, L, R, D of every layer, head)."""
+        return sum(t.numel() for t in self.tensors())
+
+    def tensors(self) -> list[Tensor]:
+        out = [self.embed]
+        for layer in self.layers:
+            out += [layer.left, layer.right, layer.down]
+        return out + [self.head]
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.embed.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.embed.device
+
+    def to(self, device=None, dtype=None) -> "Network":
+        fn = lambda t: t.to(device=device, dtype=dtype)  # noqa: E731
+        return self.map(fn)
+
+    def map(self, fn) -> "Network":
+        return Network(fn(self.embed), [layer.map(fn) for layer in self.layers],
+                       fn(self.head), dict(self.meta))
+
+    def replace(self, embed=None, layers=None, head=None) -> "Network":
+        return Network(self.embed if embed is None else embed,
+                       list(self.layers if layers is None else layers),
+                       self.head if head is None else head, dict(self.meta))
+
+    # -- evaluation ---------------------------------------------------------------------
+    def lift(self, x: Tensor) -> Tensor:
+        """``x`` (batch, d_input) or images → ``x̃ = [1, x]`` (batch, d_input + 1)."""
+        x = check_input(x, self.d_input).to(device=self.device, dtype=self.dtype)
+        return torch.cat([torch.ones_like(x[:, :1]), x], dim=1)
+
+    def wires(self, x: Tensor) -> list[Tensor]:
+        """The value of every wire for a batch: a list of (batch, n_l) tensors."""
+        w = self.lift(x) @ self.embed.T
+        out = [w]
+        for layer in self.layers:
+            w = layer(w)
+            out.append(w)
+        return out
+
+    def homogeneous(self, x: Tensor) -> Tensor:
+        """``[scale, scale · logits]`` of shape (batch, 1 + n_classes)."""
+        return self.wires(x)[-1] @ self.head.T
+
+    def __call__(self, x: Tensor) -> Tensor:
+        """Logits (batch, n_classes), dehomogenised: equal to the source model's logits."""
+        out = self.homogeneous(x)
+        return out[:, 1:] / out[:, :1]
+
+    @torch.no_grad()
+    def predict(self, x: Tensor) -> Tensor:
+        return self(x).argmax(-1)
+
+    # -- dense form (tests and tiny models only) ----------------------------------------
+    def dense(self, include_scale: bool = False) -> Tensor:
+        """The whole network as one tensor ``T[c, i₁, …, i_N]`` over N = 2^L input copies,
+        each of size d_input + 1, such that ``out_c = Σ T[c, i₁…i_N] x̃_{i₁} ⋯ x̃_{i_N}``.
+
+        Copies are ordered left subtree first. Only for tiny models: raises past
+        ``MAX_DENSE_ELEMENTS`` numbers.
+        """
+        p = self.d_input + 1
+        size = p ** self.n_copies * self.head.shape[0]
+        if size > MAX_DENSE_ELEMENTS:
+            raise ValueError(f"the dense tensor would have {size:.3g} entries "
+                             f"((d_input+1)^{self.n_copies} per output); use a smaller model")
+        t = self.embed  # (n, P): wire as a function of the P flattened input indices
+        for layer in self.layers:
+            t = torch.einsum("oh,hp,hq->opq", layer.down, layer.left @ t, layer.right @ t)
+            t = t.reshape(t.shape[0], -1)
+        t = self.head @ t
+        if not include_scale:
+            t = t[1:]
+        return t.reshape(t.shape[0], *([p] * self.n_copies))
+
+
+# ---------------------------------------------------------------------------------------
+# From a trained XNet
+# ---------------------------------------------------------------------------------------
+def affine(weight: Tensor, bias: Tensor | None) -> Tensor:
+    """``W̃ = [[1, 0], [b, W]]``: an affine map as a linear map on homogeneous coordinates."""
+    out_f, in_f = weight.shape
+    m = weight.new_zeros(out_f + 1, in_f + 1)
+    m[0, 0] = 1
+    m[1:, 1:] = weight
+    if bias is not None:
+        m[1:, 0] = bias
+    return m
+
+
+def residual_block(left: Tensor, right: Tensor, down: Tensor, down_bias: Tensor) -> BilinearLayer:
+    """``[1, x] ↦ [1, x + D(L̃x̃ ⊙ R̃x̃) + b_D]`` as a single bilinear layer.
+
+    ``left``, ``right``: (h, d+1) already homogeneous (bias in column 0); ``down``: (d, h).
+    The residual and the constant are the extra products ``(I x̃) ⊙ (e₀ᵀ x̃)``: d+1 hidden
+    units whose left row is e_i and whose right row is e₀, giving ``x̃_i · 1``.
+    """
+    h, n = left.shape
+    eye = torch.eye(n, dtype=left.dtype, device=left.device)
+    e0 = eye[:1].expand(n, n)
+    d_out = torch.zeros(n, h + n, dtype=left.dtype, device=left.device)
+    d_out[0, h] = 1                      # 1 · 1 → the constant coordinate
+    d_out[1:, :h] = down
+    d_out[1:, h] = down_bias             # b_D · (1 · 1)
+    d_out[1:, h + 1:] = eye[1:, 1:]      # x_i · 1 → the residual
+    return BilinearLayer(torch.cat([left, eye]), torch.cat([right, e0.clone()]), d_out)
+
+
+def rms_layer(n: int, dtype, device) -> BilinearLayer:
+    """The weight-free layer ``[w₀, w] ↦ [w₀², mean(w²), w₀ · w]`` (n = d+1 → d+2).
+
+    With ``w = c·x`` and ``w₀ = c`` this is ``c² [1, s, x]`` where ``s = mean(x²)``: the RMS
+    norm in homogeneous coordinates, with the division postponed to the block after it.
+    """
+    d = n - 1
+    eye = torch.eye(n, dtype=dtype, device=device)
+    e0 = eye[:1].expand(d, n)
+    left = torch.cat([eye[:1], eye[1:], e0])                   # w₀ | w_i | w₀
+    right = torch.cat([eye[:1], eye[1:], eye[1:]])             # w₀ | w_i | w_i
+    down = torch.zeros(d + 2, 1 + 2 * d, dtype=dtype, device=device)
+    down[0, 0] = 1
+    down[1, 1:1 + d] = 1.0 / d
+    down[2:, 1 + d:] = torch.eye(d, dtype=dtype, device=device)
+    return BilinearLayer(left, right, down)
+
+
+def rms_block(left: Tensor, right: Tensor, down: Tensor, down_bias: Tensor) -> BilinearLayer:
+    """``[a, σ, z] ↦ [aσ, σz + D(Lz ⊙ Rz) + b_D aσ]`` (d+2 → d+1).
+
+    From ``c[1, s, x]`` this gives ``c² s [1, x + D(Lx/√s ⊙ Rx/√s) + b_D]``: the normalised
+    residual block up to the positive scale ``c² s``. ``left``, ``right``: (h, d) without bias.
+    """
+    h, d = left.shape
+    n = d + 2
+    eye = torch.eye(n, dtype=left.dtype, device=left.device)
+    pad = left.new_zeros(h, 2)
+    lefts = torch.cat([eye[:1], eye[1:2].expand(d, n), torch.cat([pad, left], 1)])
+    rights = torch.cat([eye[1:2], eye[2:], torch.cat([pad, right], 1)])
+    d_out = left.new_zeros(d + 1, 1 + d + h)
+    d_out[0, 0] = 1                       # a σ
+    d_out[1:, 0] = down_bias              # b_D a σ
+    d_out[1:, 1:1 + d] = torch.eye(d, dtype=left.dtype, device=left.device)  # σ z
+    d_out[1:, 1 + d:] = down
+    return BilinearLayer(lefts, rights, d_out)
+
+
+@torch.no_grad()
+def to_network(model: XNet, dtype: torch.dtype = torch.float64, device=None) -> Network:
+    """The exact tensor-network form of a trained ``XNet`` (see the module docstring).
+
+    ``norm=None``: one bilinear layer per block (a tree of degree 2^L).
+    ``norm="rms"``: two per block, ``rms_layer`` then ``rms_block`` (degree 4^L), exact up
+    to a positive per-sample scale that ``Network.__call__`` divides out.
+    """
+    if not isinstance(model, XNet):
+        raise TypeError(f"to_network expects an XNet (a χ-net), got {type(model).__name__}; "
+                        f"a ReLU/GELU baseline has no tensor-network form")
+    cast = lambda t: None if t is None else t.detach().to(device=device, dtype=dtype)  # noqa: E731
+    embed = affine(cast(model.embed.weight), cast(model.embed.bias))
+    n = embed.shape[0]
+    layers = []
+    for block in model.blocks:
+        lw, rw = cast(block.left.weight), cast(block.right.weight)
+        dw, db = cast(block.down.weight), cast(block.down.bias)
+        if model.norm == "rms":
+            layers.append(rms_layer(n, embed.dtype, embed.device))
+            layers.append(rms_block(lw, rw, dw, db))
+        else:
+            layers.append(residual_block(affine(lw, cast(block.left.bias))[1:],
+                                         affine(rw, cast(block.right.bias))[1:], dw, db))
+    head = affine(cast(model.head.weight), cast(model.head.bias))
+    meta = dict(source=dict(model.config), norm=model.norm)
+    return Network(embed, layers, head, meta)
+
+
+def symmetrise(net: Network) -> Network:
+    """Make every layer symmetric (``L = R``) without changing the function.
+
+    ``L' = R' = [L + R; L − R]`` and ``D' = ¼ [D, −D]``, exact because
+    ``(a + b)² − (a − b)² = 4ab``. Then every copy of a wire sees the same downstream
+    Gram. Hidden units that are identically zero (e.g. ``L − R`` of a unit that was already
+    symmetric) are dropped.
+    """
+    layers = []
+    for layer in net.layers:
+        if layer.is_symmetric:
+            layers.append(layer)
+            continue
+        sym = torch.cat([layer.left + layer.right, layer.left - layer.right])
+        down = 0.25 * torch.cat([layer.down, -layer.down], dim=1)
+        keep = (sym != 0).any(1) & (down != 0).any(0)
+        sym = sym[keep]
+        layers.append(BilinearLayer(sym, sym, down[:, keep]))
+    return net.replace(layers=layers)
