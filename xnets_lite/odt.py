@@ -264,6 +264,14 @@ def odt(model_or_network, device=None, dtype: torch.dtype = torch.float64,
     """
     if dtype not in (torch.float32, torch.float64):
         raise TypeError(f"odt runs in torch.float32 or torch.float64, got {dtype}")
+    if device is not None:
+        try:
+            device = torch.device(device)
+        except (RuntimeError, TypeError) as err:
+            raise ValueError(f"unknown device {device!r}: use 'cpu', 'cuda' or 'cuda:N'") from err
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError("device='cuda' was asked for, but CUDA is not available on this "
+                             "machine; pass device='cpu' (or None to stay where the model is)")
     if isinstance(model_or_network, XNet):
         net = to_network(model_or_network, dtype=dtype, device=device)
     elif isinstance(model_or_network, Network):

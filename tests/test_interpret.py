@@ -1,0 +1,158 @@
+"""Reading the weights: class eigenvectors, the compositional tree, energy shares, and the
+compressed module — each checked against an independent computation."""
+import pytest
+import torch
+
+from helpers import assert_close, random_inputs, random_xnet
+from xnets_lite.compress import Factored, Quadratic, to_module
+from xnets_lite.interpret import (
+    accuracy, accuracy_vs_rank, class_eigenvectors, class_energy_share, compositional_tree,
+    trace_class)
+from xnets_lite.network import symmetrise, to_network
+from xnets_lite.odt import odt
+
+
+def overlap(a, b):
+    """|cos| between two vectors: eigenvector signs are arbitrary."""
+    return float((a @ b).abs() / (a.norm() * b.norm()))
+
+
+def class_interaction_matrices(model):
+    """The single-layer method: for a one-layer network, the symmetrised class interaction
+    matrices ``Σ_h (Dᵀu_c)_h l_h r_hᵀ`` in homogeneous input coordinates (C, P, P)."""
+    net = to_network(model)
+    layer = net.layers[0]
+    left, right = layer.left @ net.embed, layer.right @ net.embed
+    coeff = net.head[1:] @ layer.down                                  # (C, h)
+    q = torch.einsum("ch,hi,hj->cij", coeff, left, right)
+    return (q + q.mT) / 2
+
+
+def test_one_layer_without_linear_terms_matches_the_single_layer_method():
+    # No biases before the products, and a residual stream the head cannot read: every
+    # logit is a pure quadratic form xᵀ Q_c x, whose eigenvectors are the classic reading.
+    model = random_xnet(9, 4, 6, 3, n_layers=1, seed=2)
+    with torch.no_grad():
+        model.embed.bias.zero_()
+        model.blocks[0].left.bias.zero_()
+        model.blocks[0].right.bias.zero_()
+        model.embed.weight[2:] = 0          # the input lands on dims 0, 1 ...
+        model.head.weight[:, :2] = 0        # ... which the head does not read
+    q = class_interaction_matrices(model)[:, 1:, 1:]
+    ce = class_eigenvectors(odt(model), k=2)
+    for c in range(3):
+        evals, evecs = torch.linalg.eigh(q[c])
+        order = evals.abs().argsort(descending=True)
+        for i in range(2):
+            assert overlap(ce.vectors[c, i], evecs[:, order[i]]) == pytest.approx(1, abs=1e-8)
+            assert float(ce.values[c, i]) == pytest.approx(float(evals[order[i]] ** 2), rel=1e-8)
+
+
+def test_one_layer_with_biases_matches_the_homogeneous_interaction_matrix():
+    # With biases and the residual, a logit is x̃ᵀ Q_c x̃ over x̃ = [1, x]; the input Gram of
+    # one copy is Q_c², whose pixel block the class eigenvectors diagonalise.
+    model = random_xnet(9, 4, 6, 3, n_layers=1, seed=3)
+    q = class_interaction_matrices(model)
+    ce = class_eigenvectors(odt(model), k=3)
+    for c in range(3):
+        evals, evecs = torch.linalg.eigh((q[c] @ q[c])[1:, 1:])
+        for i in range(3):
+            assert overlap(ce.vectors[c, i], evecs[:, -1 - i]) == pytest.approx(1, abs=1e-8)
+            assert float(ce.values[c, i]) == pytest.approx(float(evals[-1 - i]), rel=1e-8)
+
+
+@pytest.mark.parametrize("n_layers", [2, 3])
+def test_deep_class_eigenvectors_match_the_dense_tensor(n_layers):
+    # Brute force: unfold logit c's dense tensor at the first input copy.
+    model = random_xnet(4, 3, 4, 2, n_layers=n_layers, seed=n_layers)
+    dense = symmetrise(to_network(model)).dense()
+    ce = class_eigenvectors(odt(model), k=2, image_shape=(2, 2))
+    assert ce.images.shape == (2, 2, 2, 2)
+    for c in range(2):
+        f = dense[c].reshape(5, -1)
+        evals, evecs = torch.linalg.eigh((f @ f.T)[1:, 1:])
+        assert overlap(ce.vectors[c, 0], evecs[:, -1]) == pytest.approx(1, abs=1e-8)
+        assert float(ce.values[c, 0]) == pytest.approx(float(evals[-1]), rel=1e-8)
+        assert float(ce.share[c, 0]) == pytest.approx(float(evals[-1] / evals.sum()), rel=1e-8)
+        assert float(ce.pixel_share[c]) == pytest.approx(float(evals.sum() / (f ** 2).sum()), rel=1e-8)
+
+
+def test_class_eigenvectors_bad_arguments():
+    dec = odt(random_xnet(6, 4, 5, 3, n_layers=2))
+    with pytest.raises(ValueError, match="k must be"):
+        class_eigenvectors(dec, k=0)
+    with pytest.raises(ValueError, match="image shape"):
+        class_eigenvectors(dec)                       # 6 inputs: not a square image
+    with pytest.raises(ValueError, match="has 4 pixels"):
+        class_eigenvectors(dec, image_shape=(2, 2))
+
+
+def test_energy_share_is_one_at_full_rank_and_grows_with_rank():
+    dec = odt(random_xnet(9, 5, 6, 3, n_layers=3, seed=8))
+    full = [w - 1 for w in dec.widths]
+    assert_close(class_energy_share(dec, full), torch.ones(3, 4, dtype=torch.float64), 1e-10)
+    shares = torch.stack([class_energy_share(dec, k) for k in range(5)])
+    assert (shares[1:] >= shares[:-1] - 1e-12).all()
+    assert ((shares >= 0) & (shares <= 1 + 1e-12)).all()
+
+
+def test_compositional_tree_reproduces_the_truncated_network():
+    model = random_xnet(9, 5, 6, 3, n_layers=3, seed=6)
+    dec = odt(model)
+    tree = compositional_tree(dec, rank=3)
+    net = dec.truncate(3)
+    assert tree.features.shape == (4, 3, 3)
+    assert float(tree.features[0].abs().max()) == 0          # the constant direction
+    assert [t.shape for t in tree.interactions] == [(4, 4, 4), (4, 4, 4)]
+    for t in tree.interactions:
+        assert_close(t, t.mT)
+    x = random_inputs(7, 9)
+    wires = net.wires(x)
+    for layer, t in enumerate(tree.interactions):
+        assert_close(torch.einsum("oij,bi,bj->bo", t, wires[layer], wires[layer]), wires[layer + 1])
+    logits = torch.einsum("cij,bi,bj->bc", tree.class_matrices, wires[-2], wires[-2])
+    assert_close(logits / wires[-1][:, :1], net(x))
+    steps = trace_class(tree, 1, top=2)
+    assert steps[0]["output"] == "class 1" and len(steps[0]["pairs"]) == 2
+    assert {s["layer"] for s in steps} <= {0, 1, 2}
+    with pytest.raises(ValueError, match="class must be"):
+        trace_class(tree, 3)
+
+
+@pytest.mark.parametrize("norm", [None, "rms"])
+def test_compressed_module_computes_the_same_function(norm):
+    model = random_xnet(9, 5, 6, 3, n_layers=2, norm=norm, seed=1)
+    x = random_inputs(6, 9)
+    dec = odt(model)
+    assert_close(to_module(dec.network)(x).detach(), model(x).detach())
+    cut = dec.truncate(2)
+    module = to_module(cut)
+    assert_close(module(x).detach(), cut(x))
+    assert module.num_parameters() <= cut.num_parameters()
+    assert all(isinstance(layer, (Quadratic, Factored)) for layer in module.layers)
+    assert any(isinstance(layer, Quadratic) for layer in module.layers)
+    with pytest.raises(TypeError, match="Network"):
+        to_module(model)
+
+
+class TinyData:
+    """Just enough of ``data.Dataset`` for ``accuracy``: batches and labels."""
+
+    def __init__(self, x, y):
+        self.x, self.labels = x, y
+
+    def batches(self, batch_size, device=None):
+        for i in range(0, len(self.x), batch_size):
+            yield self.x[i:i + batch_size].to(device), self.labels[i:i + batch_size]
+
+
+def test_accuracy_vs_rank_rows():
+    model = random_xnet(9, 5, 6, 3, n_layers=2, seed=4)
+    x = random_inputs(50, 9)
+    data = TinyData(x, model(x).argmax(-1))
+    assert accuracy(model, data) == 1.0
+    dec = odt(model)
+    rows = accuracy_vs_rank(dec, data, [0, 2, [5, 5, 5]])
+    assert [r["rank"] for r in rows] == [0, 2, [5, 5, 5]]
+    assert rows[-1]["accuracy"] == 1.0 and rows[-1]["agreement"] == 1.0
+    assert rows[0]["parameters"] < rows[-1]["parameters"]

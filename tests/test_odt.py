@@ -1,0 +1,206 @@
+"""ODT: every gauge step is exact, the Grams are what the algorithm promises, and the
+spectra equal the singular values of the dense network tensor (computed by brute force)."""
+import pytest
+import torch
+
+from helpers import SHAPES, assert_close, random_inputs, random_xnet
+from xnets_lite.model import MLP
+from xnets_lite.network import symmetrise, to_network
+from xnets_lite.odt import (
+    diagonalise, downstream_grams, effective_dimension, local_spectra, odt, orthogonalise,
+    participation_ratio, truncate, upstream_grams)
+
+CASES = [(shape, n_layers, norm) for shape in SHAPES for n_layers in (1, 2, 3, 4)
+         for norm in (None, "rms")]
+
+
+def eye_like(g):
+    return torch.eye(g.shape[0], dtype=g.dtype)
+
+
+@pytest.mark.parametrize("shape,n_layers,norm", CASES)
+def test_every_gauge_step_is_exact(shape, n_layers, norm):
+    model = random_xnet(*shape, n_layers=n_layers, norm=norm, seed=3)
+    x = random_inputs(12, shape[0])
+    logits = model(x).detach()
+    net = symmetrise(to_network(model))
+    ortho = orthogonalise(net)
+    assert_close(ortho(x), logits)
+    diag, _, _ = diagonalise(ortho)
+    assert_close(diag(x), logits)
+    assert_close(odt(model).network(x), logits)
+    full = [w - 1 for w in diag.widths]
+    assert_close(truncate(diag, full)(x), logits)
+
+
+@pytest.mark.parametrize("shape,n_layers,norm", CASES)
+def test_grams_after_orthogonalise_and_diagonalise(shape, n_layers, norm):
+    model = random_xnet(*shape, n_layers=n_layers, norm=norm, seed=5)
+    ortho = orthogonalise(symmetrise(to_network(model)))
+    for g in upstream_grams(ortho):
+        assert_close(g, eye_like(g), 1e-9)
+    dec = odt(model)
+    for g in upstream_grams(dec.network):           # rotations keep them the identity
+        assert_close(g, eye_like(g), 1e-9)
+    for m, imp in zip(downstream_grams(dec.network), dec.importance):
+        block = m[1:, 1:]
+        assert_close(block - torch.diag(block.diagonal()), torch.zeros_like(block), 1e-9)
+        assert_close(m.diagonal(), imp, 1e-9)
+        assert (imp[1:-1] >= imp[2:] - 1e-9).all()   # sorted, largest first
+    # the constant coordinate stays a constant: wire 0's first row is a pure e₀
+    e = dec.network.embed
+    assert e[0, 0] > 0 and e[0, 1:].abs().max() == 0
+
+
+def unfold_spectrum(net, wire):
+    """Squared singular values of the dense network tensor, with the 2^wire input copies
+    under the leftmost copy of ``wire`` as rows and everything else as columns.
+
+    The tensor of a polynomial is not unique; the tree's own tensor after symmetrising
+    every layer (``L ⊗ R → ½(L ⊗ R + R ⊗ L)``) is the canonical one, the same under every
+    swap of two sibling subtrees, so that every copy of a wire has the same spectrum."""
+    dense = net.dense()
+    rows = (net.d_input + 1) ** (2 ** wire)
+    mat = dense.reshape(dense.shape[0], rows, -1).transpose(0, 1).reshape(rows, -1)
+    return torch.linalg.svdvals(mat) ** 2
+
+
+@pytest.mark.parametrize("norm,n_layers,d_input", [(None, 1, 3), (None, 2, 2), (None, 3, 2),
+                                                    (None, 4, 1), ("rms", 1, 2), ("rms", 2, 1)])
+def test_spectra_equal_brute_force_singular_values(norm, n_layers, d_input):
+    model = random_xnet(d_input, 3, 4, 2, n_layers=n_layers, norm=norm, seed=11)
+    net = symmetrise(to_network(model))
+    dec = odt(model)
+    assert len(dec.spectra) == len(net.layers) + 1
+    for wire, spectrum in enumerate(dec.spectra):
+        brute = unfold_spectrum(net, wire)
+        n = min(len(brute), len(spectrum))
+        scale = float(brute[0])
+        assert_close(spectrum[:n] / scale, brute[:n] / scale, 1e-9)
+        assert float(brute[n:].sum()) <= 1e-9 * scale and float(spectrum[n:].sum()) <= 1e-9 * scale
+
+
+def squared_norm(net):
+    return float((net.dense() ** 2).sum())
+
+
+@pytest.mark.parametrize("norm,n_layers", [(None, 1), (None, 2), (None, 3), ("rms", 1)])
+def test_truncating_the_last_wire_removes_exactly_the_discarded_energy(norm, n_layers):
+    model = random_xnet(2, 4, 5, 3, n_layers=n_layers, norm=norm, seed=2)
+    dec = odt(model)
+    total = squared_norm(dec.network)
+    assert total == pytest.approx(float(dec.spectra[-1].sum()), rel=1e-9)
+    widths = [w - 1 for w in dec.widths]
+    for k in range(widths[-1] + 1):
+        cut = truncate(dec.network, widths[:-1] + [k])
+        discarded = float(dec.importance[-1][k + 1:].sum())
+        assert squared_norm(cut) == pytest.approx(total - discarded, rel=1e-9, abs=1e-12 * total)
+
+
+@pytest.mark.parametrize("n_layers", [2, 3])
+def test_truncating_one_copy_of_an_inner_wire_removes_exactly_its_discarded_eigenvalues(n_layers):
+    # Cut one copy only: the left input of the last layer (which has one copy in the tree;
+    # its right input is the other copy of the same wire). The change in the squared norm
+    # is then exactly the discarded eigenvalues of that wire's downstream Gram.
+    model = random_xnet(2, 4, 5, 3, n_layers=n_layers, seed=4)
+    dec = odt(model)
+    total = squared_norm(dec.network)
+    wire = n_layers - 1
+    for k in (0, 1, 3):
+        net = dec.network
+        layer = net.layers[wire]
+        proj = torch.zeros(layer.n_in, dtype=net.dtype)
+        proj[: k + 1] = 1
+        cut = net.replace(layers=net.layers[:wire] + [type(layer)(layer.left * proj, layer.right,
+                                                                  layer.down)])
+        discarded = float(dec.importance[wire][k + 1:].sum())
+        assert discarded > 0
+        assert squared_norm(cut) == pytest.approx(total - discarded, rel=1e-9, abs=1e-12 * total)
+
+
+def test_truncated_network_is_smaller_and_runs():
+    model = random_xnet(6, 5, 4, 3, n_layers=3, seed=9)
+    dec = odt(model)
+    cut = dec.truncate([3, 2, 2, 1])
+    assert cut.widths == [4, 3, 3, 2]
+    assert cut.num_parameters() < dec.network.num_parameters()
+    out = cut(random_inputs(4, 6))
+    assert out.shape == (4, 3) and torch.isfinite(out).all()
+    only_constant = dec.truncate(0)
+    assert only_constant.widths == [1, 1, 1, 1]     # the constant is never truncated
+
+
+def test_local_spectra_equal_brute_force_svd_of_each_layer():
+    net = symmetrise(to_network(random_xnet(4, 3, 5, 2, n_layers=2, seed=1)))
+    local = local_spectra(net)
+    for layer, spectrum in zip(net.layers, local):
+        dense = layer.dense()                                    # (o, i, j)
+        brute = torch.linalg.svdvals(dense.permute(1, 0, 2).reshape(layer.n_in, -1)) ** 2
+        assert_close(spectrum, brute, 1e-10)
+    head = torch.linalg.svdvals(net.head[1:]) ** 2
+    padded = torch.cat([head, head.new_zeros(len(local[-1]) - len(head))])
+    assert_close(local[-1], padded, 1e-10)
+
+
+def test_effective_dimension_and_participation_ratio():
+    s = torch.tensor([50.0, 30.0, 19.0, 0.9, 0.1])
+    assert effective_dimension(s, 0.99) == 3
+    assert effective_dimension(s, 0.5) == 1
+    assert effective_dimension(s, 1.0) == 5
+    assert effective_dimension(torch.zeros(4)) == 0
+    assert participation_ratio(torch.ones(7)) == pytest.approx(7)
+    assert participation_ratio(torch.tensor([1.0, 0, 0])) == pytest.approx(1)
+    with pytest.raises(ValueError, match="energy"):
+        effective_dimension(s, 0)
+
+
+def test_effective_dimension_of_a_trained_like_model_is_reported_per_wire():
+    dec = odt(random_xnet(6, 5, 4, 3, n_layers=3))
+    dims = dec.effective_dimensions()
+    assert len(dims) == 4 and all(1 <= d <= w for d, w in zip(dims, dec.widths))
+    assert len(dec.local_effective_dimensions()) == 4
+
+
+@pytest.mark.parametrize("ranks,error,match", [
+    (9, ValueError, "out of range"),
+    (-1, ValueError, "out of range"),
+    ([1, 1], ValueError, "one rank per wire"),
+    (1.5, TypeError, "int"),
+    ([1, 1, "2", 1], TypeError, "wire 2"),
+    (True, TypeError, "int"),
+])
+def test_bad_ranks_are_clear_errors(ranks, error, match):
+    dec = odt(random_xnet(6, 5, 4, 3, n_layers=3))
+    with pytest.raises(error, match=match):
+        dec.truncate(ranks)
+
+
+def test_bad_arguments_are_clear_errors():
+    model = random_xnet(6, 5, 4, 3, n_layers=2)
+    with pytest.raises(TypeError, match="float32 or torch.float64"):
+        odt(model, dtype=torch.int64)
+    with pytest.raises(TypeError, match="XNet or a Network"):
+        odt(MLP(6, 5, 4, 3, 2))
+    with pytest.raises(ValueError, match="unknown device"):
+        odt(model, device="tpu-please")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            odt(model, device="cuda")
+    with pytest.raises(ValueError, match="symmetrise first"):
+        diagonalise(orthogonalise(to_network(model)))
+
+
+def test_float32_runs_and_stays_close():
+    model = random_xnet(6, 5, 4, 3, n_layers=2)
+    x = random_inputs(8, 6)
+    dec = odt(model, dtype=torch.float32)
+    assert dec.network.dtype == torch.float32
+    assert_close(dec.network(x).double(), model(x).detach(), 1e-4)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_cuda_matches_cpu():
+    model = random_xnet(6, 5, 4, 3, n_layers=3)
+    cpu, gpu = odt(model), odt(model, device="cuda")
+    for a, b in zip(cpu.spectra, gpu.spectra):
+        assert_close(b.cpu(), a, 1e-9)

@@ -1,0 +1,242 @@
+"""Reading a decomposed χ-net from its weights: class eigenvectors, the compositional tree,
+and what truncation keeps.
+
+Everything here starts from a ``Decomposition`` (``odt.py``), whose network is symmetric
+and orthonormal (every upstream Gram is the identity). Then the downstream Gram of one
+copy of a wire, propagated from any quadratic form at the head, is exactly the Gram of the
+network unfolded at that copy, and no data is needed.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from .network import Network
+from .odt import Decomposition, check_ranks, propagate_down
+
+
+def _image_shape(d_input: int, image_shape=None) -> tuple[int, int]:
+    if image_shape is not None:
+        h, w = image_shape
+        if h * w != d_input:
+            raise ValueError(f"image_shape {tuple(image_shape)} has {h * w} pixels, but the "
+                             f"network has {d_input} inputs")
+        return int(h), int(w)
+    side = math.isqrt(d_input)
+    if side * side != d_input:
+        raise ValueError(f"cannot guess the image shape of {d_input} inputs; pass image_shape")
+    return side, side
+
+
+def _fix_sign(vectors: Tensor) -> Tensor:
+    """Eigenvector signs are arbitrary; make the largest-magnitude entry positive (…, n)."""
+    idx = vectors.abs().argmax(-1, keepdim=True)
+    return vectors * torch.sign(vectors.gather(-1, idx)).clamp_min(0).mul(2).sub(1)
+
+
+def input_grams(net: Network, head_gram: Tensor) -> Tensor:
+    """Propagate quadratic forms on the head's wire down to the input.
+
+    ``head_gram``: (…, n_L, n_L) → (…, d_input + 1, d_input + 1), the downstream Gram of one
+    input copy in homogeneous input coordinates ``[1, pixels]``. ``net`` must be
+    orthonormal and symmetric (a ``Decomposition.network``).
+    """
+    m = head_gram
+    for layer in reversed(net.layers):
+        m = propagate_down(layer, m)
+    return net.embed.T @ m @ net.embed
+
+
+# ---------------------------------------------------------------------------------------
+# Top eigenvectors per class
+# ---------------------------------------------------------------------------------------
+@dataclass
+class ClassEigenvectors:
+    """Per class c, the top eigenvectors of the pixel block of logit c's input Gram.
+
+    Attributes:
+        values: (C, k) eigenvalues, largest first.
+        share: (C, k) each eigenvalue's share of the pixel block's trace (the class's
+            spectral energy in pixel directions).
+        images: (C, k, H, W) the eigenvectors as images (sign: largest pixel positive).
+        vectors: (C, k, d_input) the same, flat.
+        pixel_share: (C,) share of the class's whole energy that lies in pixel directions
+            (the rest is along the constant input coordinate: the logit's offset and the
+            parts of it that do not depend on this copy of the input).
+    """
+
+    values: Tensor
+    share: Tensor
+    images: Tensor
+    vectors: Tensor
+    pixel_share: Tensor
+
+
+@torch.no_grad()
+def class_eigenvectors(dec: Decomposition, k: int = 3, image_shape=None) -> ClassEigenvectors:
+    """Top-``k`` eigenvectors per class, from the weights alone.
+
+    For class c, start from the head row ``u_c`` as the quadratic form ``u_c u_cᵀ`` on the
+    last wire, propagate it down every layer (``M ← Lᵀ[(DᵀMD) ⊙ (LLᵀ)]L``), map it through
+    the embedding (``Eᵀ M E``, homogeneous input ``[1, pixels]``) and eigendecompose its
+    pixel block ``M[1:, 1:]``: the pixel directions that logit c depends on most, through any
+    one copy of the input. For a one-layer model without linear terms these are the
+    eigenvectors of the class's symmetrised interaction matrix ``Σ_h (Dᵀu_c)_h l_h r_hᵀ``
+    (eigenvalues squared).
+    """
+    net = dec.network
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= net.d_input:
+        raise ValueError(f"k must be an int between 1 and {net.d_input} (the input size), got {k!r}")
+    u = net.head[1:]
+    m = input_grams(net, u[:, :, None] * u[:, None, :])
+    block = m[:, 1:, 1:]
+    evals, evecs = torch.linalg.eigh((block + block.mT) / 2)
+    evals, evecs = evals.flip(-1).clamp_min(0), evecs.flip(-1).mT  # (C, n), (C, n, n) rows
+    tiny = torch.finfo(evals.dtype).tiny
+    vectors = _fix_sign(evecs[:, :k])
+    h, w = _image_shape(net.d_input, image_shape)
+    return ClassEigenvectors(
+        values=evals[:, :k], share=evals[:, :k] / evals.sum(-1, keepdim=True).clamp_min(tiny),
+        images=vectors.reshape(*vectors.shape[:2], h, w), vectors=vectors,
+        pixel_share=evals.sum(-1) / m.diagonal(dim1=-2, dim2=-1).sum(-1).clamp_min(tiny))
+
+
+# ---------------------------------------------------------------------------------------
+# The compositional tree
+# ---------------------------------------------------------------------------------------
+@dataclass
+class Tree:
+    """The truncated network laid out for reading, bottom-up.
+
+    Attributes:
+        features: (k₀+1, H, W) input-space image of every direction of wire 0 (row 0 is the
+            constant direction: its pixel part is zero).
+        interactions: per bilinear layer, (n_out, n_in, n_in) symmetric matrices: how the
+            directions of the wire below combine into each direction of the wire above.
+        class_matrices: (C, n, n) the last layer contracted with the head: how the top
+            wire's inputs combine into each logit (None for a network without layers).
+        importance: per wire, the energy of each kept direction.
+        ranks: directions kept per wire (besides the constant).
+    """
+
+    features: Tensor
+    interactions: list[Tensor]
+    class_matrices: Tensor | None
+    importance: list[Tensor]
+    ranks: list[int]
+
+
+@torch.no_grad()
+def compositional_tree(dec: Decomposition, rank=15, image_shape=None) -> Tree:
+    """Truncate every wire to its top ``rank`` directions and read off the tree."""
+    ranks = check_ranks(dec.widths, rank)
+    net = dec.truncate(ranks)
+    h, w = _image_shape(net.d_input, image_shape)
+    interactions = [layer.dense() for layer in net.layers]
+    class_matrices = None
+    if interactions:
+        class_matrices = torch.einsum("co,oij->cij", net.head[1:], interactions.pop())
+    return Tree(features=net.embed[:, 1:].reshape(-1, h, w), interactions=interactions,
+                class_matrices=class_matrices,
+                importance=[imp[: k + 1] for imp, k in zip(dec.importance, ranks)], ranks=ranks)
+
+
+def _top_pairs(matrix: Tensor, top: int) -> list[tuple[int, int, float]]:
+    """The ``top`` largest |entries| of a symmetric matrix as (i, j, weight), i ≤ j, where
+    an off-diagonal weight counts both (i, j) and (j, i)."""
+    sym = torch.triu(matrix + matrix.T - torch.diag(matrix.diagonal()))
+    flat = sym.abs().flatten()
+    idx = flat.argsort(descending=True)[:top]
+    n = matrix.shape[1]
+    return [(int(i // n), int(i % n), float(sym.flatten()[i])) for i in idx if flat[i] > 0]
+
+
+def trace_class(tree: Tree, c: int, top: int = 3) -> list[dict]:
+    """Follow class ``c`` down the tree: its strongest interactions at the last layer, then,
+    for every direction they use, that direction's strongest interactions one layer below,
+    down to the features.
+
+    Returns one dict per step, top first: ``{"layer", "output", "pairs"}``, where
+    ``output`` is the direction being explained (``"class c"`` at the top) and ``pairs`` the
+    list of (i, j, weight) combining directions i and j of the wire below (0 = constant).
+    """
+    if tree.class_matrices is None:
+        raise ValueError("this network has no bilinear layer: there is no tree to trace")
+    n_classes = tree.class_matrices.shape[0]
+    if isinstance(c, bool) or not isinstance(c, int) or not 0 <= c < n_classes:
+        raise ValueError(f"class must be an int in [0, {n_classes}), got {c!r}")
+    n_layers = len(tree.interactions) + 1
+    steps = [dict(layer=n_layers - 1, output=f"class {c}", pairs=_top_pairs(tree.class_matrices[c], top))]
+    frontier = {i for i, j, _ in steps[0]["pairs"] for i in (i, j)} - {0}
+    for layer in reversed(range(n_layers - 1)):
+        below = set()
+        for o in sorted(frontier):
+            pairs = _top_pairs(tree.interactions[layer][o], top)
+            steps.append(dict(layer=layer, output=o, pairs=pairs))
+            below |= {i for i, j, _ in pairs for i in (i, j)}
+        frontier = below - {0}
+    return steps
+
+
+# ---------------------------------------------------------------------------------------
+# What truncation keeps
+# ---------------------------------------------------------------------------------------
+@torch.no_grad()
+def class_energy_share(dec: Decomposition, ranks) -> Tensor:
+    """(C, n_wires): the share of each class's spectral energy, at each wire, held by the
+    directions a truncation to ``ranks`` keeps (the constant plus the top ``ranks[l]``).
+
+    The energy of logit c at a wire is the trace of its downstream Gram there (the squared
+    norm of the logit's polynomial, the same at every wire); the kept share is the trace
+    over the kept coordinates.
+    """
+    net = dec.network
+    ranks = check_ranks(net.widths, ranks)
+    u = net.head[1:]
+    m = u[:, :, None] * u[:, None, :]
+    shares = []
+    for wire in reversed(range(len(net.layers) + 1)):
+        diag = m.diagonal(dim1=-2, dim2=-1)
+        shares.append(diag[:, : ranks[wire] + 1].sum(-1) / diag.sum(-1))
+        if wire > 0:
+            m = propagate_down(net.layers[wire - 1], m)
+    return torch.stack(shares[::-1], dim=1)
+
+
+@torch.no_grad()
+def predictions(model, data, batch_size: int = 1000) -> Tensor:
+    """Predicted classes of a model (``nn.Module``) or ``Network`` on a ``Dataset``."""
+    device = model.device if isinstance(model, Network) else next(model.parameters()).device
+    was_training = getattr(model, "training", False)
+    if was_training:
+        model.eval()
+    try:
+        return torch.cat([model(x).argmax(-1).cpu() for x, _ in data.batches(batch_size, device=device)])
+    finally:
+        if was_training:
+            model.train()
+
+
+def accuracy(model, data) -> float:
+    """Test accuracy of a model or ``Network`` on a ``Dataset``, in [0, 1]."""
+    return float((predictions(model, data) == data.labels).double().mean())
+
+
+@torch.no_grad()
+def accuracy_vs_rank(dec: Decomposition, data, ranks) -> list[dict]:
+    """Truncate to each rank in ``ranks`` (an int = the same rank on every wire, or a list per
+    wire) and measure test accuracy, agreement with the full network's predictions and the
+    parameters of the compressed module (``compress.to_module``)."""
+    from .compress import to_module
+    full = predictions(dec.network, data)
+    rows = []
+    for r in ranks:
+        net = dec.truncate(r)
+        pred = predictions(net, data)
+        rows.append(dict(rank=r, accuracy=float((pred == data.labels).double().mean()),
+                         agreement=float((pred == full).double().mean()),
+                         parameters=to_module(net).num_parameters()))
+    return rows
