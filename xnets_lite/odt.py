@@ -23,7 +23,8 @@ biases, the residual's linear terms and the logit offsets. It is never truncated
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 import torch
 from torch import Tensor
@@ -39,10 +40,18 @@ RTOL = 1e-12
 # ---------------------------------------------------------------------------------------
 # Grams
 # ---------------------------------------------------------------------------------------
-def layer_gram(layer: BilinearLayer, gram: Tensor) -> Tensor:
-    """Upstream Gram of a layer's output: ``D [(L G Lᵀ) ⊙ (R G Rᵀ)] Dᵀ`` (n_out, n_out)."""
-    lgl = layer.left @ gram @ layer.left.T
-    rgr = lgl if layer.is_symmetric else layer.right @ gram @ layer.right.T
+def sandwich(a: Tensor, gram: Tensor | None = None) -> Tensor:
+    """``A G Aᵀ``; ``gram=None`` stands for the identity (an orthonormal wire)."""
+    return a @ a.T if gram is None else a @ gram @ a.T
+
+
+def layer_gram(layer: BilinearLayer, gram: Tensor | None = None,
+               left_gram: Tensor | None = None) -> Tensor:
+    """Upstream Gram of a layer's output: ``D [(L G Lᵀ) ⊙ (R G Rᵀ)] Dᵀ`` (n_out, n_out).
+
+    ``gram=None`` means the identity; ``left_gram`` may pass ``L G Lᵀ`` when known."""
+    lgl = sandwich(layer.left, gram) if left_gram is None else left_gram
+    rgr = lgl if layer.is_symmetric else sandwich(layer.right, gram)
     return layer.down @ (lgl * rgr) @ layer.down.T
 
 
@@ -56,14 +65,15 @@ def upstream_grams(net: Network) -> list[Tensor]:
     return grams
 
 
-def propagate_down(layer: BilinearLayer, m: Tensor, gram: Tensor | None = None) -> Tensor:
+def propagate_down(layer: BilinearLayer, m: Tensor, gram: Tensor | None = None,
+                   right_gram: Tensor | None = None) -> Tensor:
     """Downstream Gram of the left input copy of a layer, from that of its output.
 
     ``M_in = Lᵀ [(Dᵀ M D) ⊙ (R G Rᵀ)] L``, where ``G`` is the upstream Gram of the *other*
     copy (identity if omitted, i.e. after orthogonalising). ``m`` may be batched
-    (…, n_out, n_out), e.g. one Gram per class.
+    (…, n_out, n_out), e.g. one Gram per class. ``right_gram`` may pass ``R G Rᵀ`` when known.
     """
-    rgr = layer.right @ layer.right.T if gram is None else layer.right @ gram @ layer.right.T
+    rgr = sandwich(layer.right, gram) if right_gram is None else right_gram
     inner = layer.down.T @ m @ layer.down
     return layer.left.T @ (inner * rgr) @ layer.left
 
@@ -143,18 +153,27 @@ def orthogonalise(net: Network, rtol: float = RTOL) -> Network:
     keeps ``S⁻¹Uᵀ`` and the consumer absorbs ``U S``, so all of the scale ends in the head.
     Directions that carry nothing (zero eigenvalues) are dropped, so wires may shrink.
     """
-    gram = net.embed @ net.embed.T
+    return _orthogonalise(net, rtol)[0]
+
+
+def _orthogonalise(net: Network, rtol: float) -> tuple[Network, list[Tensor]]:
+    """``orthogonalise``, also returning every layer's ``L Lᵀ`` in the final basis (the
+    diagonalising rotations leave it unchanged, so ``diagonalise`` can reuse it)."""
+    gram, left_grams = sandwich(net.embed), []
     for wire in range(len(net.layers) + 1):
         if wire > 0:
-            # the wire below is orthonormal now, so its Gram is the identity
-            gram = layer_gram(net.layers[wire - 1], torch.eye(net.widths[wire - 1],
-                                                                dtype=net.dtype, device=net.device))
+            # the wire below is orthonormal now: its Gram is the identity, and this layer's
+            # L is final up to rotations of that wire
+            layer = net.layers[wire - 1]
+            left_grams.append(sandwich(layer.left))
+            gram = layer_gram(layer, left_gram=left_grams[-1])
         p, p_inv = whitening(gram, rtol)
         net = _gauge(net, wire, p, p_inv)
-    return net
+    return net, left_grams
 
 
-def diagonalise(net: Network) -> tuple[Network, list[Tensor], list[Tensor]]:
+def diagonalise(net: Network, left_grams: list[Tensor] | None = None
+                ) -> tuple[Network, list[Tensor], list[Tensor]]:
     """Output → input: rotate every wire so its downstream Gram is diagonal.
 
     Needs a symmetric, orthogonalised network (``L = R``, upstream Grams = I). From the
@@ -166,6 +185,7 @@ def diagonalise(net: Network) -> tuple[Network, list[Tensor], list[Tensor]]:
     ``M``, largest first: the squared singular values of the network unfolded at one copy of
     the wire) and the **importance** of every coordinate in the new basis (``diag M``;
     index 0 = the constant, then the non-constant eigenvalues, largest first).
+    ``left_grams`` (each layer's ``L Lᵀ``, from ``_orthogonalise``) saves recomputing them.
     """
     if not all(layer.is_symmetric for layer in net.layers):
         raise ValueError("diagonalise needs a symmetric network (L = R); call symmetrise first")
@@ -182,7 +202,8 @@ def diagonalise(net: Network) -> tuple[Network, list[Tensor], list[Tensor]]:
         m = q @ m @ q.T
         importance[wire] = m.diagonal().clamp_min(0).clone()
         if wire > 0:
-            m = propagate_down(net.layers[wire - 1], m)
+            known = None if left_grams is None else left_grams[wire - 1]
+            m = propagate_down(net.layers[wire - 1], m, right_gram=known)
     return net, spectra, importance
 
 
@@ -233,13 +254,21 @@ class Decomposition:
         spectra: per wire, the global spectrum (eigenvalues of the downstream Gram, largest
             first) = squared singular values of the network unfolded at one copy of the wire.
         importance: per wire, the energy of each coordinate in the new basis (index 0 first).
-        local: per wire, the local-SVD spectrum of the same network (``local_spectra``).
+        source: the symmetrised network before any gauge move (for the local baseline).
+        local: per wire, the local-SVD spectrum of ``source`` (``local_spectra``), computed
+            on first use.
     """
 
     network: Network
     spectra: list[Tensor]
     importance: list[Tensor]
-    local: list[Tensor] = field(default_factory=list)
+    source: Network | None = None
+
+    @cached_property
+    def local(self) -> list[Tensor]:
+        if self.source is None:
+            raise ValueError("this decomposition keeps no source network for the local baseline")
+        return local_spectra(self.source)
 
     @property
     def widths(self) -> list[int]:
@@ -279,11 +308,10 @@ def odt(model_or_network, device=None, dtype: torch.dtype = torch.float64,
     else:
         raise TypeError(f"odt expects an XNet or a Network, got {type(model_or_network).__name__}"
                         f" (a ReLU/GELU baseline has no tensor-network form)")
-    net = symmetrise(net)
-    local = local_spectra(net)
-    net = orthogonalise(net, rtol)
-    net, spectra, importance = diagonalise(net)
-    return Decomposition(net, spectra, importance, local)
+    source = symmetrise(net)
+    net, left_grams = _orthogonalise(source, rtol)
+    net, spectra, importance = diagonalise(net, left_grams)
+    return Decomposition(net, spectra, importance, source)
 
 
 # ---------------------------------------------------------------------------------------
@@ -297,9 +325,7 @@ def local_spectra(net: Network) -> list[Tensor]:
     net = symmetrise(net)
     out = []
     for layer in net.layers:
-        eye = torch.eye(layer.n_out, dtype=net.dtype, device=net.device)
-        rgr = layer.right @ layer.right.T
-        m = layer.left.T @ ((layer.down.T @ eye @ layer.down) * rgr) @ layer.left
+        m = layer.left.T @ ((layer.down.T @ layer.down) * sandwich(layer.right)) @ layer.left
         out.append(torch.linalg.eigvalsh(m).flip(0).clamp_min(0))
     out.append(torch.linalg.eigvalsh(net.head[1:].T @ net.head[1:]).flip(0).clamp_min(0))
     return out
