@@ -1,0 +1,179 @@
+"""Command line: ``python -m xnets_lite <command> ...`` (also installed as ``xnets-lite``).
+
+Commands are registered with ``@command``: to add one, write a function that adds its
+arguments to a parser and a function that runs it, e.g.::
+
+    def _bench_args(p): p.add_argument("--steps", type=int, default=100)
+
+    @command("bench", "measure training throughput", _bench_args)
+    def bench(args) -> int: ...
+
+Errors the user can fix (unknown dataset, missing data, bad checkpoint, no CUDA) are printed
+as one line ``xnets-lite: error: ...`` with exit status 2, not as a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+__all__ = ["main", "command", "COMMANDS"]
+
+
+@dataclass
+class Command:
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str, help: str, add_arguments: Callable[[argparse.ArgumentParser], None]):
+    """Register ``run(args) -> exit status`` as subcommand ``name``."""
+    def register(run: Callable[[argparse.Namespace], int]):
+        COMMANDS[name] = Command(name, help, add_arguments, run)
+        return run
+    return register
+
+
+class UsageError(Exception):
+    """A mistake in the command line that argparse could not catch."""
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions whose message is the whole story for a CLI user."""
+    from .checkpoint import CheckpointError
+    from .data import DataError
+    return (DataError, CheckpointError, UsageError, FloatingPointError)
+
+
+# ----------------------------------------------------------------------------- train
+
+def _train_args(p: argparse.ArgumentParser) -> None:
+    from .data import DATASETS
+    from .train import TRAIN_DEFAULTS as D
+
+    p.add_argument("--dataset", default="mnist", type=str.lower,
+                   help=f"one of {', '.join(DATASETS)} (default: mnist, the offline MNIST subset; "
+                        f"svhn is the paper's dataset and must be downloaded)")
+    p.add_argument("--data", default=None, metavar="DIR",
+                   help="data directory for svhn (default: $XNETS_DATA or ./data)")
+    p.add_argument("--download", action="store_true", help="download svhn if it is missing")
+    p.add_argument("--extra", action="store_true", help="add svhn's 'extra' split to training")
+    p.add_argument("--epochs", type=_positive_int, default=D["epochs"])
+    p.add_argument("--batch-size", type=_positive_int, default=D["batch_size"])
+    p.add_argument("--lr", type=float, default=D["lr"])
+    p.add_argument("--weight-decay", type=float, default=D["weight_decay"])
+    p.add_argument("--noise-std", type=float, default=D["noise_std"],
+                   help="std of the Gaussian input noise (default: %(default)s; 0 disables it)")
+    p.add_argument("--width", type=_positive_int, default=128, help="d_model = d_hidden")
+    p.add_argument("--layers", type=_positive_int, default=3, help="number of blocks")
+    p.add_argument("--norm", choices=["none", "rms"], default="none",
+                   help="χ-net block normalisation (default: none, a pure tree of bilinear layers)")
+    p.add_argument("--activation", choices=["relu", "gelu"], default="relu",
+                   help="activation of the MLP baseline")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
+    p.add_argument("--threads", type=_positive_int, default=None,
+                   help="CPU threads for torch (default: torch's choice, one per core)")
+    p.add_argument("--out", default="checkpoints", metavar="DIR",
+                   help="checkpoints go to DIR/<dataset>/{xnet,mlp}.pt (default: %(default)s)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+@command("train", "train a χ-net and the MLP baseline, save checkpoints, compare accuracy",
+         _train_args)
+def train_command(args: argparse.Namespace) -> int:
+    import torch
+
+    from .checkpoint import train_and_save
+    from .data import describe, load_splits
+    from .model import MLP, XNet
+    from .train import resolve_device, seed_everything
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        device = resolve_device(args.device)
+    except RuntimeError as err:
+        raise UsageError(str(err)) from err
+    train_data, test_data = load_splits(args.dataset, args.data, download=args.download,
+                                        extra=args.extra)
+    print(describe(train_data, test_data))
+    if train_data.name != "svhn":
+        print(f"note: these are {train_data.name.upper()} results, not SVHN (the paper's dataset)")
+    print(f"device: {device} · torch {torch.__version__} · {torch.get_num_threads()} threads")
+
+    shape = dict(d_input=train_data.d_input, d_model=args.width, d_hidden=args.width,
+                 n_classes=train_data.n_classes, n_layers=args.layers)
+    models = {
+        "xnet": (f"χ-net ({args.layers}×{args.width}"
+                 f"{', rms' if args.norm == 'rms' else ''})",
+                 lambda: XNet(**shape, norm=None if args.norm == "none" else args.norm)),
+        "mlp": (f"MLP {args.activation} ({args.layers}×{args.width})",
+                lambda: MLP(**shape, activation=args.activation)),
+    }
+    hyper = dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                 weight_decay=args.weight_decay, noise_std=args.noise_std)
+    out_dir = Path(args.out) / train_data.name
+    rows = []
+    for key, (label, make) in models.items():
+        seed_everything(args.seed)
+        model = make()
+        meta = train_and_save(out_dir / f"{key}.pt", model, train_data, test_data, seed=args.seed,
+                              device=device, progress=not args.no_progress, desc=label,
+                              meta={"label": label}, **hyper)
+        n_params = sum(p.numel() for p in model.parameters())
+        rows.append((label, n_params, meta["test_accuracy"], meta["train_seconds"],
+                     out_dir / f"{key}.pt"))
+
+    print()
+    print(f"{'model':<24} {'params':>9} {'test acc':>9} {'train time':>11}  checkpoint")
+    for label, n_params, acc, seconds, path in rows:
+        print(f"{label:<24} {n_params:>9,} {acc:>9.2%} {seconds:>10.1f}s  {path}")
+    print(f"({train_data.name}: {len(train_data)} train / {len(test_data)} test, "
+          f"{args.epochs} epochs, seed {args.seed})")
+    return 0
+
+
+# ----------------------------------------------------------------------------- entry point
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="xnets-lite", description=(
+        "χ-nets (stacked bilinear layers): train, compare, decompose."))
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for cmd in COMMANDS.values():
+        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)
+        cmd.add_arguments(p)
+        p.set_defaults(_run=cmd.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (argparse's own usage errors exit with 2)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except _user_errors() as err:
+        print(f"{parser.prog}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{parser.prog}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,262 @@
+"""Checkpoints: a state dict plus a JSON-able record of what produced it.
+
+A checkpoint file is ``torch.save`` of a plain dict::
+
+    {"format": "xnets-lite-checkpoint", "format_version": 1,
+     "config": {"kind": "xnet", "d_input": 784, ...},   # enough to rebuild the model
+     "meta": {"dataset": "mnist", "seed": 0, "test_accuracy": 0.957, "history": {...},
+              "recipe": {...}, "versions": {...}, ...},  # JSON-able
+     "state_dict": {...}}
+
+Only tensors and JSON types are stored, so it loads with ``torch.load(weights_only=True)``:
+opening a checkpoint never runs code from the file. Writes are atomic (a temporary file in
+the same directory, then ``os.replace``), so a crash leaves either the old file or the new
+one, never half of one.
+"""
+from __future__ import annotations
+
+import contextlib
+import inspect
+import json
+import os
+import platform
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+from .model import MLP, XNet, build_model
+
+__all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "train_or_load", "train_and_save",
+           "model_config", "make_recipe"]
+
+FORMAT = "xnets-lite-checkpoint"
+FORMAT_VERSION = 1
+
+
+class CheckpointError(Exception):
+    """A checkpoint is missing, unreadable, not ours, or does not match its own config."""
+
+
+def model_config(model: nn.Module) -> dict:
+    """``model.config`` plus its ``kind`` ("xnet" or "mlp"): what ``build_model`` needs."""
+    kinds = {XNet: "xnet", MLP: "mlp"}
+    kind = kinds.get(type(model))
+    if kind is None:
+        raise TypeError(f"can only checkpoint XNet or MLP models, got {type(model).__name__}")
+    return {"kind": kind, **model.config}
+
+
+def _versions() -> dict:
+    from . import __version__
+    return {"xnets_lite": str(__version__), "torch": str(torch.__version__),
+            "python": platform.python_version()}
+
+
+def save_checkpoint(path: str | os.PathLike, model: nn.Module, meta: dict | None = None) -> Path:
+    """Write ``model``'s weights and config plus ``meta`` to ``path`` atomically.
+
+    Args:
+        path: destination file; its directory is created if needed.
+        model: an ``XNet`` or ``MLP``.
+        meta: JSON-able facts about the run (dataset, seed, test_accuracy, history, ...);
+            versions are added automatically.
+
+    Returns the path. On any failure the previous file at ``path`` (if any) is untouched and
+    no temporary file is left behind.
+    """
+    path = Path(path)
+    meta = dict(meta or {})
+    meta.setdefault("versions", _versions())
+    try:
+        # The round trip also turns str subclasses (torch.__version__), tuples, ... into plain
+        # JSON types, which is all that torch.load(weights_only=True) accepts.
+        meta = json.loads(json.dumps(meta, allow_nan=True))
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"checkpoint meta must be JSON-able: {err}") from err
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "config": model_config(model),
+        "meta": meta,
+        # Saved from CPU so the file loads on any machine; clone() detaches from shared storage.
+        "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # The temporary file lives in the destination directory: os.replace is only atomic
+    # within one file system.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename itself durable (best effort: not every OS can open a directory)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu"
+                    ) -> tuple[nn.Module, dict]:
+    """Rebuild the model stored at ``path``.
+
+    Returns ``(model, meta)``: the model in eval mode on ``map_location``, and the stored
+    ``meta`` with ``config`` (including ``kind``) added.
+
+    Raises:
+        CheckpointError: the file is missing, corrupt or truncated, not an xnets-lite
+            checkpoint, or its weights do not fit its config. The message names the file.
+    """
+    path = Path(path)
+    fix = "delete it and train again (e.g. `python -m xnets_lite train`)"
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}: train one first "
+                              f"(e.g. `python -m xnets_lite train --dataset mnist`)")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # UnpicklingError, EOFError, zip errors, RuntimeError, ...
+        raise CheckpointError(f"checkpoint {path} could not be read (corrupt, truncated, or not "
+                              f"saved by xnets-lite: {type(err).__name__}: {_first_line(err)}); "
+                              f"{fix}") from err
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not an xnets-lite checkpoint (no '{FORMAT}' marker); "
+                              f"{fix}")
+    version = payload.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CheckpointError(f"checkpoint {path} has format version {version!r}; this "
+                              f"xnets-lite reads up to {FORMAT_VERSION}: upgrade, or {fix}")
+    config, meta, state = payload.get("config"), payload.get("meta"), payload.get("state_dict")
+    if not isinstance(config, dict) or not isinstance(meta, dict) or not isinstance(state, dict):
+        raise CheckpointError(f"checkpoint {path} lacks its config, meta or state_dict; {fix}")
+    try:
+        model = build_model(config)
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(f"checkpoint {path} has an invalid model config {config}: {err}; "
+                              f"{fix}") from err
+    problems = _state_dict_problems(model, state)
+    if problems:
+        raise CheckpointError(f"checkpoint {path}: the weights do not match the stored config "
+                              f"{config} ({'; '.join(problems)}); {fix}")
+    model.load_state_dict(state)
+    model.to(map_location).eval()
+    return model, {**meta, "config": dict(config)}
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0][:200] if text else ""
+
+
+def _state_dict_problems(model: nn.Module, state: dict) -> list[str]:
+    """Every way ``state`` fails to fit ``model``, in words (empty when it fits)."""
+    expected = model.state_dict()
+    problems = []
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    if missing:
+        problems.append(f"missing {', '.join(missing[:5])}{' …' if len(missing) > 5 else ''}")
+    if unexpected:
+        problems.append(f"unexpected {', '.join(unexpected[:5])}{' …' if len(unexpected) > 5 else ''}")
+    for key, value in state.items():
+        if key in expected and (not isinstance(value, torch.Tensor) or value.shape != expected[key].shape):
+            shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+            problems.append(f"{key} has shape {shape}, expected {tuple(expected[key].shape)}")
+    return problems
+
+
+# ----------------------------------------------------------------------------- train or load
+
+def make_recipe(model: nn.Module, train_data, test_data, seed: int, train_kwargs: dict) -> dict:
+    """Everything that determines a trained model, as a JSON-able dict: the architecture,
+    the dataset and its split sizes, the seed and every training hyper-parameter (defaults
+    filled in). Two runs with equal recipes give the same model (on CPU)."""
+    from .train import train
+
+    params = inspect.signature(train).parameters
+    hyper = {name: p.default for name, p in params.items()
+             if p.kind is p.KEYWORD_ONLY and name not in ("seed", "device", "progress", "desc")}
+    unknown = set(train_kwargs) - set(hyper) - {"device", "progress", "desc"}
+    if unknown:
+        raise TypeError(f"unknown training arguments: {', '.join(sorted(unknown))}")
+    hyper.update({k: v for k, v in train_kwargs.items() if k in hyper})
+    return {"model": model_config(model), "dataset": train_data.name,
+            "train_split": train_data.split, "n_train": len(train_data),
+            "n_test": len(test_data) if test_data is not None else 0,
+            "seed": int(seed), "train": hyper}
+
+
+def train_and_save(path: str | os.PathLike, model: nn.Module, train_data, test_data, *,
+                   seed: int = 0, meta: dict | None = None, **train_kwargs) -> dict:
+    """Train ``model`` (already built under ``seed``) and save it to ``path``; returns its meta."""
+    from .train import train
+
+    recipe = make_recipe(model, train_data, test_data, seed, train_kwargs)
+    history = train(model, train_data, test_data, seed=seed, **train_kwargs)
+    accuracy = history["test_accuracy"][-1] if history["test_accuracy"] else None
+    full_meta = {"dataset": train_data.name, "seed": int(seed), "test_accuracy": accuracy,
+                 "train_seconds": history["time"][-1] if history["time"] else 0.0,
+                 "history": history, "recipe": recipe, **(meta or {})}
+    save_checkpoint(path, model, full_meta)
+    return {**full_meta, "config": model_config(model), "versions": _versions()}
+
+
+def train_or_load(path: str | os.PathLike, make_model: Callable[[], nn.Module], train_data,
+                  test_data=None, *, seed: int = 0, meta: dict | None = None,
+                  **train_kwargs) -> tuple[nn.Module, dict]:
+    """Load the checkpoint at ``path`` if it was trained with the same recipe, else train
+    a fresh model and save it there. Returns ``(model, meta)``.
+
+    ``make_model()`` builds the untrained model; it is called after seeding torch with
+    ``seed``, so the initialisation is reproducible. The recipe (``make_recipe``: model
+    config, dataset, split sizes, seed, epochs and all other hyper-parameters) decides
+    whether the stored model fits; ``device`` and ``progress`` do not count.
+
+    A checkpoint with another recipe is replaced (with a message). An unreadable one is
+    replaced too, with a warning: here the file is a cache, and the retrained model
+    overwrites it atomically only once training has succeeded.
+    """
+    from .train import seed_everything
+
+    seed_everything(seed)
+    model = make_model()
+    recipe = make_recipe(model, train_data, test_data, seed, train_kwargs)
+    path = Path(path)
+    device = train_kwargs.get("device")
+    if path.exists():
+        try:
+            loaded, loaded_meta = load_checkpoint(path)
+        except CheckpointError as err:
+            warnings.warn(f"{err} — retraining and replacing it", stacklevel=2)
+        else:
+            if loaded_meta.get("recipe") == recipe:
+                if device is not None:
+                    from .train import resolve_device
+                    loaded.to(resolve_device(device))
+                return loaded, loaded_meta
+            print(f"{path} was trained with a different recipe; retraining", file=sys.stderr)
+    out_meta = train_and_save(path, model, train_data, test_data, seed=seed, meta=meta,
+                              **train_kwargs)
+    model.eval()
+    return model, out_meta

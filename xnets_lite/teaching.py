@@ -1,0 +1,113 @@
+"""Figures for the course notebooks that are not about a decomposition: tensor diagrams
+(notebook 00) and learning curves (notebook 01). Each function returns a
+``matplotlib.figure.Figure``; save it with ``plots.save_figure`` for a byte-stable PNG."""
+from __future__ import annotations
+
+from matplotlib.figure import Figure
+
+
+def _node(ax, xy, text, color="#dbe9f6", size=0.16):
+    from matplotlib.patches import Circle
+    ax.add_patch(Circle(xy, size, facecolor=color, edgecolor="black", lw=1.2, zorder=3))
+    ax.text(*xy, text, ha="center", va="center", fontsize=10, zorder=4)
+
+
+def _leg(ax, a, b, label=None, offset=(0.06, 0.0)):
+    ax.plot([a[0], b[0]], [a[1], b[1]], color="black", lw=1.2, zorder=1)
+    if label:
+        ax.text((a[0] + b[0]) / 2 + offset[0], (a[1] + b[1]) / 2 + offset[1], label, fontsize=9,
+                color="#444")
+
+
+def _blank(ax, title, xlim, ylim):
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title(title, fontsize=10)
+
+
+def tensor_diagrams(n_layers: int = 2) -> Figure:
+    """Three panels: a bilinear layer as an order-3 tensor ``B``; its CP form
+    ``D (L x ⊙ R x)`` (the dot is the copy tensor that makes ``⊙``); and the tree of
+    ``n_layers`` stacked layers with ``2**n_layers`` copies of the input ``x̃ = [1, x]``."""
+    fig = Figure(figsize=(11, 3.6), layout="constrained")
+    ax1, ax2, ax3 = fig.subplots(1, 3, width_ratios=[1, 1.2, 2.4])
+
+    _blank(ax1, "bilinear layer: order-3 tensor B", (-1, 1), (-1, 1.1))
+    _node(ax1, (0, 0.1), "B")
+    _leg(ax1, (0, 0.1), (0, 0.9), "out o")
+    _leg(ax1, (0, 0.1), (-0.6, -0.6), "in i", (-0.45, 0))
+    _leg(ax1, (0, 0.1), (0.6, -0.6), "in j")
+    for xy in [(-0.6, -0.75), (0.6, -0.75)]:
+        ax1.text(*xy, "x", ha="center", fontsize=10)
+
+    _blank(ax2, "CP form: y = D (Lx ⊙ Rx)", (-1.1, 1.1), (-1, 1.1))
+    _node(ax2, (0, 0.65), "D", "#f6e0c8")
+    ax2.plot([0], [0.05], "o", color="black", ms=6, zorder=3)  # copy tensor (⊙)
+    _node(ax2, (-0.55, -0.45), "L", "#d7f0d2")
+    _node(ax2, (0.55, -0.45), "R", "#d7f0d2")
+    _leg(ax2, (0, 0.65), (0, 1.05), "o")
+    _leg(ax2, (0, 0.65), (0, 0.05), "h")
+    _leg(ax2, (0, 0.05), (-0.55, -0.45))
+    _leg(ax2, (0, 0.05), (0.55, -0.45))
+    _leg(ax2, (-0.55, -0.45), (-0.55, -0.95), "i")
+    _leg(ax2, (0.55, -0.45), (0.55, -0.95), "j")
+
+    leaves = 2 ** n_layers
+    _blank(ax3, f"{n_layers} stacked layers: a tree with {leaves} input copies",
+           (-0.5, leaves - 0.5), (-0.9, n_layers + 1.5))
+    xs = [float(i) for i in range(leaves)]
+    for x in xs:
+        _node(ax3, (x, 0), "x̃", "#eeeeee", 0.22)
+    for level in range(1, n_layers + 1):
+        parents = [(xs[2 * i] + xs[2 * i + 1]) / 2 for i in range(len(xs) // 2)]
+        for i, p in enumerate(parents):
+            for child in (xs[2 * i], xs[2 * i + 1]):
+                _leg(ax3, (child, level - 1), (p, level))
+            _node(ax3, (p, level), f"B{level}", "#dbe9f6", 0.25)
+        xs = parents
+    _leg(ax3, (xs[0], n_layers), (xs[0], n_layers + 0.8))
+    _node(ax3, (xs[0], n_layers + 0.8), "H", "#f6e0c8", 0.25)
+    ax3.text(xs[0] + 0.35, n_layers + 1.15, "logits", fontsize=9, color="#444")
+    ax3.text(-0.4, -0.75, "x̃ = [1, x]: the constant 1 carries biases and residuals", fontsize=8)
+    return fig
+
+
+def learning_curves(metas: dict, title: str) -> Figure:
+    """Train loss and test accuracy per epoch for several models (``{name: meta}``, each meta
+    as returned by ``train_or_load``, holding its ``history``)."""
+    fig = Figure(figsize=(9, 3.2), layout="constrained")
+    ax1, ax2 = fig.subplots(1, 2)
+    for name, meta in metas.items():
+        h = meta["history"]
+        ax1.plot(h["epoch"], h["train_loss"], marker=".", label=name)
+        ax2.plot(h["epoch"], [100 * a for a in h["test_accuracy"]], marker=".", label=name)
+    ax1.set(xlabel="epoch", ylabel="train loss (noisy inputs)", yscale="log")
+    ax2.set(xlabel="epoch", ylabel="test accuracy (%)")
+    for ax in (ax1, ax2):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def class_spectra(ce, title: str, labels=None) -> Figure:
+    """Per class, the share of spectral energy of each of its top eigenvectors (log scale):
+    how concentrated each class's quadratic form on the input is. ``ce`` is a
+    ``ClassEigenvectors``; a second one (e.g. the RMS variant) can be given as a dict
+    ``{label: ce}`` instead, drawn side by side with a shared axis."""
+    sets = ce if isinstance(ce, dict) else {"": ce}
+    fig = Figure(figsize=(4.2 * len(sets), 3.0), layout="constrained")
+    axes = fig.subplots(1, len(sets), sharey=True, squeeze=False)[0]
+    for ax, (label, c) in zip(axes, sets.items()):
+        share = c.share.detach().cpu().double()
+        for k in range(share.shape[0]):
+            ax.semilogy(range(1, share.shape[1] + 1), share[k].clamp_min(1e-12).numpy(),
+                        marker=".", lw=1, label=f"class {k}")
+        ax.set(xlabel="eigenvector (sorted)", title=label or None)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("share of the class's energy")
+    axes[-1].legend(fontsize=7, ncol=2)
+    fig.suptitle(title, fontsize=10)
+    return fig
