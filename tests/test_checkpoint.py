@@ -141,11 +141,15 @@ def test_train_or_load(tmp_path, mnist_small, capsys):
 
     _, meta3 = train_or_load(path, make, train_data, test_data, seed=5, **{**kw, "epochs": 2})
     assert meta3["recipe"]["train"]["epochs"] == 2 and "different recipe" in capsys.readouterr().err
+    # the model trained with the other recipe is kept, not destroyed
+    _, kept = load_checkpoint(tmp_path / "xnet.pt.old1")
+    assert kept["recipe"]["train"]["epochs"] == 1
 
     path.write_bytes(b"corrupt")
     with pytest.warns(UserWarning, match="could not be read"):
         train_or_load(path, make, train_data, test_data, seed=5, **kw)
     load_checkpoint(path)
+    assert (tmp_path / "xnet.pt.old2").read_bytes() == b"corrupt"
 
     with pytest.raises(TypeError, match="unknown training arguments: epoch"):
         train_or_load(path, make, train_data, test_data, epoch=3)

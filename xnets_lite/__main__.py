@@ -148,6 +148,56 @@ def train_command(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- odt
+
+def _odt_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", default=None, metavar="FILE",
+                   help="a trained χ-net (default: checkpoints/<dataset>/xnet.pt)")
+    p.add_argument("--dataset", default="mnist", type=str.lower,
+                   help="dataset whose test split measures accuracy (default: mnist); must be "
+                        "the one the checkpoint was trained on")
+    p.add_argument("--data", default=None, metavar="DIR",
+                   help="data directory for svhn (default: $XNETS_DATA or ./data)")
+    p.add_argument("--figures", default="figures", metavar="DIR",
+                   help="figures go to DIR/<dataset>/ (default: %(default)s)")
+    p.add_argument("--ranks", default="1,2,4,8,16,32,64",
+                   help="ranks for the accuracy-vs-truncation table (default: %(default)s)")
+    p.add_argument("--tree-rank", type=_positive_int, default=15,
+                   help="directions per wire in the compositional tree (default: %(default)s)")
+    p.add_argument("--device", default="cpu", help="where ODT runs: cpu (default) or cuda")
+
+
+@command("odt", "decompose a trained χ-net: effective dimensions, accuracy vs rank, figures",
+         _odt_args)
+def odt_command(args: argparse.Namespace) -> int:
+    from .checkpoint import load_checkpoint
+    from .data import load_dataset
+    from .model import XNet
+    from .report import odt_report
+
+    try:
+        ranks = [int(r) for r in args.ranks.split(",") if r.strip()]
+    except ValueError as err:
+        raise UsageError(f"--ranks must be comma-separated integers, got {args.ranks!r}") from err
+    path = Path(args.checkpoint or Path("checkpoints") / args.dataset / "xnet.pt")
+    model, meta = load_checkpoint(path)
+    if not isinstance(model, XNet):
+        raise UsageError(f"{path} holds a {type(model).__name__}, not a χ-net: only χ-nets "
+                         f"have a tensor-network form to decompose")
+    if meta.get("dataset") not in (None, args.dataset):
+        raise UsageError(f"{path} was trained on {meta['dataset']!r}, not {args.dataset!r}; "
+                         f"pass --dataset {meta['dataset']}")
+    test_data = load_dataset(args.dataset, args.data, split="test")
+    if test_data.name != "svhn":
+        print(f"note: these are {test_data.name.upper()} results, not SVHN (the paper's dataset)")
+    try:
+        odt_report(model, test_data, Path(args.figures) / test_data.name, ranks=ranks,
+                   tree_rank=args.tree_rank, device=args.device)
+    except ValueError as err:  # rank out of range, CUDA missing, ...
+        raise UsageError(str(err)) from err
+    return 0
+
+
 # ----------------------------------------------------------------------------- entry point
 
 def build_parser() -> argparse.ArgumentParser:

@@ -208,8 +208,12 @@ def make_recipe(model: nn.Module, train_data, test_data, seed: int, train_kwargs
 
 
 def train_and_save(path: str | os.PathLike, model: nn.Module, train_data, test_data, *,
-                   seed: int = 0, meta: dict | None = None, **train_kwargs) -> dict:
-    """Train ``model`` (already built under ``seed``) and save it to ``path``; returns its meta."""
+                   seed: int = 0, meta: dict | None = None, keep_old: bool = False,
+                   **train_kwargs) -> dict:
+    """Train ``model`` (already built under ``seed``) and save it to ``path``; returns its meta.
+
+    With ``keep_old``, a file already at ``path`` is renamed to ``<name>.old<N>`` (after
+    training, just before saving) instead of being replaced."""
     from .train import train
 
     recipe = make_recipe(model, train_data, test_data, seed, train_kwargs)
@@ -218,8 +222,23 @@ def train_and_save(path: str | os.PathLike, model: nn.Module, train_data, test_d
     full_meta = {"dataset": train_data.name, "seed": int(seed), "test_accuracy": accuracy,
                  "train_seconds": history["time"][-1] if history["time"] else 0.0,
                  "history": history, "recipe": recipe, **(meta or {})}
+    if keep_old:
+        set_aside(path)
     save_checkpoint(path, model, full_meta)
     return {**full_meta, "config": model_config(model), "versions": _versions()}
+
+
+def set_aside(path: str | os.PathLike) -> Path | None:
+    """Rename an existing file to ``<name>.old<N>`` (the first free N) and say so."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    n = 1
+    while (old := path.with_name(f"{path.name}.old{n}")).exists():
+        n += 1
+    os.replace(path, old)
+    print(f"kept the previous {path.name} as {old}", file=sys.stderr)
+    return old
 
 
 def train_or_load(path: str | os.PathLike, make_model: Callable[[], nn.Module], train_data,
@@ -233,9 +252,9 @@ def train_or_load(path: str | os.PathLike, make_model: Callable[[], nn.Module], 
     config, dataset, split sizes, seed, epochs and all other hyper-parameters) decides
     whether the stored model fits; ``device`` and ``progress`` do not count.
 
-    A checkpoint with another recipe is replaced (with a message). An unreadable one is
-    replaced too, with a warning: here the file is a cache, and the retrained model
-    overwrites it atomically only once training has succeeded.
+    A checkpoint with another recipe, or an unreadable one, is never destroyed: once the
+    new model has trained, the old file is renamed to ``<name>.old<N>`` (first free N), with
+    a message, and the new one is written in its place atomically.
     """
     from .train import seed_everything
 
@@ -248,15 +267,17 @@ def train_or_load(path: str | os.PathLike, make_model: Callable[[], nn.Module], 
         try:
             loaded, loaded_meta = load_checkpoint(path)
         except CheckpointError as err:
-            warnings.warn(f"{err} — retraining and replacing it", stacklevel=2)
+            warnings.warn(f"{err} — retraining; the old file will be kept beside the new one",
+                          stacklevel=2)
         else:
             if loaded_meta.get("recipe") == recipe:
                 if device is not None:
                     from .train import resolve_device
                     loaded.to(resolve_device(device))
                 return loaded, loaded_meta
-            print(f"{path} was trained with a different recipe; retraining", file=sys.stderr)
+            print(f"{path} was trained with a different recipe; retraining (the old file "
+                  f"will be kept beside the new one)", file=sys.stderr)
     out_meta = train_and_save(path, model, train_data, test_data, seed=seed, meta=meta,
-                              **train_kwargs)
+                              keep_old=True, **train_kwargs)
     model.eval()
     return model, out_meta

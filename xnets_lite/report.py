@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from .interpret import accuracy, accuracy_vs_rank, class_eigenvectors, compositional_tree
-from .odt import effective_dimension, odt, participation_ratio
+from .odt import check_ranks, effective_dimension, odt, participation_ratio
 
 DEFAULT_RANKS = (1, 2, 4, 8, 16, 32, 64)
 
@@ -31,6 +31,7 @@ def odt_report(model, test_data, out_dir=None, ranks=DEFAULT_RANKS, tree_rank: i
     label = "SVHN (grayscale 32×32)" if name == "svhn" else f"{name.upper()} (offline subset)"
     started = time.perf_counter()
     dec = odt(model, device=device)
+    check_ranks(dec.widths, tree_rank)   # fail before printing, not after
     if dec.network.device.type == "cuda":
         torch.cuda.synchronize()
     seconds = time.perf_counter() - started
