@@ -54,3 +54,15 @@ def test_failed_save_keeps_the_old_figure(tmp_path):
         save_figure(Broken(), path)
     assert path.read_bytes() == b"old figure"
     assert os.listdir(tmp_path) == ["fig.png"]
+
+
+def test_saved_files_get_normal_permissions(tmp_path):
+    # mkstemp creates 0600 files; a figure or checkpoint must be readable like any other file
+    mask = os.umask(0o022)
+    try:
+        fig = plt.figure()
+        path = save_figure(fig, tmp_path / "fig.png")
+        plt.close(fig)
+    finally:
+        os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o644

@@ -15,13 +15,11 @@ one, never half of one.
 """
 from __future__ import annotations
 
-import contextlib
 import inspect
 import json
 import os
 import platform
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Callable
@@ -29,6 +27,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from .files import atomic_write
 from .model import MLP, XNet, build_model
 
 __all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "train_or_load", "train_and_save",
@@ -86,36 +85,8 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, meta: dict | None
         # Saved from CPU so the file loads on any machine; clone() detaches from shared storage.
         "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # The temporary file lives in the destination directory: os.replace is only atomic
-    # within one file system.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
+    atomic_write(path, lambda f: torch.save(payload, f))
     return path
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename itself durable (best effort: not every OS can open a directory)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu"

@@ -3,7 +3,6 @@ matplotlib Figure whose title names the dataset; ``save_figure`` writes it byte-
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -13,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from .files import atomic_write  # noqa: E402
 from .odt import Decomposition, effective_dimension  # noqa: E402
 
 CMAP = "RdBu"
@@ -38,17 +38,8 @@ def save_figure(fig: Figure, path, dpi: int = 100) -> Path:
     """Save ``fig`` as PNG atomically (temp file + rename), without the time/version
     metadata, so the same figure gives the same bytes and a failed write leaves any older
     file intact."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format="png", dpi=dpi, metadata={"Software": None})
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=dpi,
+                                                 metadata={"Software": None}))
 
 
 def plot_class_eigenvectors(ce, title: str, index: int = 0) -> Figure:
