@@ -24,7 +24,7 @@ venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
-	$(VPY) -m pip install -e ".[dev,bench]"
+	$(VPY) -m pip install -q -e ".[dev,bench]"
 	@touch $@
 
 # ---------------------------------------------------------------------------- tests
