@@ -81,7 +81,8 @@ def test_spectra_equal_brute_force_singular_values(norm, n_layers, d_input):
 
 
 def squared_norm(net):
-    return float((net.dense() ** 2).sum())
+    """Squared Frobenius norm of the symmetrised tree's dense tensor (brute force)."""
+    return float((symmetrise(net).dense() ** 2).sum())
 
 
 @pytest.mark.parametrize("norm,n_layers", [(None, 1), (None, 2), (None, 3), ("rms", 1)])
@@ -99,15 +100,17 @@ def test_truncating_the_last_wire_removes_exactly_the_discarded_energy(norm, n_l
 
 @pytest.mark.parametrize("n_layers", [2, 3])
 def test_truncating_one_copy_of_an_inner_wire_removes_exactly_its_discarded_eigenvalues(n_layers):
-    # Cut one copy only: the left input of the last layer (which has one copy in the tree;
-    # its right input is the other copy of the same wire). The change in the squared norm
-    # is then exactly the discarded eigenvalues of that wire's downstream Gram.
+    # Cut one copy only: in the symmetrised tree, the left input of the last layer (which
+    # has one copy in the tree; its right input is the other copy of the same wire). The
+    # change in the squared norm is then exactly the discarded eigenvalues of that wire's
+    # downstream Gram.
     model = random_xnet(2, 4, 5, 3, n_layers=n_layers, seed=4)
     dec = odt(model)
-    total = squared_norm(dec.network)
+    net = symmetrise(dec.network)                  # same basis, every layer L = R
+    total = float((net.dense() ** 2).sum())
+    assert total == pytest.approx(squared_norm(dec.network), rel=1e-12)
     wire = n_layers - 1
     for k in (0, 1, 3):
-        net = dec.network
         layer = net.layers[wire]
         proj = torch.zeros(layer.n_in, dtype=net.dtype)
         proj[: k + 1] = 1
@@ -115,7 +118,8 @@ def test_truncating_one_copy_of_an_inner_wire_removes_exactly_its_discarded_eige
                                                                   layer.down)])
         discarded = float(dec.importance[wire][k + 1:].sum())
         assert discarded > 0
-        assert squared_norm(cut) == pytest.approx(total - discarded, rel=1e-9, abs=1e-12 * total)
+        cut_norm = float((cut.dense() ** 2).sum())   # this cut must not be re-symmetrised
+        assert cut_norm == pytest.approx(total - discarded, rel=1e-9, abs=1e-12 * total)
 
 
 def test_truncated_network_is_smaller_and_runs():
@@ -186,8 +190,6 @@ def test_bad_arguments_are_clear_errors():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA is not available"):
             odt(model, device="cuda")
-    with pytest.raises(ValueError, match="symmetrise first"):
-        diagonalise(orthogonalise(to_network(model)))
 
 
 def test_float32_runs_and_stays_close():
@@ -204,3 +206,23 @@ def test_cuda_matches_cpu():
     cpu, gpu = odt(model), odt(model, device="cuda")
     for a, b in zip(cpu.spectra, gpu.spectra):
         assert_close(b.cpu(), a, 1e-9)
+
+
+def test_a_network_without_a_constant_coordinate_is_refused():
+    net = to_network(random_xnet(6, 5, 4, 3, n_layers=2))
+    broken = net.replace(embed=torch.cat([torch.zeros_like(net.embed[:1]), net.embed[1:]]))
+    with pytest.raises(ValueError, match="homogeneous coordinate"):
+        odt(broken)
+
+
+@pytest.mark.parametrize("norm", [None, "rms"])
+def test_grams_of_a_raw_network_are_those_of_its_symmetrised_tree(norm):
+    # ODT never symmetrises explicitly: the Grams computed from L and R must equal those of
+    # the explicitly symmetrised network (whose hidden size is twice as large).
+    net = to_network(random_xnet(5, 4, 6, 3, n_layers=3, norm=norm, seed=12))
+    sym = symmetrise(net)
+    assert not all(layer.is_symmetric for layer in net.layers)
+    for a, b in zip(upstream_grams(net), upstream_grams(sym)):
+        assert_close(a, b)
+    for a, b in zip(downstream_grams(net), downstream_grams(sym)):
+        assert_close(a, b)

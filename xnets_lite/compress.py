@@ -23,8 +23,7 @@ class Quadratic(nn.Module):
 
     def __init__(self, layer: BilinearLayer):
         super().__init__()
-        dense = layer.dense()
-        dense = (dense + dense.mT) / 2
+        dense = layer.dense(symmetric=True)
         n = layer.n_in
         i, j = torch.triu_indices(n, n)
         scale = torch.where(i == j, 1.0, 2.0).to(dense)

@@ -1,8 +1,8 @@
 """Reading a decomposed χ-net from its weights: class eigenvectors, the compositional tree,
 and what truncation keeps.
 
-Everything here starts from a ``Decomposition`` (``odt.py``), whose network is symmetric
-and orthonormal (every upstream Gram is the identity). Then the downstream Gram of one
+Everything here starts from a ``Decomposition`` (``odt.py``), whose network is orthonormal
+(every upstream Gram of its symmetrised tree is the identity). Then the downstream Gram of one
 copy of a wire, propagated from any quadratic form at the head, is exactly the Gram of the
 network unfolded at that copy, and no data is needed.
 """
@@ -42,7 +42,7 @@ def input_grams(net: Network, head_gram: Tensor) -> Tensor:
 
     ``head_gram``: (…, n_L, n_L) → (…, d_input + 1, d_input + 1), the downstream Gram of one
     input copy in homogeneous input coordinates ``[1, pixels]``. ``net`` must be
-    orthonormal and symmetric (a ``Decomposition.network``).
+    orthonormal (a ``Decomposition.network``).
     """
     m = head_gram
     for layer in reversed(net.layers):
@@ -135,7 +135,7 @@ def compositional_tree(dec: Decomposition, rank=15, image_shape=None) -> Tree:
     ranks = check_ranks(dec.widths, rank)
     net = dec.truncate(ranks)
     h, w = _image_shape(net.d_input, image_shape)
-    interactions = [layer.dense() for layer in net.layers]
+    interactions = [layer.dense(symmetric=True) for layer in net.layers]
     class_matrices = None
     if interactions:
         class_matrices = torch.einsum("co,oij->cij", net.head[1:], interactions.pop())

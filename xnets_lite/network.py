@@ -65,9 +65,12 @@ class BilinearLayer:
     def __call__(self, w: Tensor) -> Tensor:
         return (w @ self.left.T * (w @ self.right.T)) @ self.down.T
 
-    def dense(self) -> Tensor:
-        """The layer tensor ``B`` of shape (n_out, n_in, n_in). Small layers only."""
-        return torch.einsum("oh,hi,hj->oij", self.down, self.left, self.right)
+    def dense(self, symmetric: bool = False) -> Tensor:
+        """The layer tensor ``B`` of shape (n_out, n_in, n_in), or with ``symmetric`` its
+        symmetric part ``½(B + Bᵀ)`` over the two inputs (the same bilinear map). Small
+        layers only."""
+        b = torch.einsum("oh,hi,hj->oij", self.down, self.left, self.right)
+        return (b + b.mT) / 2 if symmetric else b
 
     def map(self, fn) -> "BilinearLayer":
         return BilinearLayer(fn(self.left), fn(self.right), fn(self.down))
@@ -184,6 +187,8 @@ class Network:
         """The whole network as one tensor ``T[c, i₁, …, i_N]`` over N = 2^L input copies,
         each of size d_input + 1, such that ``out_c = Σ T[c, i₁…i_N] x̃_{i₁} ⋯ x̃_{i_N}``.
 
+        This is the tree's own tensor, built from each layer's L and R as they are; use
+        ``symmetrise(net).dense()`` for the symmetrised tree that ODT's Grams refer to.
         Copies are ordered left subtree first. Only for tiny models: raises past
         ``MAX_DENSE_ELEMENTS`` numbers.
         """

@@ -6,12 +6,17 @@ a wire's producer (``D ← P D``) and its inverse to every consumer (``L ← L P
 works on the factored (L, R, D) layers, so the cost is that of k×k Gram matrices
 (k = hidden size), never of k³ layer tensors or of the 2^L-copy unrolled tree.
 
-Two Grams per wire (each n×n, for a wire of size n):
+Every Gram refers to the **symmetrised** tree: each layer read as ``½(L ⊗ R + R ⊗ L)``
+(the same function, ``network.symmetrise``), so that every copy of a wire is equal. For a
+symmetric layer (``L = R``) the formulas below reduce to the familiar
+``G_{l+1} = D [(L G_l Lᵀ) ⊙ (L G_l Lᵀ)] Dᵀ`` and ``M_l = Lᵀ [(Dᵀ M_{l+1} D) ⊙ (L G_l Lᵀ)] L``;
+for a general one they are computed from L and R directly, which costs half as much as
+symmetrising first (that doubles the hidden size). Two Grams per wire (each n×n):
 
 * the **upstream Gram** ``G``: inner products of the wire's coordinates as tensors over the
-  input copies below it, ``G_{l+1} = D [(L G_l Lᵀ) ⊙ (R G_l Rᵀ)] Dᵀ``, starting at ``E Eᵀ``;
-* the **downstream Gram** ``M``: the same for the rest of the network above one copy,
-  ``M_l = Lᵀ [(Dᵀ M_{l+1} D) ⊙ (R G_l Rᵀ)] L``, starting at the head's ``Hᵀ H``.
+  input copies below it (``layer_gram``), starting at ``E Eᵀ``;
+* the **downstream Gram** ``M``: the same for the rest of the network above one copy
+  (``propagate_down``), starting at the head's ``Hᵀ H``.
 
 With ``G = I`` (after orthogonalising) the eigenvalues of ``M`` are the squared singular
 values of the whole network unfolded at one copy of the wire: its **global spectrum**.
@@ -40,19 +45,37 @@ RTOL = 1e-12
 # ---------------------------------------------------------------------------------------
 # Grams
 # ---------------------------------------------------------------------------------------
-def sandwich(a: Tensor, gram: Tensor | None = None) -> Tensor:
-    """``A G Aᵀ``; ``gram=None`` stands for the identity (an orthonormal wire)."""
-    return a @ a.T if gram is None else a @ gram @ a.T
+def sandwich(a: Tensor, gram: Tensor | None = None, b: Tensor | None = None) -> Tensor:
+    """``A G Bᵀ`` (``B = A`` if omitted); ``gram=None`` stands for the identity."""
+    b = a if b is None else b
+    return a @ b.T if gram is None else a @ gram @ b.T
+
+
+def pair_grams(layer: BilinearLayer, gram: Tensor | None = None) -> tuple[Tensor, ...]:
+    """``(L G Lᵀ, R G Rᵀ, L G Rᵀ)`` of a layer's inputs (k, k) each; just ``(L G Lᵀ,)`` for
+    a symmetric layer. Rotating the input wire leaves them unchanged."""
+    lgl = sandwich(layer.left, gram)
+    if layer.is_symmetric:
+        return (lgl,)
+    return lgl, sandwich(layer.right, gram), sandwich(layer.left, gram, layer.right)
 
 
 def layer_gram(layer: BilinearLayer, gram: Tensor | None = None,
-               left_gram: Tensor | None = None) -> Tensor:
-    """Upstream Gram of a layer's output: ``D [(L G Lᵀ) ⊙ (R G Rᵀ)] Dᵀ`` (n_out, n_out).
+               pairs: tuple[Tensor, ...] | None = None) -> Tensor:
+    """Upstream Gram of a layer's output (n_out, n_out), from that of its input ``gram``
+    (``None`` = identity):
 
-    ``gram=None`` means the identity; ``left_gram`` may pass ``L G Lᵀ`` when known."""
-    lgl = sandwich(layer.left, gram) if left_gram is None else left_gram
-    rgr = lgl if layer.is_symmetric else sandwich(layer.right, gram)
-    return layer.down @ (lgl * rgr) @ layer.down.T
+        ½ D [(L G Lᵀ) ⊙ (R G Rᵀ) + (L G Rᵀ) ⊙ (R G Lᵀ)] Dᵀ,
+
+    i.e. ``D [(L G Lᵀ) ⊙ (L G Lᵀ)] Dᵀ`` when ``L = R``. ``pairs`` may pass ``pair_grams``.
+    """
+    pairs = pair_grams(layer, gram) if pairs is None else pairs
+    if len(pairs) == 1:
+        inner = pairs[0] * pairs[0]
+    else:
+        lgl, rgr, lgr = pairs
+        inner = 0.5 * (lgl * rgr + lgr * lgr.T)
+    return layer.down @ inner @ layer.down.T
 
 
 def upstream_grams(net: Network) -> list[Tensor]:
@@ -66,20 +89,30 @@ def upstream_grams(net: Network) -> list[Tensor]:
 
 
 def propagate_down(layer: BilinearLayer, m: Tensor, gram: Tensor | None = None,
-                   right_gram: Tensor | None = None) -> Tensor:
-    """Downstream Gram of the left input copy of a layer, from that of its output.
+                   pairs: tuple[Tensor, ...] | None = None) -> Tensor:
+    """Downstream Gram of one input copy of a layer, from that of its output.
 
-    ``M_in = Lᵀ [(Dᵀ M D) ⊙ (R G Rᵀ)] L``, where ``G`` is the upstream Gram of the *other*
-    copy (identity if omitted, i.e. after orthogonalising). ``m`` may be batched
-    (…, n_out, n_out), e.g. one Gram per class. ``right_gram`` may pass ``R G Rᵀ`` when known.
+    With ``A = Dᵀ M D`` and ``G`` the upstream Gram of the input wire (``None`` = identity,
+    i.e. after orthogonalising), for the symmetrised layer:
+
+        M_in = ¼ [Lᵀ(A ⊙ RGRᵀ)L + Lᵀ(A ⊙ RGLᵀ)R + Rᵀ(A ⊙ LGRᵀ)L + Rᵀ(A ⊙ LGLᵀ)R],
+
+    i.e. ``Lᵀ [(Dᵀ M D) ⊙ (L G Lᵀ)] L`` when ``L = R``. ``m`` may be batched
+    (…, n_out, n_out), e.g. one Gram per class. ``pairs`` may pass ``pair_grams``.
     """
-    rgr = sandwich(layer.right, gram) if right_gram is None else right_gram
+    pairs = pair_grams(layer, gram) if pairs is None else pairs
     inner = layer.down.T @ m @ layer.down
-    return layer.left.T @ (inner * rgr) @ layer.left
+    if len(pairs) == 1:
+        return layer.left.T @ (inner * pairs[0]) @ layer.left
+    lgl, rgr, lgr = pairs
+    left, right = layer.left, layer.right
+    from_left = (inner * rgr) @ left + (inner * lgr.T) @ right
+    from_right = (inner * lgr) @ left + (inner * lgl) @ right
+    return 0.25 * (left.T @ from_left + right.T @ from_right)
 
 
 def downstream_grams(net: Network, head_gram: Tensor | None = None) -> list[Tensor]:
-    """Downstream Gram of (the left copy of) every wire, from the head down.
+    """Downstream Gram of (any copy of) every wire, from the head down.
 
     ``head_gram`` defaults to ``H₁ᵀ H₁`` over the logit rows (the scale row is bookkeeping).
     """
@@ -156,28 +189,29 @@ def orthogonalise(net: Network, rtol: float = RTOL) -> Network:
     return _orthogonalise(net, rtol)[0]
 
 
-def _orthogonalise(net: Network, rtol: float) -> tuple[Network, list[Tensor]]:
-    """``orthogonalise``, also returning every layer's ``L Lᵀ`` in the final basis (the
-    diagonalising rotations leave it unchanged, so ``diagonalise`` can reuse it)."""
-    gram, left_grams = sandwich(net.embed), []
+def _orthogonalise(net: Network, rtol: float) -> tuple[Network, list[tuple[Tensor, ...]]]:
+    """``orthogonalise``, also returning every layer's ``pair_grams`` in the final basis (the
+    diagonalising rotations leave them unchanged, so ``diagonalise`` can reuse them)."""
+    gram, pairs = sandwich(net.embed), []
     for wire in range(len(net.layers) + 1):
         if wire > 0:
             # the wire below is orthonormal now: its Gram is the identity, and this layer's
-            # L is final up to rotations of that wire
+            # L and R are final up to rotations of that wire
             layer = net.layers[wire - 1]
-            left_grams.append(sandwich(layer.left))
-            gram = layer_gram(layer, left_gram=left_grams[-1])
+            pairs.append(pair_grams(layer))
+            gram = layer_gram(layer, pairs=pairs[-1])
         p, p_inv = whitening(gram, rtol)
         net = _gauge(net, wire, p, p_inv)
-    return net, left_grams
+    return net, pairs
 
 
-def diagonalise(net: Network, left_grams: list[Tensor] | None = None
+def diagonalise(net: Network, pairs: list[tuple[Tensor, ...]] | None = None
                 ) -> tuple[Network, list[Tensor], list[Tensor]]:
     """Output → input: rotate every wire so its downstream Gram is diagonal.
 
-    Needs a symmetric, orthogonalised network (``L = R``, upstream Grams = I). From the
-    head's ``Hᵀ H`` down, ``M_l = Lᵀ [(Dᵀ M_{l+1} D) ⊙ (L Lᵀ)] L``; the eigenvectors of its
+    Needs an orthogonalised network (upstream Grams = I). From the head's ``Hᵀ H`` down,
+    ``M_l = propagate_down(layer_l, M_{l+1})`` (``Lᵀ [(Dᵀ M D) ⊙ (L Lᵀ)] L`` for a
+    symmetric layer); the eigenvectors of its
     non-constant block ``M[1:,1:]`` (largest first) are folded into the producer and, as their
     transpose, into the consumers. Rotations keep the upstream Grams equal to I.
 
@@ -185,10 +219,8 @@ def diagonalise(net: Network, left_grams: list[Tensor] | None = None
     ``M``, largest first: the squared singular values of the network unfolded at one copy of
     the wire) and the **importance** of every coordinate in the new basis (``diag M``;
     index 0 = the constant, then the non-constant eigenvalues, largest first).
-    ``left_grams`` (each layer's ``L Lᵀ``, from ``_orthogonalise``) saves recomputing them.
+    ``pairs`` (each layer's ``pair_grams``, from ``_orthogonalise``) saves recomputing them.
     """
-    if not all(layer.is_symmetric for layer in net.layers):
-        raise ValueError("diagonalise needs a symmetric network (L = R); call symmetrise first")
     n_wires = len(net.layers) + 1
     spectra, importance = [None] * n_wires, [None] * n_wires
     m = net.head[1:].T @ net.head[1:]
@@ -202,8 +234,8 @@ def diagonalise(net: Network, left_grams: list[Tensor] | None = None
         m = q @ m @ q.T
         importance[wire] = m.diagonal().clamp_min(0).clone()
         if wire > 0:
-            known = None if left_grams is None else left_grams[wire - 1]
-            m = propagate_down(net.layers[wire - 1], m, right_gram=known)
+            known = None if pairs is None else pairs[wire - 1]
+            m = propagate_down(net.layers[wire - 1], m, pairs=known)
     return net, spectra, importance
 
 
@@ -249,12 +281,12 @@ class Decomposition:
     """The result of ``odt``: a gauge-fixed network (same function) and per-wire spectra.
 
     Attributes:
-        network: symmetric, orthogonalised and diagonalised; coordinates of every wire sorted
-            by importance, index 0 the constant.
+        network: orthogonalised and diagonalised (every Gram of its symmetrised tree);
+            coordinates of every wire sorted by importance, index 0 the constant.
         spectra: per wire, the global spectrum (eigenvalues of the downstream Gram, largest
             first) = squared singular values of the network unfolded at one copy of the wire.
         importance: per wire, the energy of each coordinate in the new basis (index 0 first).
-        source: the symmetrised network before any gauge move (for the local baseline).
+        source: the network before any gauge move (for the local baseline).
         local: per wire, the local-SVD spectrum of ``source`` (``local_spectra``), computed
             on first use.
     """
@@ -308,9 +340,11 @@ def odt(model_or_network, device=None, dtype: torch.dtype = torch.float64,
     else:
         raise TypeError(f"odt expects an XNet or a Network, got {type(model_or_network).__name__}"
                         f" (a ReLU/GELU baseline has no tensor-network form)")
-    source = symmetrise(net)
-    net, left_grams = _orthogonalise(source, rtol)
-    net, spectra, importance = diagonalise(net, left_grams)
+    # No explicit symmetrise: the Grams are those of the symmetrised tree, computed from L
+    # and R directly at half the cost (symmetrising doubles the hidden size).
+    source = net
+    net, pairs = _orthogonalise(net, rtol)
+    net, spectra, importance = diagonalise(net, pairs)
     return Decomposition(net, spectra, importance, source)
 
 
