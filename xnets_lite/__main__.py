@@ -158,8 +158,9 @@ def _odt_args(p: argparse.ArgumentParser) -> None:
                         "the one the checkpoint was trained on")
     p.add_argument("--data", default=None, metavar="DIR",
                    help="data directory for svhn (default: $XNETS_DATA or ./data)")
-    p.add_argument("--figures", default="figures", metavar="DIR",
-                   help="figures go to DIR/<dataset>/ (default: %(default)s)")
+    p.add_argument("--figures", default="build/odt-report", metavar="DIR",
+                   help="figures go to DIR/<dataset>/ (default: %(default)s; figures/ holds "
+                        "the notebooks' figures)")
     p.add_argument("--ranks", default="1,2,4,8,16,32,64",
                    help="ranks for the accuracy-vs-truncation table (default: %(default)s)")
     p.add_argument("--tree-rank", type=_positive_int, default=15,
