@@ -226,17 +226,22 @@ def accuracy(model, data) -> float:
 
 
 @torch.no_grad()
-def accuracy_vs_rank(dec: Decomposition, data, ranks) -> list[dict]:
-    """Truncate to each rank in ``ranks`` (an int = the same rank on every wire, or a list per
-    wire) and measure test accuracy, agreement with the full network's predictions and the
-    parameters of the compressed module (``compress.to_module``)."""
+def measure_truncation(dec: Decomposition, data, ranks, full_predictions=None) -> dict:
+    """Truncate to ``ranks`` (an int = the same rank on every wire, or a list per wire) and
+    measure it on ``data``: ``rank``, test ``accuracy``, ``agreement`` with the full
+    network's predictions (``full_predictions``, computed when not given) and the
+    ``parameters`` of the compressed module (``compress.to_module``)."""
     from .compress import to_module
+    if full_predictions is None:
+        full_predictions = predictions(dec.network, data)
+    net = dec.truncate(ranks)
+    pred = predictions(net, data)
+    return dict(rank=ranks, accuracy=float((pred == data.labels).double().mean()),
+                agreement=float((pred == full_predictions).double().mean()),
+                parameters=to_module(net).num_parameters())
+
+
+def accuracy_vs_rank(dec: Decomposition, data, ranks) -> list[dict]:
+    """``measure_truncation`` for each rank in ``ranks``, sharing the full predictions."""
     full = predictions(dec.network, data)
-    rows = []
-    for r in ranks:
-        net = dec.truncate(r)
-        pred = predictions(net, data)
-        rows.append(dict(rank=r, accuracy=float((pred == data.labels).double().mean()),
-                         agreement=float((pred == full).double().mean()),
-                         parameters=to_module(net).num_parameters()))
-    return rows
+    return [measure_truncation(dec, data, r, full) for r in ranks]

@@ -22,7 +22,7 @@ def _np(t):
     return t.detach().cpu().double().numpy() if hasattr(t, "detach") else np.asarray(t)
 
 
-def _show(ax, image, title=None):
+def show_image(ax, image, title=None):
     """An image on a diverging colour map centred at zero (signs are meaningful relative to
     each other, not absolutely)."""
     image = _np(image)
@@ -52,7 +52,7 @@ def plot_class_eigenvectors(ce, title: str, index: int = 0) -> Figure:
         if c >= n_classes:
             ax.set_axis_off()
             continue
-        _show(ax, ce.images[c, index], f"class {c}  ({100 * float(ce.share[c, index]):.0f}%)")
+        show_image(ax, ce.images[c, index], f"class {c}  ({100 * float(ce.share[c, index]):.0f}%)")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
@@ -77,7 +77,7 @@ def plot_tree(tree, title: str, columns: int = 6, classes=None) -> Figure:
             if panel is None:
                 ax.set_axis_off()
             else:
-                _show(ax, panel[1], panel[0])
+                show_image(ax, panel[1], panel[0])
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig

@@ -16,19 +16,14 @@ import html
 
 import torch
 
-from .interpret import predictions
+from .compress import to_module
+from .interpret import measure_truncation, predictions
 from .odt import Decomposition, check_ranks
 
 
 # ---------------------------------------------------------------------------------------
 # Plain callbacks
 # ---------------------------------------------------------------------------------------
-def parameters_of(net) -> int:
-    """Parameters of the plain PyTorch module a (truncated) network compresses to."""
-    from .compress import to_module
-    return to_module(net).num_parameters()
-
-
 @torch.no_grad()
 def rank_summary(dec: Decomposition, data, ranks, full_predictions=None) -> dict:
     """Truncate ``dec`` to ``ranks`` (one per wire) and measure it on ``data``.
@@ -38,18 +33,14 @@ def rank_summary(dec: Decomposition, data, ranks, full_predictions=None) -> dict
     ``parameters_full`` and ``energy`` (per wire, the share of spectral energy kept).
     """
     ranks = check_ranks(dec.widths, ranks)
-    if full_predictions is None:
-        full_predictions = predictions(dec.network, data)
-    net = dec.truncate(ranks)
-    pred = predictions(net, data)
+    row = measure_truncation(dec, data, ranks, full_predictions)
     energy = []
     for imp, k in zip(dec.importance, ranks):  # diag of the downstream Gram, constant first
         total = float(imp.sum())
         energy.append(float(imp[:k + 1].sum()) / total if total > 0 else 1.0)
-    return dict(ranks=ranks, accuracy=float((pred == data.labels).double().mean()),
-                agreement=float((pred == full_predictions).double().mean()),
-                parameters=parameters_of(net), parameters_full=parameters_of(dec.network),
-                energy=energy)
+    return dict(ranks=ranks, accuracy=row["accuracy"], agreement=row["agreement"],
+                parameters=row["parameters"],
+                parameters_full=to_module(dec.network).num_parameters(), energy=energy)
 
 
 def summary_text(summary: dict) -> str:
@@ -95,13 +86,11 @@ def eigenvector_view(ce, c: int, i: int) -> tuple[torch.Tensor, str]:
 
 def eigenvector_figure(image: torch.Tensor, caption: str):
     from matplotlib.figure import Figure
+
+    from .plots import show_image
     fig = Figure(figsize=(3.2, 3.4), layout="constrained")
     ax = fig.subplots()
-    img = image.detach().cpu().double()
-    lim = float(img.abs().max()) or 1.0
-    ax.imshow(img.numpy(), cmap="RdBu", vmin=-lim, vmax=lim)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    show_image(ax, image)
     ax.set_title(caption, fontsize=7, wrap=True)
     return fig
 
