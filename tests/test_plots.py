@@ -66,3 +66,27 @@ def test_saved_files_get_normal_permissions(tmp_path):
     finally:
         os.umask(mask)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_a_rerun_with_the_same_pixels_leaves_the_file_alone(dec, tmp_path):
+    ce = class_eigenvectors(dec)
+    path = tmp_path / "fig.png"
+    fig = plot_class_eigenvectors(ce, "eigenvectors (mnist)")
+    save_figure(fig, path)
+    path.write_bytes(path.read_bytes())  # same bytes, new mtime
+    os.utime(path, ns=(1, 1))
+    save_figure(fig, path)
+    assert path.stat().st_mtime_ns == 1  # untouched
+    fig2 = plot_class_eigenvectors(ce, "another title (mnist)")
+    save_figure(fig2, path)
+    assert path.stat().st_mtime_ns != 1  # different pixels: replaced
+    plt.close(fig)
+    plt.close(fig2)
+
+
+def test_diverging_figures_say_which_colour_is_positive(dec):
+    for fig in (plot_class_eigenvectors(class_eigenvectors(dec), "e (mnist)"),
+                plot_tree(compositional_tree(dec, 3), "t (mnist)")):
+        labels = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels()]
+        assert "+max" in labels and "−max" in labels
+        plt.close(fig)

@@ -21,12 +21,15 @@ Dataset choice (never a silent switch):
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+
+from .outputs import INFO_CLASS
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ("00_tensor_networks", "01_training", "02_decomposition", "03_eigenvectors",
@@ -36,28 +39,60 @@ NOTEBOOKS = ("00_tensor_networks", "01_training", "02_decomposition", "03_eigenv
 ENV = dict(dataset="XNETS_DATASET", fast="XNETS_FAST", seed="XNETS_SEED", device="XNETS_DEVICE",
            checkpoints="XNETS_CHECKPOINTS", figures="XNETS_FIGURES")
 
-#: The paper's setting (full) and the CI setting (fast). Notebooks derive these in the cell
-#: after their parameters; this table is the single place the numbers live.
-RECIPES = {
-    False: dict(width=128, n_layers=3, epochs=30),
-    True: dict(width=64, n_layers=3, epochs=4),
+#: The χ-net kinds (and the baseline) a notebook can ask ``Run.model`` for.
+KINDS = {
+    "xnet": "χ-net, residual blocks x + D(Lx ⊙ Rx), no normalisation (a pure tree)",
+    "xnet-direct": "χ-net, the paper's direct layer (Ax) ⊙ (Bx) with a scalar running RMS",
+    "xnet-rms": "χ-net, residual blocks with a per-sample RMS norm (exact only up to a scale)",
+    "mlp": "ReLU MLP, residual blocks x + W₂ relu(W₁x), the conventional baseline",
 }
 
 
 # ---------------------------------------------------------------------------------------
 # In a notebook
 # ---------------------------------------------------------------------------------------
+class NotebookDataError(Exception):
+    """The data a notebook asked for is missing. In IPython it shows as a short message
+    (``_render_traceback_``) with the fix that works *in a notebook*, not a traceback."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[31m{type(self).__name__}\x1b[0m: {line}" if i == 0 else line
+                for i, line in enumerate(str(self).splitlines())]
+
+
+def _info(text: str) -> None:
+    """Show a status line ("xnet: loaded …") as information, not as a pink stderr warning.
+
+    It is HTML, which nbval does not compare (the text differs between a run that trains and
+    one that loads), and the committed notebooks leave it out for the same reason."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import HTML, display
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        get_ipython = None
+    if get_ipython is not None and get_ipython() is not None:
+        display(HTML(f'<div class="{INFO_CLASS}" style="color:#555;font-size:85%">'
+                     f"ℹ {html.escape(text)}</div>"), metadata={INFO_CLASS: True})
+    else:
+        print(text, file=sys.stderr)
+
+
+
+
 @dataclass
 class Run:
-    """One run of the course: parameters plus derived sizes, data, models and output paths.
+    """One run of the course: parameters plus the dataset's recipe, data, models and paths.
 
     Args:
-        dataset: ``"svhn"`` (the paper) or ``"mnist"`` (offline MNIST subset).
-        fast: the CI setting (narrower, fewer epochs), same code path.
+        dataset: ``"svhn"`` (the paper) or ``"mnist"`` (full MNIST, offline).
+        fast: the CI setting (narrower, fewer epochs, a balanced subset), same code path.
         seed: seeds model initialisation, shuffling and noise.
         device: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
         checkpoints: directory for checkpoints (one file per model and recipe).
         figures: directory for figures; they go to ``<figures>/<dataset>/``.
+
+    ``recipe`` (``recipes.recipe(dataset, fast)``) holds the width, depth, main χ-net kind
+    and training hyper-parameters, each with its source.
     """
 
     dataset: str = "svhn"
@@ -66,29 +101,31 @@ class Run:
     device: str = "auto"
     checkpoints: str = "../checkpoints"
     figures: str = "../figures"
-    width: int = field(init=False)
-    n_layers: int = field(init=False)
-    epochs: int = field(init=False)
 
     def __post_init__(self):
         import torch
 
         from .data import DATASETS
+        from .recipes import recipe
 
         self.dataset = str(self.dataset).lower()
         if self.dataset not in DATASETS:
             raise ValueError(f"dataset must be one of {DATASETS}, got {self.dataset!r}")
         self.fast = bool(self.fast)
-        for key, value in RECIPES[self.fast].items():
-            setattr(self, key, value)
+        self.recipe = recipe(self.dataset, self.fast)
         torch.manual_seed(self.seed)
         self._data = None
 
     # -- derived ------------------------------------------------------------------------
+    width = property(lambda self: self.recipe.width)
+    n_layers = property(lambda self: self.recipe.n_layers)
+    epochs = property(lambda self: self.recipe.epochs)
+    main = property(lambda self: self.recipe.main, doc="the χ-net kind the course decomposes")
+
     @property
     def label(self) -> str:
-        """How every output names the data: ``"MNIST subset"`` or ``"SVHN"``, plus fast."""
-        name = {"mnist": "MNIST subset (offline)", "svhn": "SVHN (grayscale)"}[self.dataset]
+        """How every output names the data, e.g. ``"MNIST (full, offline)"``, plus fast."""
+        name = {"mnist": "MNIST (full, offline)", "svhn": "SVHN (grayscale)"}[self.dataset]
         return name + (", fast CI run" if self.fast else "")
 
     @property
@@ -100,12 +137,17 @@ class Run:
     def figure_path(self, name: str) -> Path:
         return self.figure_dir / f"{name}.png"
 
-    def checkpoint_path(self, kind: str) -> Path:
-        """``<checkpoints>/<dataset>/<kind>-w<width>-l<layers>-e<epochs>-s<seed>.pt``: the name
-        carries the recipe, so a fast run never overwrites a full one (and the file's stored
-        recipe is checked again on load)."""
-        name = f"{kind}-w{self.width}-l{self.n_layers}-e{self.epochs}-s{self.seed}.pt"
-        return Path(self.checkpoints) / self.dataset / name
+    def checkpoint_path(self, kind: str, **overrides) -> Path:
+        """``<checkpoints>/<dataset>/<kind>-w…-l…-e…[-fast][-n…-wd…]-s<seed>.pt``: the name
+        carries the recipe, so a fast run never overwrites a full one and a sweep point never
+        overwrites the default (the file's stored recipe is checked again on load)."""
+        r = self.recipe.with_overrides(**overrides)
+        name = f"{kind}-w{r.width}-l{r.n_layers}-e{r.epochs}" + ("-fast" if r.fast else "")
+        for key, short in (("noise_std", "n"), ("weight_decay", "wd"), ("lr", "lr"),
+                           ("batch_size", "b")):
+            if key in overrides:
+                name += f"-{short}{overrides[key]:g}"
+        return Path(self.checkpoints) / self.dataset / f"{name}-s{self.seed}.pt"
 
     def torch_device(self):
         from .train import resolve_device
@@ -113,45 +155,58 @@ class Run:
 
     # -- data and models ----------------------------------------------------------------
     def data(self):
-        """``(train, test)``; an explicit ``"svhn"`` without files raises ``DataNotFoundError``."""
+        """``(train, test)`` of the recipe: SVHN train (+ extra in the paper's run), full
+        MNIST, or in the fast setting a fixed balanced subset. Missing data raises
+        ``NotebookDataError`` with the fix that works in a notebook."""
         if self._data is None:
-            from .data import load_splits
-            self._data = load_splits(self.dataset)
+            from .data import DataNotFoundError, balanced_subset, load_splits
+            try:
+                train, test = load_splits(self.dataset, extra=self.recipe.extra)
+            except DataNotFoundError as err:
+                raise NotebookDataError(notebook_data_advice(self.dataset, err)) from None
+            if self.recipe.per_class is not None:
+                n_train, n_test = self.recipe.per_class
+                train = balanced_subset(train, n_train, seed=self.seed)
+                test = balanced_subset(test, n_test, seed=self.seed)
+            self._data = train, test
         return self._data
 
-    def make(self, kind: str):
-        """An untrained model of ``kind``: ``"xnet"``, ``"xnet-rms"`` or ``"mlp"``."""
+    def make(self, kind: str, **overrides):
+        """An untrained model of ``kind`` (see ``KINDS``) with the recipe's sizes."""
         from .model import MLP, XNet
+        r = self.recipe.with_overrides(**overrides)
         train, _ = self.data()
-        sizes = dict(d_input=train.d_input, d_model=self.width, d_hidden=self.width,
-                     n_classes=train.n_classes, n_layers=self.n_layers)
+        sizes = dict(d_input=train.d_input, d_model=r.width, d_hidden=r.width,
+                     n_classes=train.n_classes, n_layers=r.n_layers)
         if kind == "xnet":
             return XNet(**sizes)
+        if kind == "xnet-direct":
+            return XNet(**sizes, block="direct", norm="batch-rms")
         if kind == "xnet-rms":
             return XNet(**sizes, norm="rms")
         if kind == "mlp":
             return MLP(**sizes, activation="relu")
-        raise ValueError(f"unknown model kind {kind!r}; expected xnet, xnet-rms or mlp")
+        raise ValueError(f"unknown model kind {kind!r}; expected one of {', '.join(KINDS)}")
 
-    def model(self, kind: str = "xnet", progress: bool | None = None):
-        """Train or load one model (``train_or_load``): ``(model, meta)``, model on CPU in eval
-        mode. Training happens on ``device``; the recipe decides whether a checkpoint fits.
-        Whether it was trained or loaded goes to stderr (it differs between executions)."""
+    def model(self, kind: str = "xnet", progress: bool | None = None, **overrides):
+        """Train or load one model (``train_or_load``): ``(model, meta)``, model on CPU in
+        eval mode. ``overrides`` change recipe values for this model only (e.g.
+        ``noise_std=0.0`` or ``n_layers=1``); each gets its own checkpoint."""
         from .checkpoint import train_or_load
 
         train, test = self.data()
-        path = self.checkpoint_path(kind)
+        r = self.recipe.with_overrides(**overrides)
+        path = self.checkpoint_path(kind, **overrides)
         before = path.stat().st_mtime_ns if path.exists() else None
         start = time.perf_counter()
-        model, meta = train_or_load(path, lambda: self.make(kind), train, test, seed=self.seed,
-                                    epochs=self.epochs, device=self.torch_device(),
+        model, meta = train_or_load(path, lambda: self.make(kind, **overrides), train, test,
+                                    seed=self.seed, device=self.torch_device(),
                                     progress=(not self.fast) if progress is None else progress,
-                                    desc=kind)
+                                    desc=kind, **r.train_kwargs)
         model.cpu().eval()
         after = path.stat().st_mtime_ns if path.exists() else None
         how = "loaded" if before is not None and before == after else "trained and saved"
-        print(f"{kind}: {how} {_rel(path)} in {time.perf_counter() - start:.1f} s",
-              file=sys.stderr)
+        _info(f"{kind}: {how} {_rel(path)} in {time.perf_counter() - start:.1f} s")
         return model, meta
 
     def models(self, kinds=("xnet", "xnet-rms", "mlp")) -> dict:
@@ -160,8 +215,22 @@ class Run:
 
     def __repr__(self) -> str:
         return (f"Run(dataset={self.dataset!r} [{self.label}], width={self.width}, "
-                f"n_layers={self.n_layers}, epochs={self.epochs}, seed={self.seed}, "
-                f"device={self.device!r})")
+                f"n_layers={self.n_layers}, epochs={self.epochs}, main={self.main!r}, "
+                f"seed={self.seed}, device={self.device!r})")
+
+
+def notebook_data_advice(dataset: str, err: Exception) -> str:
+    """What to do when a notebook's data is missing: the notebook's own fixes first."""
+    first = str(err).split(". ")[0]
+    return (f"{first}.\n"
+            f"In a notebook: set dataset = \"mnist\" in the parameters cell (full MNIST, offline), "
+            f"or start Jupyter with XNETS_DATASET=mnist; for {dataset.upper()}, put its files in "
+            f"{_data_dir_hint()} (or set XNETS_DATA) and re-run.")
+
+
+def _data_dir_hint() -> str:
+    from .data import data_root
+    return str(data_root().resolve())
 
 
 def _rel(path: Path) -> str:
@@ -172,20 +241,37 @@ def _rel(path: Path) -> str:
 
 
 def save(fig, run: Run, name: str) -> str:
-    """Save ``fig`` as ``<figures>/<dataset>/<name>.png`` (byte-stable) and say where."""
+    """Save ``fig`` as ``<figures>/<dataset>/<name>.png`` (byte-stable), show that same PNG
+    in the notebook, and return where it went.
+
+    Showing the saved bytes (not the figure object) means the image appears whatever
+    matplotlib backend the kernel has, and the notebook shows exactly the committed file.
+    A pyplot-managed figure is closed, so it is not drawn a second time at the cell's end.
+    """
     from .plots import save_figure
     path = run.figure_path(name)
     save_figure(fig, path)
+    import matplotlib.pyplot as plt
+    plt.close(fig)  # a no-op for a figure pyplot does not manage
+    try:
+        from IPython import get_ipython
+        from IPython.display import Image, display
+        if get_ipython() is not None:
+            display(Image(data=path.read_bytes(), format="png"))
+    except ImportError:  # pragma: no cover
+        pass
     return f"saved {_rel(path)}"
 
 
 # ---------------------------------------------------------------------------------------
 # The pipeline
 # ---------------------------------------------------------------------------------------
-def svhn_available(root=None) -> tuple[bool, str]:
-    """Whether SVHN's train and test files are on disk, and a sentence on what is missing."""
+def svhn_available(root=None, extra: bool = False) -> tuple[bool, str]:
+    """Whether SVHN's files are on disk (train and test, plus extra for the paper's run),
+    and a sentence on what is missing."""
     from .data import svhn_path
-    missing = [str(svhn_path(root, split).resolve()) for split in ("train", "test")
+    splits = ("train", "test", "extra") if extra else ("train", "test")
+    missing = [str(svhn_path(root, split).resolve()) for split in splits
                if not svhn_path(root, split).is_file()]
     if missing:
         return False, "SVHN files not found: " + ", ".join(missing)
@@ -201,9 +287,9 @@ def banner(lines: list[str]) -> str:
 def fallback_message(reason: str) -> str:
     from .data import DATA_ENV, SVHN_URL
     return banner([
-        "DATASET FALLBACK: running on the offline MNIST subset, NOT on SVHN (the paper's data).",
+        "DATASET FALLBACK: running on full MNIST (offline), NOT on SVHN (the paper's data).",
         f"Why: {reason}.",
-        f"To use SVHN: put train_32x32.mat and test_32x32.mat from {SVHN_URL}",
+        f"To use SVHN: put train_32x32.mat, test_32x32.mat and extra_32x32.mat from {SVHN_URL}",
         f"  into ./data (or ${DATA_ENV}), or run `python -m xnets_lite train --dataset svhn --download`.",
         "To choose explicitly: make reproduce DATASET=svhn  (error if missing)",
         "                      make reproduce DATASET=mnist (offline, no banner).",
@@ -211,18 +297,21 @@ def fallback_message(reason: str) -> str:
     ])
 
 
-def resolve_dataset(requested: str | None) -> tuple[str, str | None]:
+def resolve_dataset(requested: str | None, fast: bool = False) -> tuple[str, str | None]:
     """``(dataset, fallback_banner_or_None)``. ``auto``/empty → SVHN if present else MNIST
-    with a banner; an explicit ``svhn`` without data raises ``DataNotFoundError``."""
+    with a banner; an explicit ``svhn`` without data raises ``DataNotFoundError``. The
+    paper's run (not ``fast``) needs SVHN's extra split too."""
     from .data import DATASETS, DataNotFoundError
+    from .recipes import recipe
     requested = (requested or "auto").lower()
+    extra = recipe("svhn", fast).extra
     if requested == "auto":
-        ok, reason = svhn_available()
+        ok, reason = svhn_available(extra=extra)
         return ("svhn", None) if ok else ("mnist", fallback_message(reason))
     if requested not in DATASETS:
         raise SystemExit(f"unknown dataset {requested!r}; choose auto, {', '.join(DATASETS)}")
     if requested == "svhn":
-        ok, reason = svhn_available()
+        ok, reason = svhn_available(extra=extra)
         if not ok:
             raise DataNotFoundError(
                 f"DATASET=svhn was asked for explicitly, but {reason}. Download it "
@@ -253,18 +342,22 @@ def run_notebooks(dataset: str = "auto", fast: bool = False, out: str | os.PathL
                   checkpoints: str | os.PathLike | None = None,
                   figures: str | os.PathLike | None = None, seed: int = 0,
                   device: str = "auto", only: list[str] | None = None,
-                  timeout: int = 1800) -> list[Path]:
+                  timeout: int = 1800, commit: bool | None = None) -> list[Path]:
     """Execute the notebooks in order with papermill; returns the executed copies' paths.
 
     Parameters are injected (absolute paths), so the executed copies in ``out`` re-run
     identically under nbval. Defaults: fast runs keep checkpoints and figures inside ``out``
     (CI never touches ``figures/``); full runs use ``checkpoints/`` and ``figures/``.
+    ``commit`` (default: a full run on mnist into the repository's ``figures/``) copies the
+    outputs back into ``notebooks/*.ipynb`` (``outputs.commit_outputs``).
     """
+    from .outputs import commit_outputs
+
     import papermill as pm
     from tqdm.auto import tqdm
 
     _quiet_papermill()
-    chosen, warning = resolve_dataset(dataset)
+    chosen, warning = resolve_dataset(dataset, fast)
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     checkpoints = Path(checkpoints or (out / "checkpoints" if fast else ROOT / "checkpoints"))
@@ -272,6 +365,8 @@ def run_notebooks(dataset: str = "auto", fast: bool = False, out: str | os.PathL
     params = dict(dataset=chosen, fast=bool(fast), seed=int(seed), device=device,
                   checkpoints=str(checkpoints.resolve()), figures=str(figures.resolve()))
     names = [n for n in NOTEBOOKS if not only or any(n.startswith(o) for o in only)]
+    if commit is None:
+        commit = not fast and chosen == "mnist" and figures.resolve() == (ROOT / "figures").resolve()
     if warning:
         print(warning, file=sys.stderr, flush=True)
     print(f"running {len(names)} notebooks on dataset={chosen} ({'fast' if fast else 'full'}) "
@@ -289,7 +384,11 @@ def run_notebooks(dataset: str = "auto", fast: bool = False, out: str | os.PathL
                             parameters=params, cwd=str(ROOT / "notebooks"), kernel_name="python3",
                             progress_bar=False, execution_timeout=timeout)
         timings[name] = round(time.perf_counter() - start, 1)
-        tqdm.write(f"  {name}: {timings[name]} s → {_rel(target)}", file=sys.stderr)
+        note = ""
+        if commit:
+            changed = commit_outputs(ROOT / "notebooks" / f"{name}.ipynb", target, chosen)
+            note = "; outputs → notebooks/ " + ("(updated)" if changed else "(unchanged)")
+        tqdm.write(f"  {name}: {timings[name]} s → {_rel(target)}{note}", file=sys.stderr)
         done.append(target)
     bar.close()
     (out / "timings.json").write_text(json.dumps(dict(dataset=chosen, fast=bool(fast),

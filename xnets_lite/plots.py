@@ -23,8 +23,8 @@ def _np(t):
 
 
 def show_image(ax, image, title=None):
-    """An image on a diverging colour map centred at zero (signs are meaningful relative to
-    each other, not absolutely)."""
+    """An image on a diverging colour map centred at zero, scaled to its own largest
+    magnitude: blue is positive, red negative, white zero (``sign_colorbar`` says so)."""
     image = _np(image)
     v = float(np.abs(image).max()) or 1.0
     ax.imshow(image, cmap=CMAP, vmin=-v, vmax=v, interpolation="nearest")
@@ -34,12 +34,40 @@ def show_image(ax, image, title=None):
         ax.set_title(title, fontsize=8)
 
 
+def sign_colorbar(fig: Figure, axes, label: str = "each panel scaled to its own max |value|"):
+    """One colour bar for a grid of ``show_image`` panels: −max (red), 0 (white), +max (blue)."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+    bar = fig.colorbar(ScalarMappable(Normalize(-1, 1), CMAP), ax=list(np.ravel(axes)),
+                       shrink=0.6, aspect=25, pad=0.02, ticks=[-1, 0, 1])
+    bar.ax.set_yticklabels(["−max", "0", "+max"], fontsize=7)
+    bar.set_label(label, fontsize=7)
+    return bar
+
+
 def save_figure(fig: Figure, path, dpi: int = 100) -> Path:
     """Save ``fig`` as PNG atomically (temp file + rename), without the time/version
     metadata, so the same figure gives the same bytes and a failed write leaves any older
-    file intact."""
-    return atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=dpi,
-                                                 metadata={"Software": None}))
+    file intact. A file that already holds exactly the same pixels is left alone, so a
+    rerun never rewrites a figure whose content did not change."""
+    import io
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    data = buffer.getvalue()
+    path = Path(path)
+    if path.is_file() and _same_pixels(path, data):
+        return path
+    return atomic_write(path, lambda f: f.write(data))
+
+
+def _same_pixels(path: Path, png: bytes) -> bool:
+    import io
+    try:
+        old = plt.imread(path, format="png")
+    except Exception:  # unreadable or not a PNG: replace it
+        return False
+    new = plt.imread(io.BytesIO(png), format="png")
+    return old.shape == new.shape and np.array_equal(old, new)
 
 
 def plot_class_eigenvectors(ce, title: str, index: int = 0) -> Figure:
@@ -55,31 +83,43 @@ def plot_class_eigenvectors(ce, title: str, index: int = 0) -> Figure:
         show_image(ax, ce.images[c, index], f"class {c}  ({100 * float(ce.share[c, index]):.0f}%)")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
+    sign_colorbar(fig, axes)
     return fig
 
 
-def plot_tree(tree, title: str, columns: int = 6, classes=None) -> Figure:
-    """The compositional tree, read bottom-up: the first wire's features (column 0 is the
-    constant direction, blank), then each layer's interaction matrices for its top output
-    directions, and on top the last layer contracted with the head, one matrix per class."""
-    classes = list(range(min(columns, tree.class_matrices.shape[0]))) if classes is None else classes
-    rows = [("class", [(f"class {c}", tree.class_matrices[c]) for c in classes])]
+def plot_tree(tree, title: str, classes=None) -> Figure:
+    """The compositional tree, read bottom-up, with every kept direction drawn.
+
+    Rows, top to bottom: the last layer contracted with the head (one matrix per class);
+    for each layer below, the interaction matrix of every kept direction of the wire it
+    writes (``wl.dk``: how the directions of the wire below combine into it; row/column 0 is
+    the constant); the input-space image of every kept direction of wire ``w0`` (``const``
+    is blank: it has no pixel part). Names as in ``widgets.direction_name``.
+    """
+    n_layers = len(tree.interactions) + 1
+    classes = list(range(tree.class_matrices.shape[0])) if classes is None else list(classes)
+    last = n_layers - 1
+    rows = [(f"layer {n_layers} + head:\nclasses from w{last}·w{last}",
+             [(f"class {c}", tree.class_matrices[c]) for c in classes])]
     for layer in reversed(range(len(tree.interactions))):
         mats = tree.interactions[layer]
-        outs = range(1, min(columns + 1, mats.shape[0]))
-        rows.append((f"layer {layer}", [(f"L{layer} → dir {o}", mats[o]) for o in outs]))
-    rows.append(("features", [(f"feature {i}" if i else "constant", tree.features[i])
-                              for i in range(min(columns, tree.features.shape[0]))]))
+        rows.append((f"layer {layer + 1}:\nw{layer + 1} from w{layer}·w{layer}",
+                     [(f"w{layer + 1}.d{o}", mats[o]) for o in range(1, mats.shape[0])]))
+    rows.append(("w0 features\n(pixels)", [(f"w0.d{i}" if i else "const", tree.features[i])
+                                          for i in range(tree.features.shape[0])]))
     ncols = max(len(r[1]) for r in rows)
-    fig, axes = plt.subplots(len(rows), ncols, figsize=(1.6 * ncols, 1.7 * len(rows)), squeeze=False)
-    for (_, panels), ax_row in zip(rows, axes):
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(1.05 * ncols + 1.4, 1.25 * len(rows) + 0.6),
+                             squeeze=False)
+    for (label, panels), ax_row in zip(rows, axes):
         for ax, panel in zip(ax_row, panels + [None] * (ncols - len(panels))):
             if panel is None:
                 ax.set_axis_off()
             else:
                 show_image(ax, panel[1], panel[0])
+        ax_row[0].set_ylabel(label, fontsize=7, rotation=0, ha="right", va="center")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
+    sign_colorbar(fig, axes)
     return fig
 
 
@@ -92,7 +132,7 @@ def plot_effective_dimensions(dec: Decomposition, title: str, energy: float = 0.
     for offset, dims, label in ((-0.2, odt_dims, "ODT (global)"), (0.2, svd_dims, "local SVD")):
         bars = ax.bar(x + offset, dims, width=0.4, label=label)
         ax.bar_label(bars, fontsize=8)
-    ax.set_xticks(x, [f"wire {i}" for i in x])
+    ax.set_xticks(x, [f"wire w{i}" for i in x])
     ax.set_ylabel(f"directions for {100 * energy:g}% energy")
     ax.legend(frameon=False)
     ax.set_title(title, fontsize=10)
@@ -106,7 +146,7 @@ def plot_spectra(dec: Decomposition, title: str, ranks=None) -> Figure:
     fig, ax = plt.subplots(figsize=(5.5, 3.2))
     for wire, s in enumerate(dec.spectra):
         s = _np(s)
-        line, = ax.semilogy(np.arange(1, len(s) + 1), np.maximum(s / s.sum(), 1e-16), label=f"wire {wire}")
+        line, = ax.semilogy(np.arange(1, len(s) + 1), np.maximum(s / s.sum(), 1e-16), label=f"wire w{wire}")
         if ranks is not None:
             ax.axvline(ranks[wire] + 1, color=line.get_color(), linestyle=":", linewidth=1)
     ax.set_xlabel("direction (sorted)")

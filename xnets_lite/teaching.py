@@ -74,6 +74,43 @@ def tensor_diagrams(n_layers: int = 2) -> Figure:
     return fig
 
 
+def wire_diagram(n_layers: int = 3, width: int | None = None) -> Figure:
+    """The names used everywhere in the course: maps in boxes (embedding, layer 1 …
+    layer L, head), the wires between them as arrows ``w0 … wL``. Layer ``l`` reads wire
+    ``w(l-1)`` and writes ``wl``; direction k of wire l is ``wl.dk``."""
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    boxes = ["embedding"] + [f"layer {i}" for i in range(1, n_layers + 1)] + ["head"]
+    fig = Figure(figsize=(1.55 * len(boxes) + 1.2, 1.7), layout="constrained")
+    ax = fig.subplots()
+    step = 1.6
+    xs = [1.0 + step * i for i in range(len(boxes))]
+    ax.set_xlim(-0.2, xs[-1] + 1.5)
+    ax.set_ylim(-1.0, 0.6)
+    ax.axis("off")
+
+    def arrow(x0, x1, label):
+        ax.add_patch(FancyArrowPatch((x0, 0), (x1, 0), arrowstyle="-|>", mutation_scale=12,
+                                     color="black", lw=1.2))
+        ax.text((x0 + x1) / 2, 0.12, label, ha="center", fontsize=10, color="#1f4e79",
+                fontweight="bold")
+
+    for i, (x, name) in enumerate(zip(xs, boxes)):
+        color = "#f6e0c8" if name in ("embedding", "head") else "#dbe9f6"
+        ax.add_patch(FancyBboxPatch((x - 0.5, -0.3), 1.0, 0.6, boxstyle="round,pad=0.03",
+                                    facecolor=color, edgecolor="black"))
+        ax.text(x, 0, name, ha="center", va="center", fontsize=8)
+        if i + 1 < len(xs):
+            arrow(x + 0.5, xs[i + 1] - 0.5, f"w{i}")
+    arrow(-0.15, xs[0] - 0.5, "x")
+    arrow(xs[-1] + 0.5, xs[-1] + 1.4, "logits")
+    size = f" (each 1 + {width} wide: the constant, then {width} directions)" if width else ""
+    ax.text(xs[0] - 0.6, -0.55, f"wires w0 … w{n_layers}{size}", fontsize=8, color="#444")
+    ax.text(xs[0] - 0.6, -0.85, "layer l reads w(l−1) and writes wl; direction k of wire l is "
+            "wl.dk; index 0 (const) is the constant", fontsize=8, color="#444")
+    return fig
+
+
 def learning_curves(metas: dict, title: str) -> Figure:
     """Train loss and test accuracy per epoch for several models (``{name: meta}``, each meta
     as returned by ``train_or_load``, holding its ``history``)."""

@@ -1,0 +1,141 @@
+"""The committed notebooks carry the outputs of the full offline run, and say what made them.
+
+``make reproduce`` executes every notebook with papermill into ``build/``; ``commit_outputs``
+then copies the outputs back into ``notebooks/*.ipynb`` (sources untouched) and records a
+**fingerprint**: a hash of the notebook's own sources and a hash of the package code. A test
+recomputes both, so outputs made by other sources or other code than what is committed fail
+CI, on any machine, without comparing a single floating-point digit.
+
+What is left out of the committed copy, because it differs between two runs of the same code
+(and would dirty ``git status`` for no change in content): stderr (progress bars, warnings),
+the "trained/loaded" status lines, live widget views (a reopened notebook has no kernel to
+draw them; each panel leaves a static snapshot instead), cells tagged ``volatile`` (timings),
+and papermill's timestamps.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+
+from .files import atomic_write
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+KEY = "xnets_lite"                      # notebook metadata key of the fingerprint
+VOLATILE = "volatile"                   # cell tag: outputs are never committed
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+INFO_CLASS = "xnets-info"               # metadata flag of the status lines (notebooks._info)
+
+
+def _text(source) -> str:
+    text = "".join(source) if isinstance(source, list) else str(source)
+    return text.replace("\r\n", "\n")
+
+
+def source_hash(nb: dict) -> str:
+    """sha256 of a notebook's cells as written: type, tags and source (not outputs)."""
+    digest = hashlib.sha256()
+    for cell in nb["cells"]:
+        tags = sorted(cell.get("metadata", {}).get("tags", []))
+        digest.update(json.dumps([cell["cell_type"], tags, _text(cell["source"])]).encode())
+    return digest.hexdigest()
+
+
+def package_hash() -> str:
+    """sha256 of every ``xnets_lite/*.py`` file (path and text, line endings normalised)."""
+    digest = hashlib.sha256()
+    for path in sorted(PACKAGE.glob("*.py")):
+        digest.update(path.name.encode() + b"\0")
+        digest.update(path.read_bytes().replace(b"\r\n", b"\n") + b"\0")
+    return digest.hexdigest()
+
+
+def fingerprint(nb: dict) -> dict:
+    """What the committed outputs must have been made from."""
+    return {"sources": source_hash(nb), "package": package_hash()}
+
+
+def staleness(nb: dict) -> list[str]:
+    """Why a committed notebook's outputs are stale, in words (empty when they are current)."""
+    recorded = nb.get("metadata", {}).get(KEY)
+    if not recorded:
+        return ["it carries no outputs fingerprint: run `make reproduce`"]
+    problems = []
+    now = fingerprint(nb)
+    if recorded.get("sources") != now["sources"]:
+        problems.append("its cells changed since its outputs were made")
+    if recorded.get("package") != now["package"]:
+        problems.append("the package code (xnets_lite/*.py) changed since its outputs were made")
+    if problems:
+        problems.append("run `make reproduce` to refresh them")
+    return problems
+
+
+def _keep(output: dict) -> bool:
+    if output.get("output_type") == "stream" and output.get("name") == "stderr":
+        return False
+    if output.get("metadata", {}).get(INFO_CLASS):
+        return False
+    return WIDGET_VIEW not in output.get("data", {})
+
+
+def merge_outputs(source: dict, executed: dict, dataset: str) -> dict:
+    """The source notebook with the executed copy's outputs (papermill's injected cell
+    dropped, cells matched by id), volatile outputs removed, and the fingerprint recorded."""
+    ran = [c for c in executed["cells"]
+           if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+    by_id = {c.get("id"): c for c in ran}
+    out = copy.deepcopy(source)
+    count = 0
+    for i, cell in enumerate(out["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        twin = by_id.get(cell.get("id")) or (ran[i] if i < len(ran) else None)
+        if twin is None or _text(twin["source"]) != _text(cell["source"]):
+            raise ValueError(f"executed notebook does not match its source at cell {i}: was it "
+                             f"made from another version of the notebook?")
+        tags = cell.get("metadata", {}).get("tags", [])
+        outputs = [] if VOLATILE in tags else [o for o in twin.get("outputs", []) if _keep(o)]
+        count += 1
+        cell["outputs"] = outputs
+        for o in outputs:
+            if "execution_count" in o:
+                o["execution_count"] = count
+        cell["execution_count"] = count
+    out["metadata"].pop("widgets", None)
+    out["metadata"][KEY] = {"dataset": dataset, **fingerprint(source)}
+    return out
+
+
+def commit_outputs(source_path, executed_path, dataset: str) -> bool:
+    """Write the merged notebook over ``source_path`` when its content changed; returns
+    whether it did (an unchanged rerun leaves the file, and ``git status``, alone)."""
+    import nbformat
+
+    source_path = Path(source_path)
+    source = json.loads(source_path.read_text(encoding="utf-8"))
+    executed = json.loads(Path(executed_path).read_text(encoding="utf-8"))
+    merged = merge_outputs(source, executed, dataset)
+    nbformat.validate(nbformat.from_dict(merged))
+    text = json.dumps(merged, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
+    if source_path.read_text(encoding="utf-8") == text:
+        return False
+    atomic_write(source_path, lambda f: f.write(text.encode("utf-8")))
+    return True
+
+
+def strip_outputs(path) -> bool:
+    """Remove every output and the fingerprint (a clean source, e.g. before editing)."""
+    path = Path(path)
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+    nb["metadata"].pop(KEY, None)
+    text = json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
+    if path.read_text(encoding="utf-8") == text:
+        return False
+    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+    return True
