@@ -26,8 +26,9 @@ def test_report_numbers_and_figures(mnist_small, tmp_path):
     assert {p.name for p in result["figures"].values()} == FIGURES
     assert [r["rank"] for r in result["rows"]] == [1, 4, 8]        # the full rank is added
     assert result["rows"][-1]["agreement"] == 1.0
-    assert len(result["odt_dims"]) == len(result["svd_dims"]) == 3
-    assert "MNIST (offline subset)" in lines[0]
+    assert len(result["odt_dims"]) == len(result["svd_dims"]) == len(result["reader_dims"]) == 3
+    assert "MNIST (full, offline)" in lines[0]
+    assert any("SVD writer" in line and "SVD reader" in line for line in lines)
 
 
 def test_cli_odt(checkpoint, tmp_path, capsys):

@@ -139,3 +139,21 @@ def strip_outputs(path) -> bool:
         return False
     atomic_write(path, lambda f: f.write(text.encode("utf-8")))
     return True
+
+
+# ---------------------------------------------------------------------------------------
+# Checks shared by the tests of committed and executed notebooks
+# ---------------------------------------------------------------------------------------
+def figures_not_displayed(nb: dict) -> list[int]:
+    """Indices of code cells that save a figure (``save(``) but show no ``image/png``: the
+    figure a reader would never see (a bare ``Figure`` renders as text without pyplot's
+    inline backend)."""
+    missing = []
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] != "code" or "save(" not in _text(cell["source"]):
+            continue
+        if VOLATILE in cell.get("metadata", {}).get("tags", []):
+            continue
+        if not any("image/png" in o.get("data", {}) for o in cell.get("outputs", [])):
+            missing.append(i)
+    return missing

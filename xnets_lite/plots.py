@@ -124,17 +124,21 @@ def plot_tree(tree, title: str, classes=None) -> Figure:
 
 
 def plot_effective_dimensions(dec: Decomposition, title: str, energy: float = 0.99) -> Figure:
-    """ODT vs local-SVD effective dimension per wire (the paper's bar chart)."""
-    odt_dims = [effective_dimension(s, energy) for s in dec.spectra]
-    svd_dims = [effective_dimension(s, energy) for s in dec.local]
-    x = np.arange(len(odt_dims))
-    fig, ax = plt.subplots(figsize=(1.2 * len(x) + 2.5, 3.2))
-    for offset, dims, label in ((-0.2, odt_dims, "ODT (global)"), (0.2, svd_dims, "local SVD")):
-        bars = ax.bar(x + offset, dims, width=0.4, label=label)
-        ax.bar_label(bars, fontsize=8)
+    """ODT vs local-SVD effective dimension per wire (the paper's bar chart), with both local
+    views: the map that writes the wire (the shape of the paper's bars) and the one that
+    reads it (``odt.local_spectra``)."""
+    bars_of = {"ODT (global)": dec.spectra,
+               "local SVD, writer view": dec.local_spectra("writer"),
+               "local SVD, reader view": dec.local_spectra("reader")}
+    x = np.arange(len(dec.spectra))
+    fig, ax = plt.subplots(figsize=(1.5 * len(x) + 3.0, 3.4))
+    for offset, (label, spectra) in zip((-0.27, 0.0, 0.27), bars_of.items()):
+        dims = [effective_dimension(s, energy) for s in spectra]
+        bars = ax.bar(x + offset, dims, width=0.27, label=label)
+        ax.bar_label(bars, fontsize=7)
     ax.set_xticks(x, [f"wire w{i}" for i in x])
     ax.set_ylabel(f"directions for {100 * energy:g}% energy")
-    ax.legend(frameon=False)
+    ax.legend(frameon=False, fontsize=8)
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig

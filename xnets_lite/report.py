@@ -28,7 +28,7 @@ def odt_report(model, test_data, out_dir=None, ranks=DEFAULT_RANKS, tree_rank: i
     from . import plots
 
     name = test_data.name
-    label = "SVHN (grayscale 32×32)" if name == "svhn" else f"{name.upper()} (offline subset)"
+    label = {"svhn": "SVHN (grayscale 32×32)", "mnist": "MNIST (full, offline)"}.get(name, name)
     started = time.perf_counter()
     dec = odt(model, device=device)
     check_ranks(dec.widths, tree_rank)   # fail before printing, not after
@@ -40,23 +40,28 @@ def odt_report(model, test_data, out_dir=None, ranks=DEFAULT_RANKS, tree_rank: i
     ranks = [r for r in ranks if r <= min(widths)] + [min(widths)]
     rows = accuracy_vs_rank(dec, test_data, sorted(set(ranks)))
     odt_dims = [effective_dimension(s, energy) for s in dec.spectra]
-    svd_dims = [effective_dimension(s, energy) for s in dec.local]
+    svd_dims = dec.local_effective_dimensions(energy, view="writer")
+    reader_dims = dec.local_effective_dimensions(energy, view="reader")
 
     printer(f"dataset: {label} · {len(test_data)} test images")
     printer(f"ODT of a {len(model.blocks)}-layer χ-net (width {model.config['d_model']}, "
-            f"norm={model.norm}) in {seconds:.2f} s on {dec.network.device}")
+            f"{model.config.get('block', 'residual')} blocks, norm={model.norm}) in "
+            f"{seconds:.2f} s on {dec.network.device}")
     printer(f"full model: test accuracy {full:.2%}, {sum(p.numel() for p in model.parameters()):,} parameters")
     printer(f"\neffective dimension per wire ({100 * energy:g}% of the spectral energy):")
-    printer(f"{'wire':>6} {'size':>6} {'ODT':>6} {'local SVD':>10} {'ODT PR':>8}")
-    for wire, (n, a, b, s) in enumerate(zip(dec.widths, odt_dims, svd_dims, dec.spectra)):
-        printer(f"{wire:>6} {n:>6} {a:>6} {b:>10} {participation_ratio(s):>8.1f}")
+    printer("(local SVD: one map at a time, in raw coordinates; writer = the map producing the "
+            "wire, reader = the map reading it)")
+    printer(f"{'wire':>6} {'size':>6} {'ODT':>6} {'SVD writer':>11} {'SVD reader':>11} {'ODT PR':>8}")
+    for wire, (n, a, b, c, s) in enumerate(zip(dec.widths, odt_dims, svd_dims, reader_dims,
+                                               dec.spectra)):
+        printer(f"{'w' + str(wire):>6} {n:>6} {a:>6} {b:>11} {c:>11} {participation_ratio(s):>8.1f}")
     printer("\naccuracy vs rank (directions kept on every wire, besides the constant):")
     printer(f"{'rank':>6} {'accuracy':>9} {'agreement':>10} {'parameters':>11}")
     for r in rows:
         printer(f"{r['rank']:>6} {r['accuracy']:>9.2%} {r['agreement']:>10.2%} {r['parameters']:>11,}")
 
     result = dict(decomposition=dec, seconds=seconds, full_accuracy=full, rows=rows,
-                  odt_dims=odt_dims, svd_dims=svd_dims, figures={})
+                  odt_dims=odt_dims, svd_dims=svd_dims, reader_dims=reader_dims, figures={})
     if out_dir is not None:
         out_dir = Path(out_dir)
         ce = class_eigenvectors(dec, k=1)

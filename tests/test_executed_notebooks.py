@@ -1,0 +1,33 @@
+"""The notebooks as papermill executed them (``make test-notebooks`` sets
+``XNETS_EXECUTED`` to their folder and runs this file after papermill): every cell that
+saves a figure also shows it as an image, and no cell shows a bare ``<Figure …>`` text."""
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from xnets_lite.notebooks import NOTEBOOKS
+from xnets_lite.outputs import figures_not_displayed
+
+FOLDER = os.environ.get("XNETS_EXECUTED")
+pytestmark = pytest.mark.skipif(not FOLDER, reason="needs executed notebooks: run by "
+                                "`make test-notebooks` (XNETS_EXECUTED=<folder of papermill copies>)")
+
+
+@pytest.fixture(params=NOTEBOOKS)
+def executed(request):
+    path = Path(FOLDER or ".") / f"{request.param}.ipynb"
+    assert path.is_file(), f"{path} was not executed"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_every_saved_figure_is_displayed(executed):
+    assert figures_not_displayed(executed) == []
+
+
+def test_no_figure_shows_as_text(executed):
+    for cell in executed["cells"]:
+        for out in cell.get("outputs", []):
+            text = "".join(out.get("data", {}).get("text/plain", ""))
+            assert not text.startswith("<Figure size"), cell["source"]
