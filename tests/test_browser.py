@@ -1,7 +1,10 @@
-"""One end-to-end check in a real browser: JupyterLab (headless) + Debian's Chromium driven by
-Playwright for Python. It opens notebook 02 (a copy, so autosave never touches the committed
-file), runs all cells in fast mode on the offline data, moves the wire-0 rank slider and
-checks that the accuracy the panel shows changes.
+"""End-to-end checks in a real browser: JupyterLab (headless) + Debian's Chromium driven by
+Playwright for Python, on copies of the notebooks (autosave never touches the committed
+files), run with "Run All Cells" in fast mode on the offline data, as a student would:
+
+* 00 and 01: every figure appears as an image (not as ``<Figure size …>`` text);
+* 02: moving the wire-w0 rank slider with the keyboard changes the accuracy the panel shows;
+* 03: the eigenvector slider and the caption count alike (slider 3 reads "eigenvector 3").
 
 Skipped, with the reason, where /usr/bin/chromium or Playwright is missing (``.ci/run``
 installs Chromium with apt). Playwright's own browser download is not used.
@@ -38,10 +41,12 @@ def _free_port() -> int:
 
 @pytest.fixture
 def jupyterlab(tmp_path):
-    """A JupyterLab server on localhost with a token, serving a copy of notebook 02."""
+    """A JupyterLab server on localhost with a token, serving copies of the notebooks;
+    yields a function: notebook name → its URL."""
     work = tmp_path / "lab"
     work.mkdir()
-    shutil.copy(ROOT / "notebooks" / "02_decomposition.ipynb", work)
+    for nb in (ROOT / "notebooks").glob("0*.ipynb"):
+        shutil.copy(nb, work)
     port, token = _free_port(), "xnets-browser-test"
     env = dict(os.environ, XNETS_FAST="1", XNETS_DATASET="mnist", XNETS_DEVICE="cpu",
                XNETS_CHECKPOINTS=str(ROOT / "build" / "test" / "checkpoints"),
@@ -66,7 +71,7 @@ def jupyterlab(tmp_path):
                     log.flush()
                     pytest.fail("JupyterLab did not start:\n" + (tmp_path / "jupyterlab.log").read_text()[-3000:])
                 time.sleep(0.5)
-        yield f"{url}/lab/tree/02_decomposition.ipynb?token={token}"
+        yield lambda name: f"{url}/lab/tree/{name}.ipynb?token={token}"
     finally:
         proc.terminate()
         try:
@@ -82,40 +87,90 @@ def _accuracy(text: str) -> str:
     return match.group(1)
 
 
-def test_rank_slider_changes_the_shown_accuracy(jupyterlab, tmp_path):
+@pytest.fixture
+def browser(tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
-            page.goto(jupyterlab)
-            page.locator(".jp-Notebook").first.wait_for(timeout=120_000)
-            # the kernel is up once the status bar says "… | Idle"
-            page.get_by_text(re.compile(r"\| Idle")).first.wait_for(timeout=120_000)
-            page.get_by_role("menuitem", name="Run", exact=True).click()
-            page.get_by_text("Run All Cells", exact=True).click()
-            summary = page.locator(".xnets-rank-summary").first
-            summary.wait_for(state="attached", timeout=240_000)
-            page.wait_for_function(
-                "() => /test accuracy/.test(document.querySelector('.xnets-rank-summary')?.textContent || '')",
-                timeout=60_000)
-            before = _accuracy(summary.text_content())
-            # The wire-0 slider: type a value into its readout (what a reader can do too).
-            readout = page.locator(".widget-slider .widget-readout").first
-            readout.scroll_into_view_if_needed()
-            readout.click()
-            page.keyboard.press("Control+A")
-            page.keyboard.type("1")
-            page.keyboard.press("Enter")
-            page.wait_for_function(
-                "(b) => { const t = document.querySelector('.xnets-rank-summary')?.textContent || '';"
-                " const m = t.match(/test accuracy ([\\d.]+%)/); return m && m[1] !== b; }",
-                arg=before, timeout=60_000)
-            after = _accuracy(summary.text_content())
+            yield page
         except Exception:
             page.screenshot(path=str(tmp_path / "browser-failure.png"))
             raise
         finally:
             browser.close()
+
+
+def _run_all(page, url: str, done_selector: str | None = None, timeout: int = 300_000) -> None:
+    """Open a notebook, clear the outputs it was committed with, run every cell, and wait
+    until the kernel is idle again with every cell executed."""
+    page.goto(url)
+    page.locator(".jp-Notebook").first.wait_for(timeout=120_000)
+    page.get_by_text(re.compile(r"\| Idle")).first.wait_for(timeout=120_000)
+    page.get_by_role("menuitem", name="Edit", exact=True).click()
+    page.get_by_text("Clear Outputs of All Cells", exact=True).click()
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_text("Run All Cells", exact=True).click()
+    if done_selector:
+        page.locator(done_selector).first.wait_for(state="attached", timeout=timeout)
+    # every code cell has run: no prompt is "[*]" or "[ ]", and the kernel is idle
+    page.wait_for_function(
+        "() => { const p = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]"
+        ".map(e => e.textContent.trim()); return p.length > 0 && p.every(t => /\\[\\d+\\]/.test(t)); }",
+        timeout=timeout)
+    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'] "
+                          ":text('Traceback')")
+    assert errors.count() == 0, "a cell raised an error"
+
+
+@pytest.mark.parametrize("name", ["00_tensor_networks", "01_training"])
+def test_figures_show_as_images(jupyterlab, browser, name):
+    _run_all(browser, jupyterlab(name))
+    images = browser.locator(".jp-OutputArea-output img")
+    assert images.count() >= (2 if name == "00_tensor_networks" else 1)
+    for i in range(images.count()):
+        assert browser.evaluate("(img) => img.naturalWidth", images.nth(i).element_handle()) > 100
+    assert browser.get_by_text(re.compile(r"<Figure size")).count() == 0
+
+
+def test_rank_slider_changes_the_shown_accuracy(jupyterlab, browser):
+    page = browser
+    _run_all(page, jupyterlab("02_decomposition"), ".xnets-rank-summary")
+    summary = page.locator(".xnets-rank-summary").first
+    page.wait_for_function(
+        "() => /test accuracy/.test(document.querySelector('.xnets-rank-summary')?.textContent || '')",
+        timeout=60_000)
+    before = _accuracy(summary.text_content())
+    # The wire-w0 slider, moved with the keyboard as a reader can: focus its handle, Home = rank 0.
+    handle = page.locator(".widget-slider .noUi-handle").first
+    handle.scroll_into_view_if_needed()
+    handle.focus()
+    page.keyboard.press("Home")
+    page.wait_for_function(
+        "(b) => { const t = document.querySelector('.xnets-rank-summary')?.textContent || '';"
+        " const m = t.match(/test accuracy ([\\d.]+%)/); return m && m[1] !== b; }",
+        arg=before, timeout=60_000)
+    after = _accuracy(summary.text_content())
     assert after != before, (before, after)
     assert float(after.rstrip("%")) < float(before.rstrip("%"))
+    assert page.locator(".widget-slider .widget-readout").first.text_content().strip() == "0"
+
+
+def test_eigenvector_caption_matches_the_slider(jupyterlab, browser):
+    page = browser
+    _run_all(page, jupyterlab("03_eigenvectors"), ".xnets-eigen-caption")
+    caption = page.locator(".xnets-eigen-caption").first
+    assert "eigenvector 1 of" in caption.text_content()
+    # the panel's second slider is "eigenvector": type 3 into its readout
+    readout = page.locator(".widget-hbox .widget-slider").nth(1).locator(".widget-readout")
+    assert readout.text_content().strip() == "1"
+    readout.scroll_into_view_if_needed()
+    readout.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("3")
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "() => /eigenvector 3 of/.test(document.querySelector('.xnets-eigen-caption')?.textContent || '')",
+        timeout=60_000)
+    assert readout.text_content().strip() == "3"

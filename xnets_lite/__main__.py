@@ -56,25 +56,34 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 def _train_args(p: argparse.ArgumentParser) -> None:
     from .data import DATASETS
-    from .train import TRAIN_DEFAULTS as D
 
     p.add_argument("--dataset", default="mnist", type=str.lower,
-                   help=f"one of {', '.join(DATASETS)} (default: mnist, the offline MNIST subset; "
+                   help=f"one of {', '.join(DATASETS)} (default: mnist, full MNIST offline; "
                         f"svhn is the paper's dataset and must be downloaded)")
     p.add_argument("--data", default=None, metavar="DIR",
-                   help="data directory for svhn (default: $XNETS_DATA or ./data)")
+                   help="data directory for svhn (default: $XNETS_DATA, else data/ at the "
+                        "repository root)")
     p.add_argument("--download", action="store_true", help="download svhn if it is missing")
-    p.add_argument("--extra", action="store_true", help="add svhn's 'extra' split to training")
-    p.add_argument("--epochs", type=_positive_int, default=D["epochs"])
-    p.add_argument("--batch-size", type=_positive_int, default=D["batch_size"])
-    p.add_argument("--lr", type=float, default=D["lr"])
-    p.add_argument("--weight-decay", type=float, default=D["weight_decay"])
-    p.add_argument("--noise-std", type=float, default=D["noise_std"],
-                   help="std of the Gaussian input noise (default: %(default)s; 0 disables it)")
-    p.add_argument("--width", type=_positive_int, default=128, help="d_model = d_hidden")
-    p.add_argument("--layers", type=_positive_int, default=3, help="number of blocks")
-    p.add_argument("--norm", choices=["none", "rms"], default="none",
-                   help="χ-net block normalisation (default: none, a pure tree of bilinear layers)")
+    p.add_argument("--extra", action=argparse.BooleanOptionalAction, default=None,
+                   help="add svhn's 'extra' split to training (default: the recipe's; "
+                        "on for svhn, as the authors train)")
+    p.add_argument("--fast", action="store_true",
+                   help="the fast CI variant of the dataset's recipe (not a result)")
+    group = p.add_argument_group("recipe overrides (default: the dataset's recipe, "
+                                 "xnets_lite/recipes.py, printed at the start)")
+    group.add_argument("--epochs", type=_positive_int, default=None)
+    group.add_argument("--batch-size", type=_positive_int, default=None)
+    group.add_argument("--lr", type=float, default=None)
+    group.add_argument("--weight-decay", type=float, default=None)
+    group.add_argument("--noise-std", type=float, default=None,
+                       help="std of the Gaussian input noise on gray inputs in [0, 1] (0 disables it)")
+    group.add_argument("--width", type=_positive_int, default=None, help="d_model = d_hidden")
+    group.add_argument("--layers", type=_positive_int, default=None, help="number of blocks")
+    group.add_argument("--block", choices=["residual", "direct"], default=None,
+                       help="χ-net block: residual x + D(Lx ⊙ Rx) or the paper's direct (Ax) ⊙ (Bx)")
+    group.add_argument("--norm", choices=["none", "rms", "batch-rms"], default=None,
+                       help="χ-net normalisation (default: none for residual blocks, batch-rms "
+                            "for direct ones)")
     p.add_argument("--activation", choices=["relu", "gelu"], default="relu",
                    help="activation of the MLP baseline")
     p.add_argument("--seed", type=int, default=0)
@@ -93,8 +102,27 @@ def _positive_int(text: str) -> int:
     return value
 
 
-@command("train", "train a χ-net and the MLP baseline, save checkpoints, compare accuracy",
-         _train_args)
+def _recipe_from_args(args: argparse.Namespace):
+    """The dataset's recipe with the command line's overrides applied."""
+    from dataclasses import replace
+
+    from .recipes import recipe
+
+    base = recipe(args.dataset, fast=args.fast)
+    overrides = {key: value for key, value in dict(
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        weight_decay=args.weight_decay, noise_std=args.noise_std, width=args.width,
+        n_layers=args.layers).items() if value is not None}
+    chosen = base.with_overrides(**overrides)
+    if args.extra is not None:
+        chosen = replace(chosen, extra=args.extra)
+    block = args.block or ("direct" if chosen.main == "xnet-direct" else "residual")
+    norm = args.norm or ("batch-rms" if block == "direct" else "none")
+    return chosen, block, None if norm == "none" else norm, sorted(overrides)
+
+
+@command("train", "train a χ-net and the MLP baseline with the dataset's recipe, save "
+                  "checkpoints, compare accuracy", _train_args)
 def train_command(args: argparse.Namespace) -> int:
     import torch
 
@@ -107,26 +135,33 @@ def train_command(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     try:
         device = resolve_device(args.device)
-    except RuntimeError as err:
+        chosen, block, norm, overridden = _recipe_from_args(args)
+    except (RuntimeError, ValueError) as err:
         raise UsageError(str(err)) from err
+    if chosen.extra and args.dataset != "svhn":
+        raise UsageError(f"--extra is only for svhn, not {args.dataset}")
     train_data, test_data = load_splits(args.dataset, args.data, download=args.download,
-                                        extra=args.extra)
+                                        extra=chosen.extra)
     print(describe(train_data, test_data))
     if train_data.name != "svhn":
         print(f"note: these are {train_data.name.upper()} results, not SVHN (the paper's dataset)")
     print(f"device: {device} · torch {torch.__version__} · {torch.get_num_threads()} threads")
+    what = "the fast CI variant of " if chosen.fast else ""
+    print(f"recipe: {what}the {args.dataset} recipe"
+          + (f", with {', '.join(overridden)} changed on the command line" if overridden else "")
+          + f"; χ-net blocks: {block}, norm: {norm}")
+    for line in chosen.describe():
+        print("  " + line)
 
-    shape = dict(d_input=train_data.d_input, d_model=args.width, d_hidden=args.width,
-                 n_classes=train_data.n_classes, n_layers=args.layers)
+    shape = dict(d_input=train_data.d_input, d_model=chosen.width, d_hidden=chosen.width,
+                 n_classes=train_data.n_classes, n_layers=chosen.n_layers)
     models = {
-        "xnet": (f"χ-net ({args.layers}×{args.width}"
-                 f"{', rms' if args.norm == 'rms' else ''})",
-                 lambda: XNet(**shape, norm=None if args.norm == "none" else args.norm)),
-        "mlp": (f"MLP {args.activation} ({args.layers}×{args.width})",
+        "xnet": (f"χ-net ({chosen.n_layers}×{chosen.width}, {block}"
+                 f"{', ' + norm if norm else ''})",
+                 lambda: XNet(**shape, block=block, norm=norm)),
+        "mlp": (f"MLP {args.activation} ({chosen.n_layers}×{chosen.width})",
                 lambda: MLP(**shape, activation=args.activation)),
     }
-    hyper = dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                 weight_decay=args.weight_decay, noise_std=args.noise_std)
     out_dir = Path(args.out) / train_data.name
     rows = []
     for key, (label, make) in models.items():
@@ -134,17 +169,17 @@ def train_command(args: argparse.Namespace) -> int:
         model = make()
         meta = train_and_save(out_dir / f"{key}.pt", model, train_data, test_data, seed=args.seed,
                               device=device, progress=not args.no_progress, desc=label,
-                              meta={"label": label}, **hyper)
+                              meta={"label": label}, **chosen.train_kwargs)
         n_params = sum(p.numel() for p in model.parameters())
         rows.append((label, n_params, meta["test_accuracy"], meta["train_seconds"],
                      out_dir / f"{key}.pt"))
 
     print()
-    print(f"{'model':<24} {'params':>9} {'test acc':>9} {'train time':>11}  checkpoint")
+    print(f"{'model':<34} {'params':>9} {'test acc':>9} {'train time':>11}  checkpoint")
     for label, n_params, acc, seconds, path in rows:
-        print(f"{label:<24} {n_params:>9,} {acc:>9.2%} {seconds:>10.1f}s  {path}")
+        print(f"{label:<34} {n_params:>9,} {acc:>9.2%} {seconds:>10.1f}s  {path}")
     print(f"({train_data.name}: {len(train_data)} train / {len(test_data)} test, "
-          f"{args.epochs} epochs, seed {args.seed})")
+          f"{chosen.epochs} epochs, seed {args.seed})")
     return 0
 
 
@@ -157,7 +192,8 @@ def _odt_args(p: argparse.ArgumentParser) -> None:
                    help="dataset whose test split measures accuracy (default: mnist); must be "
                         "the one the checkpoint was trained on")
     p.add_argument("--data", default=None, metavar="DIR",
-                   help="data directory for svhn (default: $XNETS_DATA or ./data)")
+                   help="data directory for svhn (default: $XNETS_DATA, else data/ at the "
+                        "repository root)")
     p.add_argument("--figures", default="build/odt-report", metavar="DIR",
                    help="figures go to DIR/<dataset>/ (default: %(default)s; figures/ holds "
                         "the notebooks' figures)")

@@ -129,7 +129,7 @@ def recipe(dataset: str, fast: bool = False) -> Recipe:
     """The recipe of ``dataset`` (``"mnist"`` or ``"svhn"``), or its fast CI variant."""
     base = {"mnist": MNIST, "svhn": SVHN}.get(str(dataset).lower())
     if base is None:
-        raise ValueError(f"no recipe for dataset {dataset!r}; choose mnist or svhn")
+        raise ValueError(f"unknown dataset {dataset!r}; choose mnist or svhn")
     if not fast:
         return base
     fast_values = dict(_FAST)
