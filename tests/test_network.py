@@ -1,17 +1,24 @@
-"""The tensor-network form equals the model: exact in float64, both norm settings."""
+"""The tensor-network form equals the model: exact in float64, every block and norm."""
+import warnings
+
 import pytest
 import torch
 
-from helpers import SHAPES, assert_close, contract, random_inputs, random_xnet
+from helpers import BLOCKS, NORMS, SHAPES, assert_close, contract, random_inputs, random_xnet
 from xnets_lite.model import MLP
 from xnets_lite.network import BilinearLayer, Network, symmetrise, to_network
 
+# tiny models for the dense tensor: (norm, n_layers, d_input)
+DENSE_CASES = [(None, 1, 3), (None, 2, 2), (None, 3, 2), (None, 4, 1), ("rms", 1, 2), ("rms", 2, 1),
+               ("batch-rms", 1, 3), ("batch-rms", 2, 2), ("batch-rms", 3, 1)]
 
-@pytest.mark.parametrize("norm", [None, "rms"])
+
+@pytest.mark.parametrize("block", BLOCKS)
+@pytest.mark.parametrize("norm", NORMS)
 @pytest.mark.parametrize("n_layers", [1, 2, 3, 4])
 @pytest.mark.parametrize("shape", SHAPES)
-def test_network_equals_model(shape, n_layers, norm):
-    model = random_xnet(*shape, n_layers=n_layers, norm=norm, seed=n_layers)
+def test_network_equals_model(shape, n_layers, norm, block):
+    model = random_xnet(*shape, n_layers=n_layers, norm=norm, seed=n_layers, block=block)
     x = random_inputs(16, shape[0])
     net = to_network(model)
     logits = model(x).detach()
@@ -20,29 +27,76 @@ def test_network_equals_model(shape, n_layers, norm):
     # the homogeneous output is the logits times a positive per-sample scale
     out = net.homogeneous(x)
     assert (out[:, 0] > 0).all()
-    if norm is None:
-        assert_close(out[:, 0], torch.ones(16, dtype=out.dtype), 1e-12)
-        assert len(net.layers) == n_layers
-    else:
+    if norm == "rms":
         assert len(net.layers) == 2 * n_layers   # norm layer + block layer
+    else:
+        # a pure tree: one layer per block, and the constant coordinate of every wire is
+        # exactly 1 (for a direct block: the product of the two input constants, 1 · 1)
+        assert len(net.layers) == n_layers
+        for wire in net.wires(x):
+            assert torch.equal(wire[:, 0], torch.ones(16, dtype=wire.dtype))
+        assert_close(out[:, 0], torch.ones(16, dtype=out.dtype), 1e-12)
     # every wire keeps its constant coordinate first
     assert all(w == shape[1] + 1 or w == shape[1] + 2 for w in net.widths)
+    assert net.meta["block"] == block and net.meta["norm"] == norm
 
 
-@pytest.mark.parametrize("norm", [None, "rms"])
+@pytest.mark.parametrize("block", BLOCKS)
+@pytest.mark.parametrize("norm", NORMS)
 @pytest.mark.parametrize("n_layers", [1, 3])
-def test_symmetrise_is_exact(n_layers, norm):
-    model = random_xnet(5, 4, 6, 3, n_layers=n_layers, norm=norm)
+def test_symmetrise_is_exact(n_layers, norm, block):
+    model = random_xnet(5, 4, 6, 3, n_layers=n_layers, norm=norm, block=block)
     x = random_inputs(10, 5)
     sym = symmetrise(to_network(model))
     assert all(layer.is_symmetric for layer in sym.layers)
     assert_close(sym(x), model(x).detach())
 
 
-@pytest.mark.parametrize("norm,n_layers,d_input", [(None, 1, 3), (None, 2, 2), (None, 3, 2),
-                                                    (None, 4, 1), ("rms", 1, 2), ("rms", 2, 1)])
-def test_dense_tensor_contracts_to_the_output(norm, n_layers, d_input):
-    model = random_xnet(d_input, 3, 2, 2, n_layers=n_layers, norm=norm, seed=7)
+def test_direct_block_is_the_bare_product_with_identity_down():
+    # x ← (A x + a) ⊙ (B x + b): the network's layer is [Ã; B̃] with D = I, Ã = [[1, 0], [a, A]]
+    model = random_xnet(5, 4, None, 3, n_layers=1, block="direct", seed=3)
+    block = model.blocks[0]
+    layer = to_network(model).layers[0]
+    assert torch.equal(layer.down, torch.eye(5, dtype=torch.float64))
+    assert torch.equal(layer.left[0], torch.eye(5, dtype=torch.float64)[0])
+    assert torch.equal(layer.left[1:, 0], block.left.bias.detach())
+    assert torch.equal(layer.right[1:, 1:], block.right.weight.detach())
+
+
+@pytest.mark.parametrize("block", BLOCKS)
+def test_batch_rms_is_folded_into_left_and_right(block):
+    # eval mode: n(x) = x / (running_rms + eps), a constant that ends up in L and R's weights
+    # only; biases, D and the unnormalised model's other layers are untouched
+    model = random_xnet(5, 4, 6, 3, n_layers=2, norm="batch-rms", block=block, seed=2)
+    plain = random_xnet(5, 4, 6, 3, n_layers=2, norm=None, block=block, seed=2)
+    net, ref = to_network(model), to_network(plain)
+    rows = slice(0, 6) if block == "residual" else slice(1, 5)   # the block's own products
+    for norm, torch_block, layer, base in zip(model.norms, model.blocks, net.layers, ref.layers):
+        scale = float(norm.running_rms) + norm.eps
+        for side, factor in ((layer.left, torch_block.left), (layer.right, torch_block.right)):
+            assert_close(side[rows, 1:] * scale, factor.weight.detach(), 1e-14)
+            assert torch.equal(side[rows, 0], factor.bias.detach())
+        assert torch.equal(layer.down, base.down)
+    assert torch.equal(net.embed, ref.embed) and torch.equal(net.head, ref.head)
+
+
+def test_to_network_warns_for_a_batch_rms_model_in_train_mode():
+    model = random_xnet(5, 4, 6, 3, n_layers=2, norm="batch-rms")
+    x = random_inputs(8, 5)
+    net = to_network(model)                  # eval mode: silent and exact
+    model.train()
+    with pytest.warns(UserWarning, match=r"train mode.*model\.eval\(\)"):
+        again = to_network(model)
+    assert_close(again(x), net(x), 0)        # the same (eval-mode) function either way
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")       # other norms do not depend on the mode
+        to_network(random_xnet(5, 4, 6, 3, n_layers=2).train())
+
+
+@pytest.mark.parametrize("block", BLOCKS)
+@pytest.mark.parametrize("norm,n_layers,d_input", DENSE_CASES)
+def test_dense_tensor_contracts_to_the_output(norm, n_layers, d_input, block):
+    model = random_xnet(d_input, 3, 2, 2, n_layers=n_layers, norm=norm, seed=7, block=block)
     net = to_network(model)
     x = random_inputs(5, d_input)
     dense = net.dense(include_scale=True)

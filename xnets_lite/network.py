@@ -10,13 +10,19 @@ bilinear maps and, unrolled, a tree tensor network with ``2**n_bilinear`` copies
     out = H w_L                                   H: (1 + n_classes, n_L) the head
 
 The head's row 0 reads the homogeneous scale ``w_L[0]`` and rows 1: the (scaled) logits, so
-``logits = out[1:] / out[0]``. For ``norm=None`` the scale is exactly 1; for ``norm="rms"`` it is
-a positive per-sample number, and every gauge transformation keeps the ratio exact.
+``logits = out[1:] / out[0]``. For ``norm=None`` and ``norm="batch-rms"`` the scale is exactly
+1; for ``norm="rms"`` it is a positive per-sample number, and every gauge transformation keeps
+the ratio exact.
+
+Both block kinds of ``XNet`` are one bilinear layer each: a residual block through extra
+hidden units that carry ``x̃ᵢ · 1`` (``residual_block``), a direct block with ``D = I``
+(``direct_block``). The eval-mode ``"batch-rms"`` norm is a constant factor folded into L and R.
 
 Nothing of size k³ or (d+1)^(2^L) is built, except by ``Network.dense`` (tests, tiny models).
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import torch
@@ -239,6 +245,18 @@ def residual_block(left: Tensor, right: Tensor, down: Tensor, down_bias: Tensor)
     return BilinearLayer(torch.cat([left, eye]), torch.cat([right, e0.clone()]), d_out)
 
 
+def direct_block(left: Tensor, right: Tensor) -> BilinearLayer:
+    """``[1, x] ↦ [1 · 1, (A x + a) ⊙ (B x + b)]``: a direct block, ``D = I``.
+
+    ``left``, ``right``: the homogeneous maps ``Ã = [[1, 0], [a, A]]``, ``B̃`` (d+1, d+1), so
+    hidden unit 0 is ``1 · 1`` and carries the constant coordinate through unchanged (the
+    output's constant is the product of the two input constants), and unit i is the i-th
+    product. With a folded norm, ``A`` is already divided by its scale.
+    """
+    eye = torch.eye(left.shape[0], dtype=left.dtype, device=left.device)
+    return BilinearLayer(left, right, eye)
+
+
 def rms_layer(n: int, dtype, device) -> BilinearLayer:
     """The weight-free layer ``[w₀, w] ↦ [w₀², mean(w²), w₀ · w]`` (n = d+1 → d+2).
 
@@ -277,32 +295,70 @@ def rms_block(left: Tensor, right: Tensor, down: Tensor, down_bias: Tensor) -> B
     return BilinearLayer(lefts, rights, d_out)
 
 
+def rms_direct_block(left: Tensor, right: Tensor) -> BilinearLayer:
+    """``[a, σ, z] ↦ [aσ, Lz ⊙ Rz]`` (d+2 → d+1), the direct block after ``rms_layer``.
+
+    From ``c[1, s, x]`` this gives ``c² [s, Lx ⊙ Rx] = c² s [1, (Lx/√s) ⊙ (Rx/√s)]``: the
+    normalised direct block up to the positive scale ``c² s``. ``left``, ``right``: (d, d)
+    without bias; ``D = I``.
+    """
+    d = left.shape[0]
+    eye = torch.eye(d + 2, dtype=left.dtype, device=left.device)
+    pad = left.new_zeros(d, 2)
+    lefts = torch.cat([eye[:1], torch.cat([pad, left], 1)])
+    rights = torch.cat([eye[1:2], torch.cat([pad, right], 1)])
+    return BilinearLayer(lefts, rights, torch.eye(d + 1, dtype=left.dtype, device=left.device))
+
+
 @torch.no_grad()
 def to_network(model: XNet, dtype: torch.dtype = torch.float64, device=None) -> Network:
     """The exact tensor-network form of a trained ``XNet`` (see the module docstring).
 
-    ``norm=None``: one bilinear layer per block (a tree of degree 2^L).
-    ``norm="rms"``: two per block, ``rms_layer`` then ``rms_block`` (degree 4^L), exact up
-    to a positive per-sample scale that ``Network.__call__`` divides out.
+    ``norm=None``: one bilinear layer per block (a tree of degree 2^L): ``residual_block``
+    or ``direct_block``.
+    ``norm="batch-rms"``: the same, with the weights of L and R (not their biases) divided by
+    each norm's frozen ``running_rms + eps``, as [x-vla] exports it (J0YY/x-vla,
+    ``xvla/train/canonical_odt.py``, ``export_homogeneous_network``:
+    ``layer.left.weight.div_(scale)``): the model's **eval-mode** function, exactly (a model
+    in train mode divides by each batch's RMS instead; a warning says so).
+    ``norm="rms"``: two per block, ``rms_layer`` then ``rms_block`` (or
+    ``rms_direct_block``), degree 4^L, exact up to a positive per-sample scale that
+    ``Network.__call__`` divides out.
     """
     if not isinstance(model, XNet):
         raise TypeError(f"to_network expects an XNet (a χ-net), got {type(model).__name__}; "
                         f"a ReLU/GELU baseline has no tensor-network form")
+    if model.norm == "batch-rms" and model.training:
+        warnings.warn(
+            "to_network: this batch-rms χ-net is in train mode, where each block input is divided "
+            "by the RMS of its batch; the network folds the frozen running value instead (the "
+            "eval-mode function). Call model.eval() before comparing their outputs.",
+            stacklevel=2)
     cast = lambda t: None if t is None else t.detach().to(device=device, dtype=dtype)  # noqa: E731
     embed = affine(cast(model.embed.weight), cast(model.embed.bias))
     n = embed.shape[0]
+    direct = model.block == "direct"
     layers = []
-    for block in model.blocks:
+    for norm, block in zip(model.norms, model.blocks):
         lw, rw = cast(block.left.weight), cast(block.right.weight)
-        dw, db = cast(block.down.weight), cast(block.down.bias)
         if model.norm == "rms":
             layers.append(rms_layer(n, embed.dtype, embed.device))
-            layers.append(rms_block(lw, rw, dw, db))
+            layers.append(rms_direct_block(lw, rw) if direct else
+                          rms_block(lw, rw, cast(block.down.weight), cast(block.down.bias)))
+            continue
+        if model.norm == "batch-rms":
+            # n(x) = x / c with a constant c: L(x / c) + b = (L / c) x + b
+            scale = cast(norm.scale)
+            lw, rw = lw / scale, rw / scale
+        left = affine(lw, cast(block.left.bias))
+        right = affine(rw, cast(block.right.bias))
+        if direct:
+            layers.append(direct_block(left, right))
         else:
-            layers.append(residual_block(affine(lw, cast(block.left.bias))[1:],
-                                         affine(rw, cast(block.right.bias))[1:], dw, db))
+            layers.append(residual_block(left[1:], right[1:], cast(block.down.weight),
+                                         cast(block.down.bias)))
     head = affine(cast(model.head.weight), cast(model.head.bias))
-    meta = dict(source=dict(model.config), norm=model.norm)
+    meta = dict(source=dict(model.config), norm=model.norm, block=model.block)
     return Network(embed, layers, head, meta)
 
 

@@ -28,8 +28,7 @@ biases, the residual's linear terms and the logit offsets. It is never truncated
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
@@ -287,20 +286,30 @@ class Decomposition:
             first) = squared singular values of the network unfolded at one copy of the wire.
         importance: per wire, the energy of each coordinate in the new basis (index 0 first).
         source: the network before any gauge move (for the local baseline).
-        local: per wire, the local-SVD spectrum of ``source`` (``local_spectra``), computed
-            on first use.
+        local: per wire, the reader-view local-SVD spectrum of ``source``
+            (``local_spectra(source)``), computed on first use; ``local_spectra(view)``
+            gives either view.
     """
 
     network: Network
     spectra: list[Tensor]
     importance: list[Tensor]
     source: Network | None = None
+    _local: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
-    @cached_property
-    def local(self) -> list[Tensor]:
+    def local_spectra(self, view: str = "reader") -> list[Tensor]:
+        """The local-SVD baseline of ``source`` in ``view`` ``"reader"`` (default) or
+        ``"writer"`` (see the module function ``local_spectra``), computed once per view."""
+        check_view(view)
         if self.source is None:
             raise ValueError("this decomposition keeps no source network for the local baseline")
-        return local_spectra(self.source)
+        if view not in self._local:
+            self._local[view] = local_spectra(self.source, view)
+        return self._local[view]
+
+    @property
+    def local(self) -> list[Tensor]:
+        return self.local_spectra("reader")
 
     @property
     def widths(self) -> list[int]:
@@ -312,8 +321,9 @@ class Decomposition:
     def effective_dimensions(self, energy: float = 0.99) -> list[int]:
         return [effective_dimension(s, energy) for s in self.spectra]
 
-    def local_effective_dimensions(self, energy: float = 0.99) -> list[int]:
-        return [effective_dimension(s, energy) for s in self.local]
+    def local_effective_dimensions(self, energy: float = 0.99, view: str = "reader") -> list[int]:
+        """Per wire, the ``effective_dimension`` of the local-SVD spectrum in ``view``."""
+        return [effective_dimension(s, energy) for s in self.local_spectra(view)]
 
 
 def odt(model_or_network, device=None, dtype: torch.dtype = torch.float64,
@@ -351,17 +361,56 @@ def odt(model_or_network, device=None, dtype: torch.dtype = torch.float64,
 # ---------------------------------------------------------------------------------------
 # Local SVD and effective dimension
 # ---------------------------------------------------------------------------------------
-def local_spectra(net: Network) -> list[Tensor]:
-    """The per-layer baseline: for each wire, the squared singular values of the layer that
-    reads it, flattened with that wire as rows, in the network's own coordinates (no global
-    information). For a bilinear reader this is ``eig(Lᵀ[(DᵀD) ⊙ (R Rᵀ)]L)``; for the last
-    wire, the head's ``eig(H₁ᵀ H₁)``."""
+LOCAL_VIEWS = ("reader", "writer")
+
+
+def check_view(view: str) -> str:
+    if view not in LOCAL_VIEWS:
+        raise ValueError(f"view must be 'reader' (the layer that reads each wire) or 'writer' "
+                         f"(the layer that produces it), got {view!r}")
+    return view
+
+
+def local_spectra(net: Network, view: str = "reader") -> list[Tensor]:
+    """The per-layer baseline: for each wire, the squared singular values of **one** layer
+    next to it, flattened with the wire as rows, in the network's own coordinates (no
+    information from the rest of the network, no gauge fixing). One spectrum per wire (wire
+    0 = after the embedding, …, wire L = read by the head), largest first, ``n`` values for a
+    wire of size ``n``: both views count the wire's constant coordinate (index 0) as one of
+    its rows, as the global spectra of ``odt`` do. Every bilinear layer is read in its
+    symmetrised form ``½(L ⊗ R + R ⊗ L)`` (the same function; ``network.symmetrise``), as
+    ODT reads it.
+
+    ``view="reader"`` (default): the layer that **reads** the wire, one of its input indices
+    as rows and its other two indices (the other input copy and the output wire, constant
+    coordinates included) as columns. For a bilinear reader ``eig(Lᵀ[(DᵀD) ⊙ (L Lᵀ)]L)``
+    with the symmetrised L, i.e. the downstream Gram with identity Grams above and beside
+    it; for the last wire the head's logit rows, ``eig(H₁ᵀ H₁)`` (rank ≤ n_classes: the
+    scale row 0 is bookkeeping).
+
+    ``view="writer"``: the layer that **produces** the wire, its output index as rows and its
+    inputs as columns: for wire 0 the embedding ``E = [[1, 0], [b, W]]`` over ``x̃ = [1, x]``,
+    ``eig(E Eᵀ)``; for wire l+1 bilinear layer l flattened to (n_{l+1}, n_l²), whose Gram is
+    ``D[(LLᵀ) ⊙ (RRᵀ)]Dᵀ`` for L = R and in general, symmetrised,
+    ``½ D[(LLᵀ) ⊙ (RRᵀ) + (LRᵀ) ⊙ (RLᵀ)]Dᵀ`` (``layer_gram`` with an identity input Gram):
+    the upstream Gram with an orthonormal wire below. Computed from k×k Grams, never from
+    the (n, n²) matrix. The un-symmetrised ``D[(LLᵀ) ⊙ (RRᵀ)]Dᵀ`` would add the energy of
+    the antisymmetric part of the layer, which does nothing to its function.
+    """
+    check_view(view)
+
+    def spectrum(gram: Tensor) -> Tensor:
+        return torch.linalg.eigvalsh(gram).flip(0).clamp_min(0)
+
+    if view == "writer":
+        return [spectrum(sandwich(net.embed))] + [spectrum(layer_gram(layer))
+                                                  for layer in net.layers]
     net = symmetrise(net)
     out = []
     for layer in net.layers:
         m = layer.left.T @ ((layer.down.T @ layer.down) * sandwich(layer.right)) @ layer.left
-        out.append(torch.linalg.eigvalsh(m).flip(0).clamp_min(0))
-    out.append(torch.linalg.eigvalsh(net.head[1:].T @ net.head[1:]).flip(0).clamp_min(0))
+        out.append(spectrum(m))
+    out.append(spectrum(net.head[1:].T @ net.head[1:]))
     return out
 
 
