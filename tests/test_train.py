@@ -1,4 +1,6 @@
-"""Training (determinism, learning), evaluation, input checks and the command line."""
+"""Training (determinism, learning, resuming, progress bars, input noise), evaluation, input
+checks and the command line."""
+import io
 import subprocess
 import sys
 
@@ -92,7 +94,7 @@ def test_cli_trains_both_models_and_writes_checkpoints(tmp_path, capsys):
     out = capsys.readouterr().out
     assert rc == 0
     assert "dataset: mnist" in out and "not SVHN" in out
-    assert "χ-net (1×8)" in out and "MLP relu (1×8)" in out and "%" in out
+    assert "χ-net (1×8, residual)" in out and "MLP relu (1×8)" in out and "%" in out
     from xnets_lite.checkpoint import load_checkpoint
     for kind in ("xnet", "mlp"):
         model, meta = load_checkpoint(tmp_path / "mnist" / f"{kind}.pt")
@@ -127,3 +129,211 @@ def test_cli_as_a_process(tmp_path):
                            "--data", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "--dataset mnist" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# ----------------------------------------------------------------------------- input noise
+
+def _gray(rgb):
+    """kornia's ``rgb_to_grayscale`` for float images, written out: ``w_r r + w_g g + w_b b``."""
+    from xnets_lite.data import LUMA
+    w = torch.tensor(LUMA, dtype=rgb.dtype)
+    return (rgb * w.view(1, 3, 1, 1)).sum(1)
+
+
+def test_rgb_noise_to_gray_is_the_authors_noise_on_gray():
+    """Noise std 0.3 on RGB, then gray (the authors' order) has the same distribution as
+    noise ``rgb_noise_to_gray(0.3)`` on the gray image."""
+    from scipy import stats
+
+    from xnets_lite.train import rgb_noise_to_gray
+
+    sigma = rgb_noise_to_gray(0.3)
+    assert sigma == pytest.approx(0.3 * (0.299 ** 2 + 0.587 ** 2 + 0.114 ** 2) ** 0.5, rel=1e-15)
+    assert sigma == pytest.approx(0.2006, abs=5e-5)
+    assert rgb_noise_to_gray(0.3, weights=(1.0,)) == pytest.approx(0.3)
+    with pytest.raises(ValueError, match="std must be >= 0"):
+        rgb_noise_to_gray(-1.0)
+
+    gen = torch.Generator().manual_seed(0)
+    rgb = torch.rand(2000, 3, 8, 8, generator=gen, dtype=torch.float64)  # images in [0, 1]
+    theirs = _gray(rgb + 0.3 * torch.randn(rgb.shape, generator=gen, dtype=torch.float64))
+    ours = _gray(rgb) + sigma * torch.randn(theirs.shape, generator=gen, dtype=torch.float64)
+    # No clamping anywhere: gray is linear, so the difference is exactly the gray of the noise.
+    noise_theirs = (theirs - _gray(rgb)).flatten().numpy()
+    noise_ours = (ours - _gray(rgb)).flatten().numpy()
+    n = noise_theirs.size  # 128,000 pixels: the sample std is within ~0.2% of the true one
+    assert noise_theirs.std() == pytest.approx(sigma, rel=0.01)
+    assert abs(noise_theirs.mean()) < 5 * sigma / n ** 0.5
+    assert stats.kstest(noise_theirs, "norm", args=(0, sigma)).pvalue > 1e-3
+    assert stats.ks_2samp(noise_theirs, noise_ours).pvalue > 1e-3
+    # The test can tell: std 0.3 put directly on the gray image is another distribution.
+    assert stats.kstest(noise_theirs, "norm", args=(0, 0.3)).pvalue < 1e-10
+
+
+# ----------------------------------------------------------------------------- resuming
+
+def _run(mnist_small, resume_path=None, epochs=3, make=lambda: XNet(**TINY), **kw):
+    train_data, test_data = mnist_small
+    seed_everything(0)
+    model = make()
+    kw = {"batch_size": 64, "progress": False, "device": "cpu", "resume_every": 0, **kw}
+    history = train(model, train_data, test_data, epochs=epochs, seed=0,
+                    resume_path=resume_path, **kw)
+    return model, history
+
+
+def _interrupt_at_step(monkeypatch, step):
+    """Make the ``step``-th call of ``train_step`` raise KeyboardInterrupt (a Ctrl-C)."""
+    import xnets_lite.train as T
+    real, calls = T.train_step, [0]
+
+    def step_or_interrupt(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] == step:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+    monkeypatch.setattr(T, "train_step", step_or_interrupt)
+
+
+def _same_weights(a, b):
+    sa, sb = a.state_dict(), b.state_dict()
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        assert torch.equal(sa[k], sb[k]), k
+
+
+@pytest.mark.parametrize("make", [lambda: XNet(**TINY), lambda: MLP(**TINY)], ids=["xnet", "mlp"])
+def test_resumed_run_is_bit_identical(mnist_small, tmp_path, monkeypatch, capsys, make):
+    """Interrupted in the middle of epoch 2 (16 steps an epoch), then started again: the
+    weights and the history equal those of a run in one go."""
+    reference, ref_history = _run(mnist_small, make=make)
+    path = tmp_path / "run.resume.pt"
+
+    _interrupt_at_step(monkeypatch, 16 + 5)
+    with pytest.raises(KeyboardInterrupt):
+        _run(mnist_small, path, make=make)
+    monkeypatch.undo()
+    saved = torch.load(path, weights_only=True)  # only tensors and JSON types
+    assert saved["format"] == "xnets-lite-resume" and saved["epoch"] == 1
+    assert saved["history"]["epoch"] == [1] and saved["history"]["steps"] == 16
+    assert set(saved["rng"]) == {"shuffle", "noise", "torch"}
+
+    model, history = _run(mnist_small, path, make=make)
+    assert "resuming from" in capsys.readouterr().err
+    _same_weights(model, reference)
+    for k in ("epoch", "train_loss", "test_accuracy", "steps"):
+        assert history[k] == ref_history[k], k
+    assert history["resumed_at"] == [1] and ref_history["resumed_at"] == []
+    assert history["time"] == sorted(history["time"])
+    assert torch.load(path, weights_only=True)["epoch"] == 3  # left for the caller to remove
+
+
+def test_resume_restores_the_schedule_and_optimizer(mnist_small, tmp_path, monkeypatch):
+    """Interrupted after epoch 2 of 4: without the optimiser's moments and the cosine
+    schedule's position the continuation would differ; with them it is exact."""
+    import xnets_lite.train as T
+    reference, _ = _run(mnist_small, epochs=4)
+    path = tmp_path / "r.pt"
+    _interrupt_at_step(monkeypatch, 2 * 16 + 1)
+    with pytest.raises(KeyboardInterrupt):
+        _run(mnist_small, path, epochs=4)
+    monkeypatch.undo()
+    state = torch.load(path, weights_only=True)
+    assert state["scheduler"]["last_epoch"] == 32 and state["scheduler"]["T_max"] == 64
+    assert state["optimizer"]["state"][0]["step"].item() == 32
+
+    seen = []
+    real_restore = T._restore
+
+    def spy(state, model, optimizer, scheduler, *args):
+        out = real_restore(state, model, optimizer, scheduler, *args)
+        seen.append((scheduler.last_epoch, optimizer.param_groups[0]["lr"]))
+        return out
+    monkeypatch.setattr(T, "_restore", spy)
+    model, _ = _run(mnist_small, path, epochs=4)
+    assert seen == [(32, state["optimizer"]["param_groups"][0]["lr"])]
+    assert 0 < seen[0][1] < 1e-3  # halfway down the cosine, not back at the start
+    _same_weights(model, reference)
+
+
+def test_finished_state_is_not_trained_again(mnist_small, tmp_path, monkeypatch):
+    path = tmp_path / "r.pt"
+    first, h1 = _run(mnist_small, path)
+    _interrupt_at_step(monkeypatch, 1)  # any training step would now fail
+    again, h2 = _run(mnist_small, path)
+    _same_weights(first, again)
+    assert h2["train_loss"] == h1["train_loss"] and h2["resumed_at"] == [3]
+
+
+def test_resume_every_spaces_the_writes(mnist_small, tmp_path, monkeypatch):
+    import xnets_lite.checkpoint as C
+    writes = []
+    real = C.save_resume_state
+    monkeypatch.setattr(C, "save_resume_state",
+                        lambda path, state: (writes.append(state["epoch"]), real(path, state))[1])
+    _run(mnist_small, tmp_path / "every.pt", resume_every=0)
+    assert writes == [1, 2, 3]
+    writes.clear()
+    _run(mnist_small, tmp_path / "rare.pt", resume_every=1e9)
+    assert writes == [3]  # the last epoch is always written
+    writes.clear()
+    _run(mnist_small, None)
+    assert writes == []
+    with pytest.raises(ValueError, match="resume_every"):
+        _run(mnist_small, tmp_path / "x.pt", resume_every=-1)
+
+
+# ----------------------------------------------------------------------------- progress bars
+
+class _Bars:
+    """Records every tqdm bar ``train`` opens (their totals, units, final counts)."""
+
+    def __init__(self, monkeypatch):
+        import tqdm.auto
+        self.bars = []
+        record = self.bars
+
+        class Recorded(tqdm.auto.tqdm):
+            def __init__(self, *args, **kwargs):
+                kwargs["file"] = io.StringIO()  # keep the test output clean
+                super().__init__(*args, **kwargs)
+                self.unit_asked, self.leave_asked, self.resets, self.updates = (
+                    kwargs.get("unit"), kwargs.get("leave"), 0, 0)
+                record.append(self)
+
+            def reset(self, total=None):
+                self.resets += 1
+                return super().reset(total)
+
+            def update(self, n=1):
+                self.updates += 1
+                return super().update(n)
+        monkeypatch.setattr(tqdm.auto, "tqdm", Recorded)
+
+    def of(self, unit):
+        return [b for b in self.bars if b.unit_asked == unit]
+
+
+def test_batch_bar_for_long_epochs(mnist_small, monkeypatch):
+    bars = _Bars(monkeypatch)
+    _run(mnist_small, epochs=2, batch_size=4, progress=True)  # 250 batches an epoch
+    (epoch_bar,), (batch_bar,) = bars.of("epoch"), bars.of("batch")
+    assert epoch_bar.n == epoch_bar.total == 2
+    assert batch_bar.leave_asked is False and batch_bar.total == 250 and batch_bar.n == 250
+    assert batch_bar.resets == 1  # one bar, reset for epoch 2
+    assert batch_bar.updates <= 2 * 51  # updated every few steps, not every step
+
+
+def test_batch_bar_rules(mnist_small, monkeypatch):
+    import xnets_lite.train as T
+    bars = _Bars(monkeypatch)
+    _run(mnist_small, epochs=2, progress=True)  # 16 batches an epoch, well under a minute
+    assert bars.of("batch") == []
+    bars.bars.clear()
+    _run(mnist_small, epochs=2, progress=False, batch_size=4)
+    assert bars.of("batch") == []  # progress=False shows nothing
+    bars.bars.clear()
+    monkeypatch.setattr(T, "BATCH_BAR_SECONDS", 0.0)  # "a run longer than a minute"
+    _run(mnist_small, epochs=3, progress=True)
+    (batch_bar,) = bars.of("batch")
+    assert batch_bar.n == 16 and batch_bar.resets == 1  # shown from epoch 2 on
