@@ -39,8 +39,8 @@ def checkout(tmp_path_factory):
         shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", root)
     (root / "data").mkdir()
-    _write_learnable_svhn(root / "data" / "train_32x32.mat", 60, seed=0)
-    _write_learnable_svhn(root / "data" / "test_32x32.mat", 20, seed=1)
+    _write_learnable_svhn(root / "data" / "train_32x32.mat", 1000, seed=0)  # the fast subset
+    _write_learnable_svhn(root / "data" / "test_32x32.mat", 100, seed=1)
     return root
 
 

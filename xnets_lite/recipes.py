@@ -122,7 +122,7 @@ SVHN = Recipe(
     ))
 
 #: The CI setting: the same code path, small enough to run every notebook in a minute or two.
-_FAST = dict(width=64, epochs=4, per_class=(500, 100), extra=False, fast=True)
+_FAST = dict(width=64, epochs=8, per_class=(1000, 100), extra=False, fast=True)
 
 
 def recipe(dataset: str, fast: bool = False) -> Recipe:
