@@ -22,7 +22,12 @@ def test_auto_uses_svhn_when_present(tmp_path, monkeypatch):
     for split in ("train", "test"):
         (tmp_path / f"{split}_32x32.mat").write_bytes(b"")
     monkeypatch.setenv("XNETS_DATA", str(tmp_path))
-    assert notebooks.resolve_dataset(None) == ("svhn", None)
+    assert notebooks.resolve_dataset(None, fast=True) == ("svhn", None)
+    # the paper's run trains on train + extra: without extra it is not that run
+    dataset, banner = notebooks.resolve_dataset(None, fast=False)
+    assert dataset == "mnist" and "extra_32x32.mat" in banner
+    (tmp_path / "extra_32x32.mat").write_bytes(b"")
+    assert notebooks.resolve_dataset(None, fast=False) == ("svhn", None)
 
 
 def test_explicit_choices(no_svhn):
@@ -38,17 +43,29 @@ def test_cli_explicit_svhn_without_data_fails_clearly(no_svhn, capsys, tmp_path)
     assert "DATASET=svhn was asked for explicitly" in capsys.readouterr().err
 
 
-def test_run_in_a_notebook_never_switches(no_svhn, tmp_path):
+def test_run_in_a_notebook_never_switches_and_says_the_notebook_fix(no_svhn, tmp_path):
     run = notebooks.Run("svhn", fast=True, checkpoints=str(tmp_path), figures=str(tmp_path))
-    with pytest.raises(DataNotFoundError, match="mnist"):
+    with pytest.raises(notebooks.NotebookDataError) as info:
         run.data()
+    message = str(info.value)
+    assert 'dataset = "mnist"' in message and "XNETS_DATASET=mnist" in message
+    assert "--dataset" not in message  # the CLI flag is not the fix inside a notebook
+    # IPython shows the message, not a traceback
+    lines = info.value._render_traceback_()
+    assert "NotebookDataError" in lines[0] and len(lines) <= 3
 
 
 def test_run_names_and_paths(tmp_path):
     fast = notebooks.Run("mnist", fast=True, checkpoints=str(tmp_path / "c"), figures=str(tmp_path / "f"))
     full = notebooks.Run("MNIST", fast=False, checkpoints=str(tmp_path / "c"), figures=str(tmp_path / "f"))
-    assert (fast.width, fast.epochs, full.width, full.epochs, full.n_layers) == (64, 4, 128, 30, 3)
+    assert (fast.width, full.width, full.n_layers, full.main) == (64, 128, 3, "xnet")
+    assert fast.epochs < full.epochs and fast.recipe.per_class and not full.recipe.per_class
     assert fast.checkpoint_path("xnet") != full.checkpoint_path("xnet")  # fast never overwrites full
+    # a sweep point never overwrites the default model
+    assert full.checkpoint_path("xnet", noise_std=0.0) != full.checkpoint_path("xnet")
+    assert full.checkpoint_path("xnet", n_layers=1) != full.checkpoint_path("xnet")
+    svhn = notebooks.Run("svhn", checkpoints=str(tmp_path / "c"), figures=str(tmp_path / "f"))
+    assert svhn.main == "xnet-direct" and svhn.recipe.extra and svhn.width == 256
     assert full.figure_path("x") == tmp_path / "f" / "mnist" / "x.png"
     assert "MNIST" in full.label and "fast" in fast.label
     with pytest.raises(ValueError):

@@ -1,0 +1,43 @@
+"""One recipe per dataset: every value of the paper's run has a source, the fast setting is
+labelled as such, and overrides are checked."""
+import math
+
+import pytest
+
+from xnets_lite.data import LUMA
+from xnets_lite.recipes import OVERRIDABLE, RGB_TO_GRAY_NOISE, recipe
+
+
+def test_svhn_is_the_paper_run_with_a_source_for_every_value():
+    r = recipe("svhn")
+    assert (r.width, r.n_layers, r.batch_size, r.lr, r.weight_decay, r.epochs) == (256, 3, 2048, 1e-3, 1.0, 20)
+    assert r.extra and r.main == "xnet-direct" and r.per_class is None
+    for key in ("width", "n_layers", "main", "epochs", "batch_size", "lr", "weight_decay",
+                "noise_std", "extra"):
+        assert r.sources.get(key, "").startswith("["), f"{key} has no source"
+
+
+def test_rgb_noise_becomes_gray_noise_of_the_luma_norm():
+    assert RGB_TO_GRAY_NOISE == pytest.approx(math.sqrt(sum(w * w for w in LUMA)))
+    assert recipe("svhn").noise_std == pytest.approx(0.3 * RGB_TO_GRAY_NOISE, abs=1e-4)
+
+
+def test_fast_is_labelled_and_small():
+    for name in ("mnist", "svhn"):
+        full, fast = recipe(name), recipe(name, fast=True)
+        assert fast.fast and not full.fast
+        assert fast.width < full.width and fast.per_class is not None and not fast.extra
+        assert all("fast CI setting" in fast.sources[k] for k in ("width", "epochs", "per_class"))
+        assert any("fast CI setting" in line for line in fast.describe())
+
+
+def test_overrides():
+    r = recipe("mnist")
+    assert r.with_overrides(noise_std=0.0).noise_std == 0.0 and r.noise_std != 0.0
+    assert set(r.with_overrides(n_layers=1).train_kwargs) == {"epochs", "batch_size", "lr",
+                                                               "weight_decay", "noise_std"}
+    with pytest.raises(ValueError, match="cannot override"):
+        r.with_overrides(dataset="svhn")
+    assert "noise_std" in OVERRIDABLE
+    with pytest.raises(ValueError, match="unknown dataset"):
+        recipe("cifar")
