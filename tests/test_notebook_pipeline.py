@@ -64,6 +64,8 @@ def test_run_names_and_paths(tmp_path):
     # a sweep point never overwrites the default model
     assert full.checkpoint_path("xnet", noise_std=0.0) != full.checkpoint_path("xnet")
     assert full.checkpoint_path("xnet", n_layers=1) != full.checkpoint_path("xnet")
+    # an override equal to the recipe's value is the recipe's model
+    assert full.checkpoint_path("xnet", noise_std=full.recipe.noise_std) == full.checkpoint_path("xnet")
     svhn = notebooks.Run("svhn", checkpoints=str(tmp_path / "c"), figures=str(tmp_path / "f"))
     assert svhn.main == "xnet-direct" and svhn.recipe.extra and svhn.width == 256
     assert full.figure_path("x") == tmp_path / "f" / "mnist" / "x.png"

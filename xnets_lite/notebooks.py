@@ -33,7 +33,7 @@ from .outputs import INFO_CLASS
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ("00_tensor_networks", "01_training", "02_decomposition", "03_eigenvectors",
-             "04_tree")
+             "04_tree", "05_validation")
 
 #: Environment variables read by the ``parameters`` cell of every notebook.
 ENV = dict(dataset="XNETS_DATASET", fast="XNETS_FAST", seed="XNETS_SEED", device="XNETS_DEVICE",
@@ -141,6 +141,7 @@ class Run:
         """``<checkpoints>/<dataset>/<kind>-w…-l…-e…[-fast][-n…-wd…]-s<seed>.pt``: the name
         carries the recipe, so a fast run never overwrites a full one and a sweep point never
         overwrites the default (the file's stored recipe is checked again on load)."""
+        overrides = self._changed(overrides)
         r = self.recipe.with_overrides(**overrides)
         name = f"{kind}-w{r.width}-l{r.n_layers}-e{r.epochs}" + ("-fast" if r.fast else "")
         for key, short in (("noise_std", "n"), ("weight_decay", "wd"), ("lr", "lr"),
@@ -148,6 +149,11 @@ class Run:
             if key in overrides:
                 name += f"-{short}{overrides[key]:g}"
         return Path(self.checkpoints) / self.dataset / f"{name}-s{self.seed}.pt"
+
+    def _changed(self, overrides: dict) -> dict:
+        """The overrides that differ from the recipe (an override equal to the recipe's
+        value is the recipe's model, with the recipe's checkpoint)."""
+        return {k: v for k, v in overrides.items() if getattr(self.recipe, k, object()) != v}
 
     def torch_device(self):
         from .train import resolve_device
