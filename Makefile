@@ -16,7 +16,8 @@ TRAIN_ARGS ?=
 all: test
 
 help:
-	@echo "make reproduce   the main job: all notebooks end to end (DATASET=svhn|mnist to choose)"
+	@echo "make reproduce   the main job: all notebooks end to end (DATASET=svhn|mnist to choose);"
+	@echo "                 on mnist it also refreshes the outputs saved in notebooks/*.ipynb"
 	@echo "make test        unit tests, then the notebook tests"
 	@echo "make train       only train the χ-net and the MLP baseline (DATASET, OUT, TRAIN_ARGS)"
 
@@ -45,24 +46,29 @@ test: test-unit test-notebooks
 test-unit: $(STAMP)
 	$(VPY) -m pytest tests; rc=$$?; if [ $$rc -eq 5 ]; then echo "no unit tests collected"; rc=0; fi; exit $$rc
 
-# >>> NOTEBOOK TESTS (papermill + nbval; owned by the notebooks issue)
+# >>> NOTEBOOK TESTS (papermill + nbval)
 # 1. papermill runs notebooks/0*.ipynb in fast mode on the offline data into build/test/
-#    (checkpoints and figures stay inside build/test/); 2. strict nbval re-executes those
-#    copies and compares every output (tests/nbval/: stderr skipped, sanitize file for
-#    times/addresses/devices; only widget and timing cells are tagged nbval-ignore-output).
+#    (checkpoints and figures stay inside build/test/); 2. every figure those copies save is
+#    also shown as an image (tests/test_executed_notebooks.py); 3. strict nbval re-executes
+#    the copies and compares every output (tests/nbval/: stderr and HTML skipped, sanitize
+#    file for times/addresses/devices; only widget and timing cells are tagged
+#    nbval-ignore-output).
 NB_TEST_OUT := build/test
 test-notebooks: $(STAMP)
 	PYTHONPATH=$(CURDIR) $(VPY) -m xnets_lite.notebooks run --dataset mnist --fast --out $(NB_TEST_OUT)
+	XNETS_EXECUTED=$(NB_TEST_OUT) $(VPY) -m pytest -q tests/test_executed_notebooks.py
 	PYTHONPATH=$(CURDIR) $(VPY) -m pytest -p tests.nbval.plugin --nbval --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval/sanitize.cfg --nbval-cell-timeout 600 $(NB_TEST_OUT)/*.ipynb
 # <<< NOTEBOOK TESTS
 
 # ---------------------------------------------------------------------------- main job
-# >>> REPRODUCE (owned by the notebooks issue)
+# >>> REPRODUCE
 # All notebooks in order with papermill (full training) into build/, figures into
-# figures/<dataset>/, checkpoints into checkpoints/<dataset>/. Without DATASET= on the command
-# line (or in the environment) it uses SVHN when ./data (or $$XNETS_DATA) has it, and otherwise
-# falls back to the offline MNIST subset with a loud banner at the start and the end.
+# figures/<dataset>/, checkpoints into checkpoints/<dataset>/. On mnist the outputs are also
+# copied back into notebooks/*.ipynb (with a fingerprint of the sources and package code that
+# made them); a rerun that changes nothing leaves git status clean. Without DATASET= on the
+# command line (or in the environment) it uses SVHN when ./data (or $$XNETS_DATA) has it, and
+# otherwise falls back to full MNIST (offline) with a loud banner at the start and the end.
 # DATASET=svhn forces SVHN (an error if it is missing); DATASET=mnist forces the offline data.
 NB_DATASET := $(if $(filter command line environment environment override,$(origin DATASET)),$(DATASET),auto)
 reproduce: $(STAMP)

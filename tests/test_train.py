@@ -337,3 +337,25 @@ def test_batch_bar_rules(mnist_small, monkeypatch):
     _run(mnist_small, epochs=3, progress=True)
     (batch_bar,) = bars.of("batch")
     assert batch_bar.n == 16 and batch_bar.resets == 1  # shown from epoch 2 on
+
+
+def test_batch_rms_scales_are_calibrated_on_clean_training_images(mnist_small):
+    """The frozen scales a direct χ-net is evaluated and saved with are x-vla's calibration
+    on 64 clean training batches, not the EMA of noisy training batches."""
+    from xnets_lite.model import XNet, calibrate_batch_rms
+    from xnets_lite.train import CALIBRATION_BATCHES, calibrate
+    train_data, test_data = mnist_small
+    torch.manual_seed(0)
+    model = XNet(train_data.d_input, 16, n_classes=10, n_layers=2, block="direct", norm="batch-rms")
+    train(model, train_data, test_data, epochs=1, batch_size=8, noise_std=0.5, progress=False)
+    after = [float(n.running_rms) for n in model.norms]
+    gen = torch.Generator().manual_seed(0 + 2)
+    clean = [x for _, (x, _) in zip(range(CALIBRATION_BATCHES),
+                                    train_data.batches(8, shuffle=True, generator=gen))]
+    assert calibrate_batch_rms(model, clean) == pytest.approx(after, rel=1e-6)
+    # an EMA over noisy batches would be much larger than the clean inputs' RMS
+    model.train()
+    with torch.no_grad():
+        model(train_data[:64][0] + 0.5 * torch.randn(64, train_data.d_input))
+    assert float(model.norms[0].running_rms) > after[0]
+    assert calibrate(model, train_data, 8, 0, torch.device("cpu")) == pytest.approx(after, rel=1e-6)

@@ -263,6 +263,8 @@ def train(model: nn.Module, train_data: Dataset, test_data: Dataset | None = Non
                     raise FloatingPointError(
                         f"training diverged at epoch {epoch} (loss {train_loss}); lower lr (now {lr}) "
                         f"or use norm='rms'")
+                if getattr(model, "norm", None) == "batch-rms":
+                    calibrate(model, train_data, batch_size, seed, device)
                 acc = evaluate(model, test_data, device) if test_data is not None else None
                 now = time.perf_counter()
                 history["epoch"].append(epoch)
@@ -283,6 +285,35 @@ def train(model: nn.Module, train_data: Dataset, test_data: Dataset | None = Non
             batch_bar.close()
         bar.close()
     return history
+
+
+CALIBRATION_BATCHES = 64
+
+
+@torch.no_grad()
+def calibrate(model: nn.Module, train_data: Dataset, batch_size: int, seed: int,
+              device: torch.device) -> list[float]:
+    """Set a ``norm="batch-rms"`` χ-net's frozen scales from clean training images.
+
+    Training divides by each batch's own RMS and keeps an EMA of it; the EMA lags behind the
+    weights and is measured on *noisy* inputs, so at inference it is the wrong constant.
+    Like [x-vla] (J0YY/x-vla, ``calibrate_rbn_sequential``: "64 equal train-only batches, no
+    noise") we re-measure it on 64 clean training batches, layer by layer
+    (``model.calibrate_batch_rms``), before every evaluation. Training itself never reads
+    the frozen value (train mode divides by the batch's RMS), so this changes what is
+    evaluated and saved, not how the model learns. The batches come from their own seeded
+    generator: the shuffling and noise streams are untouched.
+    """
+    from .model import calibrate_batch_rms
+
+    gen = torch.Generator().manual_seed(seed + 2)
+    batches = []
+    for i, (x, _) in enumerate(train_data.batches(batch_size, shuffle=True, generator=gen,
+                                                  device=device)):
+        if i == CALIBRATION_BATCHES:
+            break
+        batches.append(x)
+    return calibrate_batch_rms(model, batches)
 
 
 # ----------------------------------------------------------------------------- resuming
