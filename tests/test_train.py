@@ -202,7 +202,11 @@ def _same_weights(a, b):
         assert torch.equal(sa[k], sb[k]), k
 
 
-@pytest.mark.parametrize("make", [lambda: XNet(**TINY), lambda: MLP(**TINY)], ids=["xnet", "mlp"])
+@pytest.mark.parametrize("make", [
+    lambda: XNet(**TINY), lambda: MLP(**TINY),
+    # the SVHN recipe's model: its running RMS buffers and their calibration must resume too
+    lambda: XNet(**{**TINY, "d_hidden": None}, block="direct", norm="batch-rms"),
+], ids=["xnet", "mlp", "xnet-direct-batch-rms"])
 def test_resumed_run_is_bit_identical(mnist_small, tmp_path, monkeypatch, capsys, make):
     """Interrupted in the middle of epoch 2 (16 steps an epoch), then started again: the
     weights and the history equal those of a run in one go."""
