@@ -141,3 +141,23 @@ def test_images_are_flattened():
     net = to_network(random_xnet(4, 3, 3, 2, n_layers=1))
     x = random_inputs(5, 4)
     assert_close(net(x.reshape(5, 1, 2, 2)), net(x))
+
+
+def test_batch_rms_fold_of_a_float32_model_is_exact_in_float64():
+    """A trained model is float32; its frozen scale running_rms + eps must be formed in
+    float64 by to_network, as model.double() does, or the fold is off by float32 rounding."""
+    import copy
+
+    from xnets_lite.model import XNet
+    from xnets_lite.network import to_network
+    torch.manual_seed(0)
+    model = XNet(12, 6, n_classes=3, n_layers=2, block="direct", norm="batch-rms")
+    with torch.no_grad():
+        for norm in model.norms:
+            norm.running_rms.fill_(0.3)           # 0.3 + 1e-6 is not a float32 number
+            norm.initialized.fill_(True)
+    model.eval()
+    x = torch.randn(32, 12, dtype=torch.float64)
+    expected = copy.deepcopy(model).double()(x)
+    err = (to_network(model)(x) - expected).abs().max() / expected.abs().max()
+    assert err < 1e-12, err

@@ -347,8 +347,9 @@ def to_network(model: XNet, dtype: torch.dtype = torch.float64, device=None) -> 
                           rms_block(lw, rw, cast(block.down.weight), cast(block.down.bias)))
             continue
         if model.norm == "batch-rms":
-            # n(x) = x / c with a constant c: L(x / c) + b = (L / c) x + b
-            scale = cast(norm.scale)
+            # n(x) = x / c with a constant c: L(x / c) + b = (L / c) x + b. The sum
+            # running_rms + eps is formed in ``dtype``: in float32 it would round.
+            scale = cast(norm.running_rms) + norm.eps
             lw, rw = lw / scale, rw / scale
         left = affine(lw, cast(block.left.bias))
         right = affine(rw, cast(block.right.bias))

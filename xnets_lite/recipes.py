@@ -20,16 +20,9 @@ Sources quoted below:
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field, replace
 
-# ITU-R BT.601 luma weights, as in data.LUMA (kept here to avoid importing torch).
-_LUMA = (0.299, 0.587, 0.114)
-
-#: Gaussian noise of std σ on each RGB channel, then gray = w·rgb, is Gaussian noise of std
-#: σ‖w‖ on the gray image: the same distribution, so our grayscale-stored SVHN takes
-#: ``0.3 · ‖w‖`` (≈ 0.2006) to match [authors]' noise on RGB.
-RGB_TO_GRAY_NOISE = math.sqrt(sum(w * w for w in _LUMA))
+from .train import rgb_noise_to_gray
 
 
 @dataclass(frozen=True)
@@ -108,7 +101,7 @@ MNIST = Recipe(
 
 SVHN = Recipe(
     dataset="svhn", width=256, n_layers=3, main="xnet-direct", epochs=20, batch_size=2048,
-    lr=1e-3, weight_decay=1.0, noise_std=round(0.3 * RGB_TO_GRAY_NOISE, 4), extra=True,
+    lr=1e-3, weight_decay=1.0, noise_std=round(rgb_noise_to_gray(0.3), 4), extra=True,
     sources=dict(
         width="[x-vla] width 256 ([paper]: ≥ 229)",
         n_layers="[x-vla], [paper] 3 layers",
@@ -117,7 +110,8 @@ SVHN = Recipe(
         batch_size="[x-vla] batch 2048",
         lr="[x-vla] AdamW lr 1e-3, cosine schedule",
         weight_decay="[x-vla] weight decay 1.0",
-        noise_std="[authors] std 0.3 on RGB before gray = 0.3·‖luma‖ on gray (same distribution)",
+        noise_std="[authors] std 0.3 on RGB before gray = 0.3·‖luma‖ on gray, the same "
+                  "distribution (train.rgb_noise_to_gray); [x-vla] adds 0.3 after gray instead",
         extra="[authors] train on train + extra (73,257 + 531,131 images)",
     ))
 
