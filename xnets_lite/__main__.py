@@ -113,6 +113,7 @@ def _recipe_from_args(args: argparse.Namespace):
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         weight_decay=args.weight_decay, noise_std=args.noise_std, width=args.width,
         n_layers=args.layers).items() if value is not None}
+    overrides = {k: v for k, v in overrides.items() if getattr(base, k) != v}
     chosen = base.with_overrides(**overrides)
     if args.extra is not None:
         chosen = replace(chosen, extra=args.extra)
