@@ -95,6 +95,11 @@ def test_cli_trains_both_models_and_writes_checkpoints(tmp_path, capsys):
     assert rc == 0
     assert "dataset: mnist" in out and "not SVHN" in out
     assert "χ-net (1×8, residual)" in out and "MLP relu (1×8)" in out and "%" in out
+    assert "recipe: the mnist recipe, with epochs, n_layers, width changed" in out
+    # an option equal to the recipe's value is not a change
+    assert main(["train", "--dataset", "mnist", "--epochs", "1", "--width", "8", "--layers", "1",
+                 "--batch-size", "128", "--out", str(tmp_path / "again"), "--no-progress"]) == 0
+    assert "with epochs, n_layers, width changed" in capsys.readouterr().out
     from xnets_lite.checkpoint import load_checkpoint
     for kind in ("xnet", "mlp"):
         model, meta = load_checkpoint(tmp_path / "mnist" / f"{kind}.pt")
