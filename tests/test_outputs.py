@@ -94,3 +94,14 @@ def test_a_figure_cell_without_an_image_is_found():
                                         "data": {"text/plain": "<Figure size 900x320 with 2 Axes>"},
                                         "metadata": {}}]
     assert figures_not_displayed(executed) == [3]
+
+
+def test_stream_chunks_are_joined_so_timing_cannot_change_the_file():
+    source = _source()
+    one, two = _executed(source), _executed(source)
+    stream = lambda text: {"output_type": "stream", "name": "stdout", "text": text}
+    one["cells"][3]["outputs"][0] = stream("a\nb\n")
+    two["cells"][3]["outputs"][0:1] = [stream("a\n"), stream(["b\n"])]
+    first, second = (merge_outputs(source, nb, "mnist") for nb in (one, two))
+    assert first == second
+    assert first["cells"][2]["outputs"][0]["text"] == ["a\n", "b\n"]

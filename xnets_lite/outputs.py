@@ -81,6 +81,23 @@ def _keep(output: dict) -> bool:
     return WIDGET_VIEW not in output.get("data", {})
 
 
+def _coalesce(outputs: list[dict]) -> list[dict]:
+    """Join consecutive stream outputs of the same stream: how a kernel chunks what a cell
+    prints depends on timing, not on what it printed (nbval compares them joined too)."""
+    joined: list[dict] = []
+    for o in outputs:
+        last = joined[-1] if joined else None
+        if (o.get("output_type") == "stream" and last is not None
+                and last.get("output_type") == "stream" and last.get("name") == o.get("name")):
+            last["text"] = _text(last["text"]) + _text(o["text"])
+        else:
+            joined.append(dict(o))
+    for o in joined:
+        if o.get("output_type") == "stream":
+            o["text"] = _text(o["text"]).splitlines(keepends=True)
+    return joined
+
+
 def merge_outputs(source: dict, executed: dict, dataset: str) -> dict:
     """The source notebook with the executed copy's outputs (papermill's injected cell
     dropped, cells matched by id), volatile outputs removed, and the fingerprint recorded."""
@@ -97,7 +114,8 @@ def merge_outputs(source: dict, executed: dict, dataset: str) -> dict:
             raise ValueError(f"executed notebook does not match its source at cell {i}: was it "
                              f"made from another version of the notebook?")
         tags = cell.get("metadata", {}).get("tags", [])
-        outputs = [] if VOLATILE in tags else [o for o in twin.get("outputs", []) if _keep(o)]
+        outputs = [] if VOLATILE in tags else _coalesce([o for o in twin.get("outputs", [])
+                                                         if _keep(o)])
         count += 1
         cell["outputs"] = outputs
         for o in outputs:
