@@ -35,15 +35,8 @@ import torch
 POINTS = ((0.3, 0.1), (0.5, 0.5), (0.8, 0.5))
 
 
-def cpu_name() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                return line.split(":", 1)[1].strip()
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    return platform.processor() or "unknown CPU"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from train_throughput import cpu_name  # noqa: E402  (one lscpu reader for the benchmarks)
 
 
 def run(cmd: list[str]) -> str:
