@@ -124,6 +124,23 @@ def _run_all(page, url: str, done_selector: str | None = None, timeout: int = 30
     assert errors.count() == 0, "a cell raised an error"
 
 
+def test_committed_notebook_shows_its_figures_and_panel_snapshot_without_running(jupyterlab, browser):
+    """What a reader sees on opening a committed notebook before running anything."""
+    page = browser
+    page.goto(jupyterlab("03_eigenvectors"))
+    page.locator(".jp-Notebook").first.wait_for(timeout=120_000)
+    # JupyterLab renders cells progressively ("defer" windowing): wait for all the images
+    page.wait_for_function(
+        "() => document.querySelectorAll('.jp-OutputArea-output img').length >= 5", timeout=60_000)
+    snapshot = page.locator(".xnets-snapshot").first
+    snapshot.scroll_into_view_if_needed()
+    assert "Static snapshot" in snapshot.text_content()
+    assert "eigenvector 1 of" in snapshot.text_content()
+    # no dead widget view (which would show "Error displaying widget: model not found")
+    assert page.locator(".jp-OutputArea-output[data-mime-type="
+                        "'application/vnd.jupyter.widget-view+json']").count() == 0
+
+
 @pytest.mark.parametrize("name", ["00_tensor_networks", "01_training"])
 def test_figures_show_as_images(jupyterlab, browser, name):
     _run_all(browser, jupyterlab(name))
