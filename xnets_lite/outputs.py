@@ -144,21 +144,6 @@ def commit_outputs(source_path, executed_path, dataset: str) -> bool:
     return True
 
 
-def strip_outputs(path) -> bool:
-    """Remove every output and the fingerprint (a clean source, e.g. before editing)."""
-    path = Path(path)
-    nb = json.loads(path.read_text(encoding="utf-8"))
-    for cell in nb["cells"]:
-        if cell["cell_type"] == "code":
-            cell["outputs"], cell["execution_count"] = [], None
-    nb["metadata"].pop(KEY, None)
-    text = json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
-    if path.read_text(encoding="utf-8") == text:
-        return False
-    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
-    return True
-
-
 # ---------------------------------------------------------------------------------------
 # Checks shared by the tests of committed and executed notebooks
 # ---------------------------------------------------------------------------------------
