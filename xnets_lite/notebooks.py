@@ -14,7 +14,7 @@ Dataset choice (never a silent switch):
 * ``--dataset svhn`` or ``--dataset mnist`` (``make reproduce DATASET=...``) is used as given;
   SVHN without data is an error that says how to get it.
 * ``--dataset auto`` (the default of ``make reproduce``) uses SVHN when its files are on disk
-  and otherwise falls back to the offline MNIST subset, printing a loud banner at the start
+  and otherwise falls back to full MNIST (offline), printing a loud banner at the start
   and at the end that says what failed, how to get SVHN and how to force a dataset.
 * Inside a notebook, ``dataset="svhn"`` without data raises ``DataNotFoundError``.
 """
@@ -412,7 +412,7 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="execute the notebooks in order with papermill")
     run.add_argument("--dataset", default=os.environ.get("DATASET") or "auto",
-                     help="auto (SVHN if on disk, else the offline MNIST subset, loudly), svhn "
+                     help="auto (SVHN if on disk, else full MNIST offline, loudly), svhn "
                           "or mnist; default $DATASET or auto")
     run.add_argument("--fast", action="store_true", help="the small CI setting")
     run.add_argument("--out", default="build", help="where executed notebooks go (build/)")
