@@ -31,3 +31,14 @@ def test_no_figure_shows_as_text(executed):
         for out in cell.get("outputs", []):
             text = "".join(out.get("data", {}).get("text/plain", ""))
             assert not text.startswith("<Figure size"), cell["source"]
+
+
+def test_status_lines_are_information_not_stderr(executed):
+    """"xnet: loaded …" is shown as a grey information line; nothing lands on stderr (which
+    JupyterLab draws as a pink warning box) in the fast setting, where progress bars are off."""
+    outputs = [o for cell in executed["cells"] for o in cell.get("outputs", [])]
+    assert not [o for o in outputs if o.get("name") == "stderr"]
+    if any("run.model" in "".join(c["source"]) or "run.models" in "".join(c["source"])
+           for c in executed["cells"]):
+        info = [o for o in outputs if o.get("metadata", {}).get("xnets-info")]
+        assert info and all("xnets-info" in "".join(o["data"]["text/html"]) for o in info)
