@@ -38,7 +38,6 @@ def test_status_lines_are_information_not_stderr(executed):
     JupyterLab draws as a pink warning box) in the fast setting, where progress bars are off."""
     outputs = [o for cell in executed["cells"] for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("name") == "stderr"]
-    if any("run.model" in "".join(c["source"]) or "run.models" in "".join(c["source"])
-           for c in executed["cells"]):
+    if any("run.model" in "".join(c["source"]) for c in executed["cells"]):  # run.models too
         info = [o for o in outputs if o.get("metadata", {}).get("xnets-info")]
         assert info and all("xnets-info" in "".join(o["data"]["text/html"]) for o in info)

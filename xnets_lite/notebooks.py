@@ -3,9 +3,9 @@
 Two halves:
 
 * **In a notebook**: ``Run`` holds the parameters of one run (dataset, fast, seed, device,
-  where checkpoints and figures go) and the derived sizes; ``Run.models()`` trains or loads the
-  χ-net, its RMS-normalised variant and the ReLU baseline with the same recipe, so notebook 01
-  trains and notebooks 02–04 load what 01 saved (or train, when it is missing).
+  where checkpoints and figures go) and the dataset's recipe; ``Run.model(kind)`` trains or
+  loads one of ``KINDS`` with that recipe, so notebook 01 trains and notebooks 02–05 load what
+  01 saved (or train, when it is missing).
 * **On the command line**: ``python -m xnets_lite.notebooks run`` executes
   ``notebooks/0*.ipynb`` in order with papermill into ``build/``, injecting the parameters.
 

@@ -21,7 +21,6 @@ from pathlib import Path
 
 from .files import atomic_write
 
-ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = Path(__file__).resolve().parent
 KEY = "xnets_lite"                      # notebook metadata key of the fingerprint
 VOLATILE = "volatile"                   # cell tag: outputs are never committed
