@@ -6,7 +6,8 @@
 Random-weight ``XNet(d_input=784, d_model=d_hidden=width, n_classes=10, norm=None)`` with
 PyTorch's default init, float64 on the CPU, one torch/BLAS thread unless ``--threads``.
 Every route runs from the model to its result (``to_network`` included).
-``ours`` = ``odt(model)`` (which also computes the local-SVD baseline spectra), ``ours+trunc`` adds ``.truncate(rank)``; ``dense`` and ``quimb`` include
+``ours`` = ``odt(model)`` (which also computes the local-SVD baseline spectra),
+``ours+trunc`` adds ``.truncate(rank)``; ``dense`` and ``quimb`` include
 their truncation to the same size (see ``odt_routes.py`` for what each route does).
 Times are medians of several repeats after a warm-up; a baseline size whose predicted time
 (from the previous width, ∝ n⁴) or memory is over the caps is skipped and marked so.
@@ -24,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="a smaller grid (widths ≤ 256, 1 and 3 layers)")
+    ap.add_argument("--quick", action="store_true",
+                    help="a smaller grid (widths ≤ 256, 1 and 3 layers)")
     ap.add_argument("--widths", type=int, nargs="+", help="widths (d_model = d_hidden)")
     ap.add_argument("--depths", type=int, nargs="+", help="numbers of layers")
     ap.add_argument("--threads", type=int, default=1,
@@ -49,9 +51,9 @@ if ARGS is not None:  # BLAS thread pools read these when they load: set them fi
 sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 
 import numpy as np  # noqa: E402
+import odt_routes as R  # noqa: E402
 import torch  # noqa: E402
 
-import odt_routes as R  # noqa: E402
 from xnets_lite.model import XNet  # noqa: E402
 
 
@@ -163,7 +165,8 @@ def main(args):
                     row[route] = None
                     continue
                 prev = last[route]
-                predicted = None if prev is None else prev[1] * (n_wire(width) / n_wire(prev[0])) ** 4
+                predicted = (None if prev is None
+                             else prev[1] * (n_wire(width) / n_wire(prev[0])) ** 4)
                 over = ([f"~{predicted:.0f} s"] if predicted is not None and predicted > args.cap
                         else []) + ([f"~{mem:.0f} GB"] if mem > args.mem_gb else [])
                 if over:

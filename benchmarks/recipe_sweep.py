@@ -113,13 +113,16 @@ def main(argv=None) -> None:
         tag = f"{noise:g}-{wd:g}"
         out = Path(f"{args.out}-{tag}")
         train = dict(epochs=args.epochs, batch_size=128, lr=1e-3, weight_decay=wd, noise_std=noise)
-        if args.retrain or not all(trained_with(out / "mnist" / f"{k}.pt", train) for k in ("xnet", "mlp")):
+        if args.retrain or not all(trained_with(out / "mnist" / f"{k}.pt", train)
+                                   for k in ("xnet", "mlp")):
             run([sys.executable, "-m", "xnets_lite", "train", "--dataset", "mnist",
-                 "--epochs", str(args.epochs), "--weight-decay", f"{wd:g}", "--noise-std", f"{noise:g}",
+                 "--epochs", str(args.epochs), "--weight-decay", f"{wd:g}",
+                 "--noise-std", f"{noise:g}",
                  "--width", "128", "--layers", "3", "--batch-size", "128", "--lr", "1e-3",
                  "--threads", str(args.threads), "--out", str(out), "--no-progress"])
         else:
-            print(f"reusing {out}/mnist/{{xnet,mlp}}.pt: trained with this recipe (--retrain to redo)")
+            print(f"reusing {out}/mnist/{{xnet,mlp}}.pt: trained with this recipe "
+                  f"(--retrain to redo)")
         xnet_path = out / "mnist" / "xnet.pt"
         model, xmeta = load_checkpoint(xnet_path)
         _, mmeta = load_checkpoint(out / "mnist" / "mlp.pt")
@@ -144,7 +147,8 @@ def main(argv=None) -> None:
               f"{', '.join(f'{c}: {100 * float(v):.0f}%' for c, v in enumerate(share))} "
               f"({time.perf_counter() - started:.1f} s); figure {png}\n", flush=True)
         rows.append(dict(noise=noise, wd=wd, xnet=xmeta["test_accuracy"],
-                         xnet_s=times(xmeta), mlp=mmeta["test_accuracy"], mlp_s=times(mmeta), share=(float(share.min()), float(share.max())),
+                         xnet_s=times(xmeta), mlp=mmeta["test_accuracy"], mlp_s=times(mmeta),
+                         share=(float(share.min()), float(share.max())),
                          dims=dims, rank16=rank_accuracy.get(16), png=png))
 
     print(f"MNIST (full, 60,000/10,000), {args.epochs} epochs, 3 layers × 128, batch 128, AdamW "
@@ -152,13 +156,15 @@ def main(argv=None) -> None:
           f"{torch.__version__} · Python {platform.python_version()}\n")
     fmt = lambda t: f"{t[0]:.0f} s ({t[1]:.1f} s)"
     print("| noise std | weight decay | χ-net test acc | χ-net train time (fastest epoch) | "
-          "MLP test acc | MLP train time (fastest epoch) | top eigenvector share (min–max over classes) | ODT eff. dim per wire "
+          "MLP test acc | MLP train time (fastest epoch) | "
+          "top eigenvector share (min–max over classes) | ODT eff. dim per wire "
           "(99%) | χ-net acc, ODT rank 16 |")
     print("|---:|---:|---:|---:|---:|---:|---:|---|---:|")
     for r in rows:
         r16 = f"{r['rank16']:.1%}" if r["rank16"] is not None else "–"
         print(f"| {r['noise']:g} | {r['wd']:g} | {r['xnet']:.1%} | {fmt(r['xnet_s'])} | "
-              f"{r['mlp']:.1%} | {fmt(r['mlp_s'])} | {100 * r['share'][0]:.0f}–{100 * r['share'][1]:.0f}% | "
+              f"{r['mlp']:.1%} | {fmt(r['mlp_s'])} | "
+              f"{100 * r['share'][0]:.0f}–{100 * r['share'][1]:.0f}% | "
               f"{'/'.join(map(str, r['dims']))} | {r16} |")
 
 

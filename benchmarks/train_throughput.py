@@ -34,7 +34,14 @@ import torch
 
 from xnets_lite.data import Dataset, add_noise
 from xnets_lite.model import MLP, XNet
-from xnets_lite.train import evaluate, resolve_device, rgb_noise_to_gray, seed_everything, train, train_step
+from xnets_lite.train import (
+    evaluate,
+    resolve_device,
+    rgb_noise_to_gray,
+    seed_everything,
+    train,
+    train_step,
+)
 
 # The SVHN run of [x-vla] (J0YY/x-vla, athena/dooms_svhn_reproduction.py): train + extra,
 # width 256, 3 layers, batch 2048, AdamW lr 1e-3, weight decay 1.0, cosine, 20 epochs; the
@@ -86,8 +93,10 @@ def main(argv=None) -> None:
     p.add_argument("--lr", type=float, default=1e-3, help="mode train")
     p.add_argument("--weight-decay", type=float, default=0.1, help="mode train")
     p.add_argument("--epochs", type=int, default=30, help="mode train: epochs of the estimated run")
-    p.add_argument("--n-train", type=int, default=60_000, help="mode train: images of the estimated run")
-    p.add_argument("--n-test", type=int, default=10_000, help="mode train: test images of the estimated run")
+    p.add_argument("--n-train", type=int, default=60_000,
+                   help="mode train: images of the estimated run")
+    p.add_argument("--n-test", type=int, default=10_000,
+                   help="mode train: test images of the estimated run")
     p.add_argument("--kinds", default="xnet,mlp",
                    help="mode train: comma-separated xnet, mlp, xnet-direct (the direct block "
                         "with the scalar batch RMS norm)")
@@ -108,7 +117,8 @@ def main(argv=None) -> None:
     if side * side != args.d_input:
         p.error("--d-input must be a square number of pixels")
     # Random uint8 images: throughput does not depend on the pixel values.
-    data = Dataset(torch.randint(0, 256, (args.steps * args.batch_size, side, side), dtype=torch.uint8),
+    data = Dataset(torch.randint(0, 256, (args.steps * args.batch_size, side, side),
+                                 dtype=torch.uint8),
                    torch.randint(0, 10, (args.steps * args.batch_size,)), "random", "train")
     batches = [(data.images[i:i + args.batch_size], data.labels[i:i + args.batch_size])
                for i in range(0, len(data), args.batch_size)]
@@ -125,7 +135,7 @@ def main(argv=None) -> None:
         time_steps(model, opt, batches[:args.warmup], gen, args.noise_std, device)
         runs[name] = (model, opt, gen, [])
     for _ in range(args.repeats):
-        for name, (model, opt, gen, samples_per_s) in runs.items():
+        for model, opt, gen, samples_per_s in runs.values():
             seconds = time_steps(model, opt, batches, gen, args.noise_std, device)
             samples_per_s.append(len(data) / seconds)
 
@@ -133,14 +143,16 @@ def main(argv=None) -> None:
           f"(os.cpu_count()={os.cpu_count()}); device {device}"
           + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""))
     print(f"torch {torch.__version__}, python {platform.python_version()}; "
-          f"{args.layers} layers × width {args.width}, d_input {args.d_input}, batch {args.batch_size}, "
+          f"{args.layers} layers × width {args.width}, d_input {args.d_input}, "
+          f"batch {args.batch_size}, "
           f"{args.repeats} repeats × {args.steps} steps, median")
     base = statistics.median(runs["MLP relu"][3])
     print(f"{'model':<10} {'params':>9} {'samples/s':>11} {'min–max':>17} {'vs MLP relu':>12}")
     for name, (model, _, _, samples_per_s) in runs.items():
         med = statistics.median(samples_per_s)
         n_params = sum(q.numel() for q in model.parameters())
-        print(f"{name:<10} {n_params:>9,} {med:>11,.0f} {min(samples_per_s):>8,.0f}–{max(samples_per_s):<8,.0f} "
+        print(f"{name:<10} {n_params:>9,} {med:>11,.0f} "
+              f"{min(samples_per_s):>8,.0f}–{max(samples_per_s):<8,.0f} "
               f"{med / base:>11.2f}×")
 
 
@@ -170,7 +182,8 @@ def train_function(args) -> None:
     device = resolve_device(args.device)
     side = int(round(args.d_input ** 0.5))
     kinds = args.kinds.split(",")
-    threads = [int(t) for t in (args.threads_list or str(args.threads or torch.get_num_threads())).split(",")]
+    listed = args.threads_list or str(args.threads or torch.get_num_threads())
+    threads = [int(t) for t in listed.split(",")]
     hyper = dict(batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
                  noise_std=args.noise_std)
     # One timed epoch of --steps full batches; the test set is a tenth of the run's (the
@@ -186,7 +199,8 @@ def train_function(args) -> None:
     for kind in kinds:  # warm-up: first-call allocations and kernel selection
         for t in threads:
             torch.set_num_threads(t)
-            train(make_model(kind, args), warm, None, epochs=1, device=device, progress=False, **hyper)
+            train(make_model(kind, args), warm, None, epochs=1, device=device, progress=False,
+                  **hyper)
     for _ in range(args.repeats):
         for t in threads:
             torch.set_num_threads(t)
@@ -218,12 +232,15 @@ def train_function(args) -> None:
             writes[kind] = (statistics.median(times), (Path(tmp) / "r.pt").stat().st_size)
     load_after = os.getloadavg()
 
-    print(f"date: {started:%Y-%m-%d %H:%M %Z}; machine: {cpu_name()}, os.cpu_count()={os.cpu_count()}; "
-          f"device {device}" + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""))
-    print(f"torch {torch.__version__}, python {platform.python_version()}; load average (1, 5, 15 min) "
-          f"before {tuple(round(x, 2) for x in load_before)}, after {tuple(round(x, 2) for x in load_after)}")
-    print(f"train(): {args.layers} layers × width {args.width}, d_input {args.d_input}, batch {args.batch_size}, "
-          f"weight decay {args.weight_decay}, noise std {args.noise_std:.4f}; one epoch of {len(data):,} "
+    gpu = f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""
+    print(f"date: {started:%Y-%m-%d %H:%M %Z}; machine: {cpu_name()}, "
+          f"os.cpu_count()={os.cpu_count()}; device {device}{gpu}")
+    print(f"torch {torch.__version__}, python {platform.python_version()}; load average "
+          f"(1, 5, 15 min) before {tuple(round(x, 2) for x in load_before)}, "
+          f"after {tuple(round(x, 2) for x in load_after)}")
+    print(f"train(): {args.layers} layers × width {args.width}, d_input {args.d_input}, "
+          f"batch {args.batch_size}, weight decay {args.weight_decay}, "
+          f"noise std {args.noise_std:.4f}; one epoch of {len(data):,} "
           f"random images per measurement, {args.repeats} repeats (listed in order); evaluate() on "
           f"{len(test):,} images")
     print(f"{'model':<12} {'params':>8} {'threads':>7} {'train images/s':>18} {'per CPU-s':>16} "

@@ -31,7 +31,8 @@ def random_xnet(d_input=6, d_model=4, d_hidden=5, n_classes=3, n_layers=2, norm=
 
 
 def random_inputs(n, d_input, seed=1):
-    return torch.randn(n, d_input, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(n, d_input, generator=generator, dtype=torch.float64)
 
 
 def assert_close(a, b, tol=1e-10):

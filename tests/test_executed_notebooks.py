@@ -1,6 +1,7 @@
 """The notebooks as papermill executed them (``make test-notebooks`` sets
 ``XNETS_EXECUTED`` to their folder and runs this file after papermill): every cell that
-saves a figure also shows it as an image, and no cell shows a bare ``<Figure …>`` text."""
+saves a figure also shows it as an image, no cell shows a bare ``<Figure …>`` text, and
+every panel is one output holding both the live widget and its snapshot."""
 import json
 import os
 from pathlib import Path
@@ -8,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from xnets_lite.notebooks import NOTEBOOKS
-from xnets_lite.outputs import figures_not_displayed
+from xnets_lite.outputs import figures_not_displayed, panel_problems
 
 FOLDER = os.environ.get("XNETS_EXECUTED")
 pytestmark = pytest.mark.skipif(not FOLDER, reason="needs executed notebooks: run by "
-                                "`make test-notebooks` (XNETS_EXECUTED=<folder of papermill copies>)")
+                                "`make test-notebooks` "
+                                "(XNETS_EXECUTED=<folder of papermill copies>)")
 
 
 @pytest.fixture(params=NOTEBOOKS)
@@ -24,6 +26,12 @@ def executed(request):
 
 def test_every_saved_figure_is_displayed(executed):
     assert figures_not_displayed(executed) == []
+
+
+def test_every_panel_is_one_output_live_widget_plus_snapshot(executed):
+    """JupyterLab shows the widget view of that output and nothing else (no snapshot above
+    the live panel); a static rendering of the same file falls back to the snapshot."""
+    assert panel_problems(executed, live=True) == []
 
 
 def test_no_figure_shows_as_text(executed):

@@ -6,8 +6,13 @@ import torch
 from helpers import assert_close, random_inputs, random_xnet
 from xnets_lite.compress import Factored, Quadratic, to_module
 from xnets_lite.interpret import (
-    accuracy, accuracy_vs_rank, class_eigenvectors, class_energy_share, compositional_tree,
-    trace_class)
+    accuracy,
+    accuracy_vs_rank,
+    class_eigenvectors,
+    class_energy_share,
+    compositional_tree,
+    trace_class,
+)
 from xnets_lite.network import symmetrise, to_network
 from xnets_lite.odt import odt
 
@@ -74,7 +79,8 @@ def test_deep_class_eigenvectors_match_the_dense_tensor(n_layers):
         assert overlap(ce.vectors[c, 0], evecs[:, -1]) == pytest.approx(1, abs=1e-8)
         assert float(ce.values[c, 0]) == pytest.approx(float(evals[-1]), rel=1e-8)
         assert float(ce.share[c, 0]) == pytest.approx(float(evals[-1] / evals.sum()), rel=1e-8)
-        assert float(ce.pixel_share[c]) == pytest.approx(float(evals.sum() / (f ** 2).sum()), rel=1e-8)
+        pixel = float(evals.sum() / (f ** 2).sum())
+        assert float(ce.pixel_share[c]) == pytest.approx(pixel, rel=1e-8)
 
 
 def test_class_eigenvectors_bad_arguments():
@@ -136,10 +142,11 @@ def test_compressed_module_computes_the_same_function(norm):
 
 
 class TinyData:
-    """Just enough of ``data.Dataset`` for ``accuracy``: batches and labels."""
+    """Just enough of ``data.Dataset`` for ``accuracy``: batches, images and labels."""
 
     def __init__(self, x, y):
         self.x, self.labels = x, y
+        self.images = x
 
     def batches(self, batch_size, device=None):
         for i in range(0, len(self.x), batch_size):
@@ -156,3 +163,48 @@ def test_accuracy_vs_rank_rows():
     assert [r["rank"] for r in rows] == [0, 2, [5, 5, 5]]
     assert rows[-1]["accuracy"] == 1.0 and rows[-1]["agreement"] == 1.0
     assert rows[0]["parameters"] < rows[-1]["parameters"]
+
+
+def test_sign_rule_raises_the_logit_on_average():
+    # The course's rule (orient): ⟨v, mean gradient⟩ ≥ 0, which is notebook 05's
+    # steering_sign in the limit of a small step; without data, the gradient at x = 0.
+    from xnets_lite.interpret import gradient_at_zero, mean_gradient
+    from xnets_lite.validation import steering_sign
+    model = random_xnet(4, 3, 4, 2, n_layers=2, seed=6)
+    dec = odt(model)
+    x = random_inputs(30, 4, seed=7)
+    ce = class_eigenvectors(dec, k=2, image_shape=(2, 2), sign_data=x)
+    grad = mean_gradient(model, x)
+    assert "on average over 30 inputs" in ce.sign
+    for c in range(2):
+        for i in range(2):
+            v = ce.vectors[c, i]
+            assert float(v @ grad[c]) >= 0
+            assert steering_sign(model, x, v, c, step=1e-4) == 1
+    ce0 = class_eigenvectors(dec, k=2, image_shape=(2, 2))
+    assert "x = 0" in ce0.sign
+    assert (torch.einsum("ckd,cd->ck", ce0.vectors, gradient_at_zero(dec.network)) >= 0).all()
+    # the same eigenvectors, only the signs may differ
+    assert_close((ce0.vectors * ce.vectors).sum(-1).abs(), torch.ones(2, 2, dtype=torch.float64))
+
+
+def test_direction_names():
+    from xnets_lite.interpret import direction_name
+    assert direction_name(2, 0) == "const" and direction_name(2, 3) == "w2.d3"
+
+
+def test_template_cosines_and_the_scale_row():
+    from xnets_lite.interpret import gradient_at_zero, scale_gram_eigenvector, template_cosines
+    # a linear model (no layers): the class Gram's only pixel direction is the template
+    model = random_xnet(4, 3, 4, 2, n_layers=0, seed=2)
+    dec = odt(model)
+    ce = class_eigenvectors(dec, k=1, image_shape=(2, 2))
+    cos = template_cosines(ce, gradient_at_zero(dec.network))
+    assert_close(cos, torch.ones(2, 1, dtype=torch.float64), 1e-8)
+    # the scale row of an RMS χ-net: the top eigenvector of its own Gram, by brute force
+    rms = random_xnet(4, 3, 4, 2, n_layers=1, norm="rms", seed=3)
+    dec = odt(rms)
+    v = scale_gram_eigenvector(dec)
+    dense = symmetrise(to_network(rms)).dense(include_scale=True)[0].reshape(5, -1)
+    evals, evecs = torch.linalg.eigh((dense @ dense.T)[1:, 1:])
+    assert overlap(v, evecs[:, -1]) == pytest.approx(1, abs=1e-8)

@@ -6,8 +6,14 @@ import torch
 from helpers import BLOCKS, NORMS, assert_close, random_inputs, random_xnet
 from xnets_lite.checkpoint import load_checkpoint, save_checkpoint
 from xnets_lite.model import (
-    BATCH_RMS_EPS, BATCH_RMS_MOMENTUM, BatchRMSNorm, DirectBilinear, XNet, build_model,
-    calibrate_batch_rms)
+    BATCH_RMS_EPS,
+    BATCH_RMS_MOMENTUM,
+    BatchRMSNorm,
+    DirectBilinear,
+    XNet,
+    build_model,
+    calibrate_batch_rms,
+)
 from xnets_lite.network import to_network
 
 
@@ -166,3 +172,31 @@ def test_calibrated_model_is_still_an_exact_tree():
     net = to_network(model)
     assert_close(net(x), model(x).detach())
     assert_close(net.homogeneous(x)[:, 0], torch.ones(10, dtype=torch.float64), 1e-12)
+
+
+def test_model_kinds_are_spelled_once():
+    """Every kind builds what its options say, with d_model = d_hidden = width; the stored
+    config names the architecture, and build_model rebuilds it."""
+    from xnets_lite.model import ARCHITECTURES, MODEL_KINDS, build_model, make_model, model_config
+    for name, spec in MODEL_KINDS.items():
+        torch.manual_seed(0)
+        model = make_model(name, d_input=12, width=6, n_classes=3, n_layers=2)
+        assert type(model) is ARCHITECTURES[spec.architecture]
+        for key, value in spec.options.items():
+            assert model.config[key] == value, (name, key)
+        assert model.config["d_model"] == model.config["d_hidden"] == 6
+        config = model_config(model)
+        assert config["kind"] == spec.architecture
+        torch.manual_seed(0)
+        again = build_model(config)
+        for a, b in zip(model.state_dict().values(), again.state_dict().values()):
+            assert torch.equal(a, b)
+    assert make_model("xnet-direct", 12, 6, 3, 1, norm=None).norm is None
+    with pytest.raises(ValueError, match="unknown model kind 'cnn'"):
+        make_model("cnn", 12, 6, 3, 1)
+
+
+def test_num_parameters_counts_what_is_trained():
+    from xnets_lite.model import num_parameters
+    model = XNet(5, 4, 3, 2, n_layers=1, norm="batch-rms")   # buffers are not parameters
+    assert num_parameters(model) == (5 * 4 + 4) + 2 * (4 * 3 + 3) + (3 * 4 + 4) + (4 * 2 + 2)

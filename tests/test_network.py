@@ -6,7 +6,7 @@ import torch
 
 from helpers import BLOCKS, NORMS, SHAPES, assert_close, contract, random_inputs, random_xnet
 from xnets_lite.model import MLP
-from xnets_lite.network import BilinearLayer, Network, symmetrise, to_network
+from xnets_lite.network import BilinearLayer, Network, from_factors, symmetrise, to_network
 
 # tiny models for the dense tensor: (norm, n_layers, d_input)
 DENSE_CASES = [(None, 1, 3), (None, 2, 2), (None, 3, 2), (None, 4, 1), ("rms", 1, 2), ("rms", 2, 1),
@@ -161,3 +161,65 @@ def test_batch_rms_fold_of_a_float32_model_is_exact_in_float64():
     expected = copy.deepcopy(model).double()(x)
     err = (to_network(model)(x) - expected).abs().max() / expected.abs().max()
     assert err < 1e-12, err
+
+
+# ----------------------------------------------------------------------------- from_factors
+
+def _xnet_factors(model):
+    """An XNet's weights as plain tensors, the way a researcher's own model would hand them."""
+    blocks = []
+    for b in model.blocks:
+        f = dict(left=b.left.weight, right=b.right.weight, left_bias=b.left.bias,
+                 right_bias=b.right.bias)
+        if model.block == "residual":
+            f.update(down=b.down.weight, down_bias=b.down.bias)
+        blocks.append(f)
+    return dict(embed_weight=model.embed.weight, embed_bias=model.embed.bias, blocks=blocks,
+                head_weight=model.head.weight, head_bias=model.head.bias,
+                residual=model.block == "residual")
+
+
+@pytest.mark.parametrize("block", BLOCKS)
+@pytest.mark.parametrize("n_layers", [0, 1, 3])
+def test_from_factors_equals_the_model_it_was_read_from(n_layers, block):
+    model = random_xnet(6, 4, 5, 3, n_layers=n_layers, block=block, seed=7)
+    x = random_inputs(16, 6)
+    net = from_factors(**_xnet_factors(model))
+    assert_close(net(x), model(x).detach())
+    assert net.widths == to_network(model).widths
+    assert Network.from_factors(**_xnet_factors(model)).widths == net.widths
+
+
+def test_from_factors_mixes_residual_and_direct_blocks_and_tuples():
+    gen = torch.Generator().manual_seed(0)
+    r = lambda *s: torch.randn(*s, generator=gen, dtype=torch.float64)  # noqa: E731
+    e, l1, r1, d1, l2, r2, h = r(4, 6), r(5, 4), r(5, 4), r(4, 5), r(3, 4), r(3, 4), r(2, 3)
+    b1 = r(4)
+    net = from_factors(e, blocks=[dict(left=l1, right=r1, down=d1, down_bias=b1, residual=True),
+                                  (l2, r2)], head_weight=h)
+    x = random_inputs(9, 6)
+    w = x @ e.T
+    w = w + (w @ l1.T * (w @ r1.T)) @ d1.T + b1
+    w = w @ l2.T * (w @ r2.T)
+    assert_close(net(x), w @ h.T)
+
+
+def test_from_factors_says_which_block_does_not_fit():
+    e, h = torch.randn(4, 6), torch.randn(2, 4)
+    with pytest.raises(ValueError, match="block 0: L and R"):
+        from_factors(e, blocks=[(torch.randn(5, 4), torch.randn(5, 3))], head_weight=h)
+    with pytest.raises(ValueError, match="block 0: D must be"):
+        from_factors(e, blocks=[(torch.randn(5, 4), torch.randn(5, 4), torch.randn(4, 3))],
+                     head_weight=h)
+    with pytest.raises(ValueError, match="block 0 is residual"):
+        from_factors(e, blocks=[(torch.randn(5, 4), torch.randn(5, 4), torch.randn(3, 5))],
+                     head_weight=h, residual=True)
+    with pytest.raises(ValueError, match="do not chain"):
+        from_factors(e, blocks=[(torch.randn(5, 3), torch.randn(5, 3))], head_weight=h)
+    with pytest.raises(TypeError, match="block 0 must be"):
+        from_factors(e, blocks=[torch.randn(5, 4)], head_weight=h)
+    with pytest.raises(ValueError, match="may have"):
+        from_factors(e, blocks=[dict(left=torch.randn(5, 4), rigth=torch.randn(5, 4))],
+                     head_weight=h)
+    with pytest.raises(TypeError, match="needs head_weight"):
+        from_factors(e)

@@ -9,7 +9,14 @@ import nbformat
 import pytest
 
 from xnets_lite.notebooks import ENV, NOTEBOOKS
-from xnets_lite.outputs import KEY, VOLATILE, WIDGET_VIEW, figures_not_displayed, staleness
+from xnets_lite.outputs import (
+    KEY,
+    VOLATILE,
+    WIDGET_VIEW,
+    figures_not_displayed,
+    panel_problems,
+    staleness,
+)
 
 NB_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 PATHS = [NB_DIR / f"{name}.ipynb" for name in NOTEBOOKS]
@@ -51,6 +58,11 @@ def test_every_saved_figure_is_displayed(nb):
     assert figures_not_displayed(nb) == []
 
 
+def test_every_panel_leaves_one_snapshot_for_readers_without_a_kernel(nb):
+    """Each panel cell shows its snapshot once (text and figure), and no widget view."""
+    assert panel_problems(nb, live=False) == []
+
+
 def test_one_parameters_cell_reading_the_environment(nb):
     cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(cells) == 1
@@ -65,7 +77,8 @@ def test_prose_first_and_short_cells(nb):
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
     for cell in nb.cells:
         if cell.cell_type == "code":
-            assert len(cell.source.splitlines()) <= 15, f"cell {cell.get('id')}: move it into xnets_lite"
+            assert len(cell.source.splitlines()) <= 15, \
+                f"cell {cell.get('id')}: move it into xnets_lite"
 
 
 def test_only_allowed_tags(nb):

@@ -7,8 +7,16 @@ from helpers import BLOCKS, NORMS, SHAPES, assert_close, random_inputs, random_x
 from xnets_lite.model import MLP
 from xnets_lite.network import symmetrise, to_network
 from xnets_lite.odt import (
-    diagonalise, downstream_grams, effective_dimension, local_spectra, odt, orthogonalise,
-    participation_ratio, truncate, upstream_grams)
+    diagonalise,
+    downstream_grams,
+    effective_dimension,
+    local_spectra,
+    odt,
+    orthogonalise,
+    participation_ratio,
+    truncate,
+    upstream_grams,
+)
 
 CASES = [(shape, n_layers, norm, block) for shape in SHAPES for n_layers in (1, 2, 3, 4)
          for norm in NORMS for block in BLOCKS]
@@ -285,3 +293,34 @@ def test_grams_of_a_raw_network_are_those_of_its_symmetrised_tree(norm, block):
         assert_close(a, b)
     for a, b in zip(downstream_grams(net), downstream_grams(sym)):
         assert_close(a, b)
+
+
+@pytest.mark.parametrize("energy", [0.5, 0.9, 0.99, 1.0])
+def test_truncate_by_energy_keeps_the_fewest_directions_holding_that_share(energy):
+    """quimb's rsum2 rule per wire: the discarded importances sum to at most (1 − e) of the
+    total, and dropping one more direction would break that."""
+    dec = odt(random_xnet(6, 5, 4, 3, n_layers=2, seed=3))
+    ranks = dec.ranks_for(energy)
+    for imp, k in zip(dec.importance, ranks):
+        rest = imp[1:]
+        total = float(rest.sum())
+        assert float(rest[k:].sum()) <= (1 - energy) * total + 1e-12 * total
+        if k > 0:
+            assert float(rest[k - 1:].sum()) > (1 - energy) * total
+    net = dec.truncate(energy=energy)
+    assert [w - 1 for w in net.widths] == ranks
+    assert net.widths == dec.truncate(ranks).widths
+    x = random_inputs(8, 6)
+    assert torch.equal(net(x), dec.truncate(ranks)(x))
+    if energy == 1.0:   # all the energy: the function itself
+        assert_close(net(x), dec.network(x))
+
+
+def test_truncate_needs_ranks_or_energy():
+    dec = odt(random_xnet(6, 5, 4, 3, n_layers=1))
+    with pytest.raises(TypeError, match="exactly one of ranks"):
+        dec.truncate()
+    with pytest.raises(TypeError, match="exactly one of ranks"):
+        dec.truncate(2, energy=0.9)
+    with pytest.raises(ValueError, match="energy must be in"):
+        dec.truncate(energy=1.5)

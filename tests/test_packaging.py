@@ -40,7 +40,8 @@ def test_environment_lists_pyproject_dependencies_and_extras():
         f"only in environment.yml: {sorted(set(have) - set(want))}; "
         f"only in pyproject.toml: {sorted(set(want) - set(have))}")
     for name in want:
-        assert have[name] == want[name], f"{name}: environment.yml {have[name]} != pyproject {want[name]}"
+        assert have[name] == want[name], (f"{name}: environment.yml {have[name]} != "
+                                          f"pyproject {want[name]}")
 
 
 def test_environment_python_satisfies_requires_python():
@@ -55,3 +56,14 @@ def test_environment_python_satisfies_requires_python():
 def test_pinned_torch():
     deps = _requirements(_pyproject()["dependencies"])
     assert str(deps["torch"]) == "==2.14.1" and str(deps["torchvision"]) == "==0.29.1"
+
+
+def test_make_test_lints_with_the_configured_ruff():
+    """ruff is a dev dependency, configured in pyproject.toml, and `make test` runs it first."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    dev = _requirements(project["project"]["optional-dependencies"]["dev"])
+    assert "ruff" in dev
+    lint = project["tool"]["ruff"]
+    assert lint["line-length"] == 100 and {"E", "F"} <= set(lint["lint"]["select"])
+    makefile = (ROOT / "Makefile").read_text()
+    assert "\ntest: lint " in makefile and "-m ruff check ." in makefile

@@ -8,8 +8,15 @@ from helpers import random_xnet
 from xnets_lite.interpret import class_eigenvectors, compositional_tree
 from xnets_lite.odt import odt
 from xnets_lite.plots import (
-    plot_accuracy_vs_rank, plot_class_eigenvectors, plot_effective_dimensions, plot_spectra,
-    plot_tree, save_figure)
+    plot_accuracy_vs_rank,
+    plot_class_eigenvectors,
+    plot_effective_dimensions,
+    plot_spectra,
+    plot_tree,
+    png_bytes,
+    save_figure,
+    show_interaction,
+)
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +32,8 @@ def test_figures_carry_the_dataset_in_their_title(dec, tmp_path):
             plot_accuracy_vs_rank([dict(rank=1, accuracy=.5, agreement=.6),
                                    dict(rank=2, accuracy=.7, agreement=.9)], "acc (mnist)", 0.8)]
     for fig in figs:
-        titles = [fig._suptitle.get_text() if fig._suptitle else ""] + [a.get_title() for a in fig.axes]
+        titles = ([fig._suptitle.get_text() if fig._suptitle else ""]
+                  + [a.get_title() for a in fig.axes])
         assert any("mnist" in t for t in titles)
         plt.close(fig)
 
@@ -90,3 +98,63 @@ def test_diverging_figures_say_which_colour_is_positive(dec):
         labels = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels()]
         assert "+max" in labels and "−max" in labels
         plt.close(fig)
+
+
+def test_importing_plots_leaves_pyplot_and_the_backend_alone():
+    """A kernel's backend is its own business: importing the package must not choose one."""
+    import subprocess
+    import sys
+    code = ("import sys, matplotlib; before = matplotlib.get_backend(); import xnets_lite.plots, "
+            "xnets_lite.widgets, xnets_lite.notebooks; "
+            "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'; "
+            "assert matplotlib.get_backend() == before")
+    env = dict(os.environ, MPLBACKEND="svg")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_png_bytes_is_the_same_for_every_encoding_of_a_figure(dec):
+    """Constrained layout with colour bars moves things on its first passes; every encoding
+    (first, second, a new figure with the same content) must still give the same bytes."""
+    ce = class_eigenvectors(dec)
+    fig = plot_class_eigenvectors(ce, "eigenvectors (mnist)")
+    first, second = png_bytes(fig), png_bytes(fig)
+    assert first == second == png_bytes(plot_class_eigenvectors(ce, "eigenvectors (mnist)"))
+    assert first.startswith(b"\x89PNG\r\n\x1a\n")
+    assert fig.get_layout_engine() is not None  # the layout is frozen only while encoding
+
+
+def test_interaction_matrices_put_the_constant_on_its_own_scale():
+    import numpy as np
+    from matplotlib.figure import Figure
+    m = np.array([[50.0, 20.0, -30.0], [20.0, 0.5, -0.2], [-30.0, -0.2, 0.1]])
+    ax = Figure().subplots()
+    show_interaction(ax, m)
+    block, edge = ax.images
+    assert block.norm.vmax == pytest.approx(0.5) and block.norm.vmin == pytest.approx(-0.5)
+    assert edge.norm.vmax == pytest.approx(50.0)
+    assert block.get_array().mask[0].all() and not block.get_array().mask[1:, 1:].any()
+    assert not edge.get_array().mask[0].any() and edge.get_array().mask[1:, 1:].all()
+
+
+def test_the_tree_is_legible_at_900_px_with_two_labelled_colour_bars(dec, tmp_path):
+    from matplotlib.image import imread
+    tree = compositional_tree(dec, 5)
+    fig = plot_tree(tree, "tree (mnist)", columns=4)
+    assert fig.get_figwidth() * 100 == 900
+    labels = [ax.get_ylabel() for ax in fig.axes if "max" in ax.get_ylabel()]
+    assert len(labels) == 2 and any("constant" in label for label in labels)
+    panels = [ax for ax in fig.axes if ax.get_title().startswith("w1.d")]
+    assert len(panels) == 5  # 5 directions, wrapped over two rows of at most 4
+    assert len({round(ax.get_position().y0, 3) for ax in panels}) == 2
+    assert min(t.get_fontsize() for ax in panels for t in [ax.title]) >= 8
+    save_figure(fig, tmp_path / "tree.png")
+    save_figure(fig, tmp_path / "tree_full.png", dpi=200)
+    assert imread(tmp_path / "tree.png").shape[1] == 900
+    assert imread(tmp_path / "tree_full.png").shape[1] == 1800
+
+
+def test_bar_counts_have_integer_ticks(dec):
+    fig = plot_effective_dimensions(dec, "dims (mnist)")
+    ticks = fig.axes[0].get_yticks()
+    assert all(float(t).is_integer() for t in ticks)

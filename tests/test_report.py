@@ -14,7 +14,8 @@ FIGURES = {"class_eigenvectors.png", "compositional_tree.png", "effective_dimens
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
     path = tmp_path_factory.mktemp("ckpt") / "xnet.pt"
-    save_checkpoint(path, random_xnet(784, 8, 8, 10, n_layers=2, std=0.1).float(), {"dataset": "mnist"})
+    save_checkpoint(path, random_xnet(784, 8, 8, 10, n_layers=2, std=0.1).float(),
+                    {"dataset": "mnist"})
     return path
 
 

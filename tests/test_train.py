@@ -240,7 +240,7 @@ def test_resumed_run_is_bit_identical(mnist_small, tmp_path, monkeypatch, capsys
 def test_resume_restores_the_schedule_and_optimizer(mnist_small, tmp_path, monkeypatch):
     """Interrupted after epoch 2 of 4: without the optimiser's moments and the cosine
     schedule's position the continuation would differ; with them it is exact."""
-    import xnets_lite.train as T
+    import xnets_lite.resume as R
     reference, _ = _run(mnist_small, epochs=4)
     path = tmp_path / "r.pt"
     _interrupt_at_step(monkeypatch, 2 * 16 + 1)
@@ -252,13 +252,13 @@ def test_resume_restores_the_schedule_and_optimizer(mnist_small, tmp_path, monke
     assert state["optimizer"]["state"][0]["step"].item() == 32
 
     seen = []
-    real_restore = T._restore
+    real_restore = R.restore
 
     def spy(state, model, optimizer, scheduler, *args):
         out = real_restore(state, model, optimizer, scheduler, *args)
         seen.append((scheduler.last_epoch, optimizer.param_groups[0]["lr"]))
         return out
-    monkeypatch.setattr(T, "_restore", spy)
+    monkeypatch.setattr(R, "restore", spy)
     model, _ = _run(mnist_small, path, epochs=4)
     assert seen == [(32, state["optimizer"]["param_groups"][0]["lr"])]
     assert 0 < seen[0][1] < 1e-3  # halfway down the cosine, not back at the start
@@ -275,10 +275,10 @@ def test_finished_state_is_not_trained_again(mnist_small, tmp_path, monkeypatch)
 
 
 def test_resume_every_spaces_the_writes(mnist_small, tmp_path, monkeypatch):
-    import xnets_lite.checkpoint as C
+    import xnets_lite.resume as R
     writes = []
-    real = C.save_resume_state
-    monkeypatch.setattr(C, "save_resume_state",
+    real = R.save_resume_state
+    monkeypatch.setattr(R, "save_resume_state",
                         lambda path, state: (writes.append(state["epoch"]), real(path, state))[1])
     _run(mnist_small, tmp_path / "every.pt", resume_every=0)
     assert writes == [1, 2, 3]

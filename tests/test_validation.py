@@ -11,11 +11,32 @@ from xnets_lite.model import XNet
 from xnets_lite.network import to_network
 from xnets_lite.odt import odt
 from xnets_lite.validation import (
-    ablation_accuracy, ablation_matrix, class_accuracy_vs_rank, explain_image, first_block,
-    global_directions, local_directions, noise_tradeoff, orthonormalise, pair_contributions,
-    per_class_accuracy, plot_ablation, plot_ablation_vs_k, plot_class_truncation,
-    plot_explanation, plot_noise_rows, plot_noise_tradeoff, plot_steering,
-    plot_steering_gallery, project_out, random_directions, steered_gallery, steering)
+    ablation_accuracy,
+    ablation_matrix,
+    class_accuracy_vs_rank,
+    explain_image,
+    first_block,
+    global_directions,
+    local_directions,
+    noise_tradeoff,
+    orthonormalise,
+    pair_contributions,
+    per_class_accuracy,
+    project_out,
+    random_directions,
+    steered_gallery,
+    steering,
+)
+from xnets_lite.validation_figures import (
+    plot_ablation,
+    plot_ablation_vs_k,
+    plot_class_truncation,
+    plot_explanation,
+    plot_noise_rows,
+    plot_noise_tradeoff,
+    plot_steering,
+    plot_steering_gallery,
+)
 
 SIDE = 4                 # 4×4 images, 16 pixels
 D = SIDE * SIDE
@@ -223,7 +244,7 @@ def test_pair_contributions_sum_to_every_wire():
 
 
 def test_explanation_of_the_hand_built_model(toy):
-    model, dec, data = toy
+    _model, dec, data = toy
     x, y = data[0]
     expl = explain_image(dec, x.double(), int(y), top=2, image_shape=(SIDE, SIDE))
     assert expl.predicted == 0
@@ -263,7 +284,8 @@ def test_noise_tradeoff_table(toy):
     assert first["effective_dimensions"] == odt(model).effective_dimensions(0.99)
     for r in result.rows:
         assert 0 <= r["top_share_min"] <= r["top_share_mean"] <= 1
-    assert len(result.table().splitlines()) == 3
+    table = result.table().splitlines()
+    assert len(table) == 3 and "pts" in table[0] and "66.7" in table[1]   # points, not %
     with pytest.raises(ValueError, match="models is empty"):
         noise_tradeoff({}, data)
 
@@ -298,7 +320,7 @@ def test_figures(toy):
 def test_explanation_panel_follows_the_image_picker(toy):
     pytest.importorskip("ipywidgets")
     from xnets_lite.validation_panels import ExplanationPanel, explanation_lines
-    model, dec, data = toy
+    _model, dec, data = toy
     panel = ExplanationPanel(dec, data, index=0, top=2, plot=False)
     assert panel.explanation.predicted == 0 and panel.lines[0].startswith("label 0")
     panel.index.value = 25                                     # an image of class 1
@@ -348,3 +370,90 @@ def test_ablation_panel_reads_the_precomputed_results(toy):
     drawn = AblationPanel(results, plot=True)
     drawn.picker.value = 1
     assert "class 1&#x27;s top 2 →" in drawn.snapshot()[0]
+
+
+# ---------------------------------------------------------------------------------------
+# Controls: the linear template, the class mean, the signed interactions, the verdict
+# ---------------------------------------------------------------------------------------
+def test_template_directions_of_the_hand_built_model(toy):
+    from xnets_lite.validation import template_directions
+    model, _, data = toy
+    x = data[0:len(data)][0]
+    t = template_directions(model, x, 3)
+    assert t.shape == (3, 3, D)
+    assert overlap(t[1, 0], U1) == pytest.approx(1.0) and float(t[1, 0] @ U1) > 0
+    assert overlap(t[2, 2], U2) == pytest.approx(1.0)       # a linear logit: the same anywhere
+    # class 0 is (V·x)² − 1: no slope at 0, slope ∝ V at the mean (where V·x > 0)
+    assert overlap(t[0, 1], V) == pytest.approx(1.0) and float(t[0, 1] @ V) > 0
+    with pytest.raises(ValueError, match="k in 1…3"):
+        template_directions(model, x, 4)
+
+
+def test_class_mean_directions_use_only_the_data(toy):
+    from xnets_lite.validation import class_mean_directions
+    _, _, data = toy
+    x, y = data[0:len(data)]
+    dirs = class_mean_directions(data, 2)
+    assert dirs.shape == (3, 2, D)
+    m = x[y == 1].double().mean(0) - x.double().mean(0)
+    assert_close(dirs[1, 0], m / m.norm())
+    assert_close(dirs.norm(dim=-1), torch.ones(3, 2, dtype=torch.float64))
+    # the second direction is the top principal component of the class's own images
+    xc = x[y == 1].double()
+    pc = torch.linalg.svd(xc - xc.mean(0), full_matrices=False).Vh[0]
+    assert overlap(dirs[1, 1], pc) == pytest.approx(1.0)
+    assert_close(class_mean_directions((x, y), 2), dirs)
+
+
+def test_compare_readings_names_the_best_control():
+    from xnets_lite.validation import (
+        Ablation,
+        ablation_lines,
+        compare_readings,
+        selectivity,
+        verdict_line,
+    )
+    base = torch.ones(3, dtype=torch.float64)
+
+    def ablation(name, own, others):
+        acc = torch.full((1, 3, 3), 1 - others, dtype=torch.float64)
+        acc[0].diagonal().fill_(1 - own)
+        return Ablation((1,), acc, base, name)
+
+    abl = [ablation("reading", 0.5, 0.1), ablation("a", 0.45, 0.0), ablation("b", 0.2, 0.0)]
+    assert selectivity(abl[0], 1) == pytest.approx(0.4)
+    out = compare_readings(abl, "reading", 1)
+    assert out["best_control"] == "a" and out["verdict"] == "worse"
+    assert verdict_line(out).endswith("→ worse") and "40.0 pts" in verdict_line(out)
+    assert "40.0" in ablation_lines(abl)[1]
+    assert compare_readings(abl, "reading", 1, tie=0.1)["verdict"] == "tie"
+    assert compare_readings(abl[:1] + abl[2:], "reading", 1)["verdict"] == "better"
+    with pytest.raises(ValueError, match="no ablation named"):
+        compare_readings(abl, "c", 1)
+
+
+def test_steering_without_its_random_control(toy):
+    model, dec, data = toy
+    vectors = global_directions(dec, 1, (SIDE, SIDE)).vectors[:, 0]
+    result = steering(model, data, vectors, alphas=[0.0, 3.0], random_control=False)
+    assert torch.isnan(result.random_share).all() and not torch.isnan(result.share).any()
+
+
+def test_quadratic_directions_of_the_hand_built_model(toy):
+    from xnets_lite.validation import quadratic_directions
+    model, _, data = toy
+    # logit_0 = (V·x)² − 1: Q_0 = V Vᵀ, one positive eigenvalue, along V
+    plus = quadratic_directions(model, 1, "+", sign_data=data[0:len(data)][0])
+    assert overlap(plus[0, 0], V) == pytest.approx(1.0) and float(plus[0, 0] @ V) > 0
+
+
+def test_best_steering_step_and_the_readings_figure(toy):
+    from xnets_lite.validation_figures import plot_readings
+    model, dec, data = toy
+    vectors = global_directions(dec, 1, (SIDE, SIDE)).vectors
+    result = steering(model, data, vectors[:, 0], alphas=[0.0, 1.0, 3.0])
+    i, share = result.best()
+    assert share == float(result.share.mean(0).max()) and result.share.mean(0)[i] == share
+    abl = [ablation_matrix(model, data, vectors, ks=(1,), name="a"),
+           ablation_matrix(model, data, random_directions(3, 1, D), ks=(1,), name="random")]
+    assert plot_readings(abl, title="t").axes

@@ -7,9 +7,33 @@ ipywidgets = pytest.importorskip("ipywidgets")
 from xnets_lite.interpret import class_eigenvectors, compositional_tree  # noqa: E402
 from xnets_lite.model import XNet  # noqa: E402
 from xnets_lite.odt import odt  # noqa: E402
-from xnets_lite.widgets import (EigenvectorPanel, RankPanel, TracePanel, eigenvector_view,  # noqa: E402
-                                rank_choices, rank_summary, spectra_figure, summary_text,
-                                trace_lines, traced_directions)
+from xnets_lite.outputs import WIDGET_VIEW  # noqa: E402
+from xnets_lite.widgets import (  # noqa: E402
+    EigenvectorPanel,
+    Panel,
+    RankPanel,
+    TracePanel,
+    eigenvector_view,
+    rank_choices,
+    rank_summary,
+    snap_rank,
+    snapped_slider,
+    spectra_figure,
+    summary_text,
+    trace_lines,
+    traced_directions,
+)
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def displayed(monkeypatch):
+    """What ``IPython.display.display`` was called with, as (objects, kwargs) per call."""
+    import IPython.display
+    calls = []
+    monkeypatch.setattr(IPython.display, "display", lambda *objs, **kw: calls.append((objs, kw)))
+    return calls
 
 
 @pytest.fixture(scope="module")
@@ -75,14 +99,58 @@ def test_rank_panel_updates_when_a_slider_moves(trained):
     assert f"{after['accuracy']:.1%}" in panel.summary.value
 
 
-def test_rank_panel_draws_the_cutoff(trained):
+def test_rank_panel_draws_the_cutoff_after_the_kept_coordinates(trained):
     dec, test = trained
     fig = spectra_figure(dec, [3] * len(dec.widths), title="mnist")
-    axes = fig.axes
+    axes = [ax for ax in fig.axes if ax.get_visible() and ax.lines]
     assert len(axes) == len(dec.widths)
-    assert all(any(abs(line.get_xdata()[0] - 3.5) < 1e-9 for line in ax.lines[1:]) for ax in axes)
+    # rank 3 keeps the constant + 3 directions = 4 coordinates: the line sits after the 4th
+    for ax in axes:
+        assert [line.get_xdata()[0] for line in ax.lines[1:]] == [4.5]
     panel = RankPanel(dec, test, plot=True)
     panel.sliders[0].value = 2  # redraws without error outside a kernel
+
+
+def test_spectra_show_energy_shares_and_leave_zero_eigenvalues_out(trained):
+    from xnets_lite.plots import energy_shares
+    dec, _ = trained
+    fig = spectra_figure(dec, [3] * len(dec.widths))
+    axes = [ax for ax in fig.axes if ax.lines]
+    assert "share of spectral energy" in axes[0].get_ylabel()
+    last = dec.spectra[-1].double()  # the head's wire: rank ≤ classes, the rest exactly 0
+    n_zero = int((last <= 1e-12 * last.max()).sum())
+    assert n_zero > 0
+    xs, ys = axes[-1].lines[0].get_data()
+    assert len(xs) == len(last) - n_zero
+    assert ys == pytest.approx((last[last > 1e-12 * last.max()] / last.sum()).numpy())
+    assert any(f"{n_zero} more eigenvalues" in t.get_text() for t in axes[-1].texts)
+    numbers, shares, zeros = energy_shares(dec.spectra[0])
+    assert zeros == 0 and shares.sum() == pytest.approx(1.0) and list(numbers[:2]) == [1, 2]
+    # integer axis: no fractional tick (2.5, 7.5, …)
+    ticks = [t for t in axes[0].get_xticks() if 0 <= t <= len(dec.spectra[0])]
+    assert all(float(t).is_integer() for t in ticks)
+
+
+def test_typed_ranks_snap_to_the_offered_ones(trained):
+    assert snap_rank([0, 1, 2, 4, 8, 16, 20], 19) == 20
+    assert snap_rank([0, 1, 2, 4, 8, 16, 20], 18) == 16  # a tie goes to the smaller rank
+    assert snap_rank([0, 4], -3) == 0 and snap_rank([0, 4], 99) == 4
+    slider, box, _ = snapped_slider([0, 1, 2, 4, 8, 16], 4, "w")
+    box.value = 7
+    assert (slider.value, box.value) == (8, 8)
+    box.value = 99                   # beyond the box's bound: clamped, then snapped
+    assert (slider.value, box.value) == (16, 16)
+    slider.value = 2                 # the slider drives the box
+    assert box.value == 2
+    dec, test = trained
+    panel = RankPanel(dec, test, ranks=[8] * len(dec.widths), plot=False)
+    assert [b.value for b in panel.boxes] == [8] * len(dec.widths)
+    last = len(dec.widths) - 1
+    assert 11 not in panel.sliders[last].options
+    panel.boxes[last].value = 11     # typed, as in the number box: 11 → 10, then updates
+    assert panel.ranks[last] == 10 and panel.last["ranks"][last] == 10
+    assert panel.boxes[last].value == 10 and f"w{last} 10" in panel.summary.value
+    assert not any(s.readout for s in panel.sliders)  # no second, typing-deaf readout
 
 
 def test_eigenvector_panel(trained):
@@ -91,22 +159,89 @@ def test_eigenvector_panel(trained):
     panel = EigenvectorPanel(ce, title="mnist")
     assert torch.equal(panel.image, ce.images[0, 0])
     assert (panel.index.min, panel.index.max, panel.index.value) == (1, 3, 1)
-    assert "eigenvector 1 of 3" in panel.caption.value
+    assert "eigenvector 1 of the top 3" in panel.caption.value
     panel.klass.value = 7
     assert torch.equal(panel.image, ce.images[7, 0]) and "class 7" in panel.caption.value
     panel.index.value = 3  # the slider and the caption count alike, from 1
-    assert torch.equal(panel.image, ce.images[7, 2]) and "eigenvector 3 of 3" in panel.caption.value
+    assert torch.equal(panel.image, ce.images[7, 2])
+    assert "eigenvector 3 of the top 3" in panel.caption.value
     for bad in ((10, 1), (0, 0), (0, 4)):
         with pytest.raises(ValueError, match="eigenvector number"):
             eigenvector_view(ce, *bad)
 
 
+def test_eigenvector_caption_says_only_the_top_k_are_computed(trained):
+    dec, _ = trained
+    ce = class_eigenvectors(dec, k=3)
+    _, caption = eigenvector_view(ce, 0, 3)
+    assert "eigenvector 3 of the top 3 computed (of 784 pixel directions)" in caption
+
+
 def test_panels_leave_a_static_snapshot(trained):
     dec, test = trained
     text, png = RankPanel(dec, test, ranks=[3] * len(dec.widths)).snapshot()
-    assert "test accuracy" in text and "w0: 3" in text and png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "test accuracy" in text and "w0 3" in text and png.startswith(PNG)
     text, png = EigenvectorPanel(class_eigenvectors(dec, k=2)).snapshot()
-    assert "eigenvector 1 of 2" in text and png[:4] == b"\x89PNG"
+    assert "eigenvector 1 of the top 2" in text and png.startswith(PNG)
+
+
+def test_a_panel_is_one_output_live_widget_plus_snapshot(trained, displayed):
+    """One mime bundle: JupyterLab renders the widget view (the richest type) and nothing
+    else; a static renderer has the snapshot, as HTML with the image inside and as PNG."""
+    import base64
+    dec, _ = trained
+    panel = EigenvectorPanel(class_eigenvectors(dec, k=2))
+    displayed.clear()
+    panel.display()
+    assert len(displayed) == 1
+    (bundle,), kwargs = displayed[0]
+    assert kwargs == {"raw": True}
+    assert bundle[WIDGET_VIEW]["model_id"] == panel.widget.model_id
+    assert base64.b64decode(bundle["image/png"]).startswith(PNG)
+    assert 'class="xnets-snapshot"' in bundle["text/html"]
+    assert "eigenvector 1 of the top 2" in bundle["text/html"]
+    assert f'src="data:image/png;base64,{bundle["image/png"]}"' in bundle["text/html"]
+    assert panel._repr_mimebundle_() == bundle  # a panel as a cell's value: the same
+
+
+def test_panels_draw_a_png_whatever_the_backend(trained, displayed):
+    """Not a bare Figure (which shows as ``<Figure size …>`` text without pyplot's inline
+    backend): the panel hands IPython an Image of PNG bytes."""
+    from IPython.display import Image
+    dec, _ = trained
+    panel = EigenvectorPanel(class_eigenvectors(dec, k=2))
+    displayed.clear()
+    panel.klass.value = 3
+    shown = [o for objs, _ in displayed for o in objs]
+    assert len(shown) == 1 and isinstance(shown[0], Image) and shown[0].data.startswith(PNG)
+
+
+def test_a_minimal_panel_subclass_as_documented(displayed):
+    """The recipe in ``Panel``'s docstring, followed literally."""
+    import ipywidgets as w
+
+    class Square(Panel):
+        def __init__(self):
+            self.n = w.IntSlider(value=2, min=0, max=9)
+            self.text = w.HTML()
+            self.plot = w.Output()
+            self.n.observe(lambda change: self.update(), names="value")
+            self.widget = self.container("square", self.n, self.text, self.plot)
+            self.update()
+
+        def update(self):
+            self.text.value = f"{self.n.value}² = {self.n.value ** 2}"
+            return self.n.value ** 2
+
+        def snapshot(self):
+            return f"<p>{self.text.value}</p>", None
+
+    panel = Square()
+    panel.n.value = 5
+    assert panel.text.value == "5² = 25"
+    bundle = panel.mimebundle()
+    assert "5² = 25" in bundle["text/html"] and "image/png" not in bundle
+    assert WIDGET_VIEW in bundle and Panel.CSS in panel.widget._dom_classes
 
 
 def test_trace_panel(trained):
@@ -118,6 +253,8 @@ def test_trace_panel(trained):
     panel.picker.value = 4
     assert panel.lines == trace_lines(tree, 4, 2)
     assert "class 4" in panel.text.value
+    text, png = panel.snapshot()
+    assert "class 4:" in text and png.startswith(PNG)
 
 
 def test_tree_figure_draws_every_direction_the_trace_names(trained):
@@ -127,6 +264,7 @@ def test_tree_figure_draws_every_direction_the_trace_names(trained):
     fig = plot_tree(tree, "tree (mnist)")
     titles = {ax.get_title() for ax in fig.axes}
     assert {f"class {c}" for c in range(10)} <= titles  # all classes, not the first six
+    assert fig.get_figwidth() * 100 <= 900  # shown at its own size: labels stay legible
     for c in range(10):
         for wire, dirs in traced_directions(tree, c, top=3).items():
             for k in dirs:

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 __all__ = ["main", "command", "COMMANDS"]
 
@@ -56,6 +56,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 def _train_args(p: argparse.ArgumentParser) -> None:
     from .data import DATASETS
+    from .model import ACTIVATIONS, BLOCKS, NORMS
 
     p.add_argument("--dataset", default="mnist", type=str.lower,
                    help=f"one of {', '.join(DATASETS)} (default: mnist, full MNIST offline; "
@@ -76,15 +77,17 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     group.add_argument("--lr", type=float, default=None)
     group.add_argument("--weight-decay", type=float, default=None)
     group.add_argument("--noise-std", type=float, default=None,
-                       help="std of the Gaussian input noise on gray inputs in [0, 1] (0 disables it)")
+                       help="std of the Gaussian input noise on gray inputs in [0, 1] "
+                            "(0 disables it)")
     group.add_argument("--width", type=_positive_int, default=None, help="d_model = d_hidden")
     group.add_argument("--layers", type=_positive_int, default=None, help="number of blocks")
-    group.add_argument("--block", choices=["residual", "direct"], default=None,
-                       help="χ-net block: residual x + D(Lx ⊙ Rx) or the paper's direct (Ax) ⊙ (Bx)")
-    group.add_argument("--norm", choices=["none", "rms", "batch-rms"], default=None,
+    group.add_argument("--block", choices=BLOCKS, default=None,
+                       help="χ-net block: residual x + D((Lx + b_L) ⊙ (Rx + b_R)) + b_D or the "
+                            "paper's direct (Ax + a) ⊙ (Bx + b)")
+    group.add_argument("--norm", choices=["none", *(n for n in NORMS if n)], default=None,
                        help="χ-net normalisation (default: none for residual blocks, batch-rms "
                             "for direct ones)")
-    p.add_argument("--activation", choices=["relu", "gelu"], default="relu",
+    p.add_argument("--activation", choices=ACTIVATIONS, default="relu",
                    help="activation of the MLP baseline")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
@@ -104,8 +107,7 @@ def _positive_int(text: str) -> int:
 
 def _recipe_from_args(args: argparse.Namespace):
     """The dataset's recipe with the command line's overrides applied."""
-    from dataclasses import replace
-
+    from .model import MODEL_KINDS
     from .recipes import recipe
 
     base = recipe(args.dataset, fast=args.fast)
@@ -116,8 +118,9 @@ def _recipe_from_args(args: argparse.Namespace):
     overrides = {k: v for k, v in overrides.items() if getattr(base, k) != v}
     chosen = base.with_overrides(**overrides)
     if args.extra is not None:
-        chosen = replace(chosen, extra=args.extra)
-    block = args.block or ("direct" if chosen.main == "xnet-direct" else "residual")
+        chosen = chosen.changed(extra=args.extra)
+    main = MODEL_KINDS[chosen.main].options
+    block = args.block or main.get("block", "residual")
     norm = args.norm or ("batch-rms" if block == "direct" else "none")
     return chosen, block, None if norm == "none" else norm, sorted(overrides)
 
@@ -129,7 +132,7 @@ def train_command(args: argparse.Namespace) -> int:
 
     from .checkpoint import train_and_save
     from .data import describe, load_splits
-    from .model import MLP, XNet
+    from .model import make_model, num_parameters
     from .train import resolve_device, seed_everything
 
     if args.threads:
@@ -154,14 +157,14 @@ def train_command(args: argparse.Namespace) -> int:
     for line in chosen.describe():
         print("  " + line)
 
-    shape = dict(d_input=train_data.d_input, d_model=chosen.width, d_hidden=chosen.width,
+    sizes = dict(d_input=train_data.d_input, width=chosen.width,
                  n_classes=train_data.n_classes, n_layers=chosen.n_layers)
     models = {
         "xnet": (f"χ-net ({chosen.n_layers}×{chosen.width}, {block}"
                  f"{', ' + norm if norm else ''})",
-                 lambda: XNet(**shape, block=block, norm=norm)),
+                 lambda: make_model("xnet", **sizes, block=block, norm=norm)),
         "mlp": (f"MLP {args.activation} ({chosen.n_layers}×{chosen.width})",
-                lambda: MLP(**shape, activation=args.activation)),
+                lambda: make_model("mlp", **sizes, activation=args.activation)),
     }
     out_dir = Path(args.out) / train_data.name
     rows = []
@@ -171,7 +174,7 @@ def train_command(args: argparse.Namespace) -> int:
         meta = train_and_save(out_dir / f"{key}.pt", model, train_data, test_data, seed=args.seed,
                               device=device, progress=not args.no_progress, desc=label,
                               meta={"label": label}, **chosen.train_kwargs)
-        n_params = sum(p.numel() for p in model.parameters())
+        n_params = num_parameters(model)
         rows.append((label, n_params, meta["test_accuracy"], meta["train_seconds"],
                      out_dir / f"{key}.pt"))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .model import check_input
+from .model import check_input, num_parameters
 from .network import BilinearLayer, Network
 
 
@@ -75,7 +75,7 @@ class TreeNet(nn.Module):
         self.head = nn.Parameter(net.head.clone())
 
     def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameters())
+        return num_parameters(self)
 
     def forward(self, x: Tensor) -> Tensor:
         x = check_input(x, self.d_input).to(self.embed)

@@ -1,10 +1,16 @@
-"""Reading a decomposed χ-net from its weights: class eigenvectors, the compositional tree,
-and what truncation keeps.
+"""Reading a decomposed χ-net from its weights: class-Gram eigenvectors, the compositional
+tree, and what truncation keeps; the course's one sign rule for eigenvectors; wire names.
 
 Everything here starts from a ``Decomposition`` (``odt.py``), whose network is orthonormal
 (every upstream Gram of its symmetrised tree is the identity). Then the downstream Gram of one
-copy of a wire, propagated from any quadratic form at the head, is exactly the Gram of the
-network unfolded at that copy, and no data is needed.
+copy of a wire, propagated from a form ``u uᵀ`` at the head, is exactly the Gram of the
+network unfolded at that copy (the **class Gram** when ``u`` is a class's head row: PSD,
+eigenvalues squared singular values), and no data is needed. It is not the class's signed
+quadratic form ``Q_c`` (``interactions.py``), and for a residual χ-net its top eigenvector is
+the linear template ``∇logit_c(0)`` (``template_cosines``; notebook 03 measures it).
+
+Sign rule (``orient``): an eigenvector's sign is arbitrary; every one the course shows is
+signed so that moving the test images along ``+v`` raises the class's logit on average.
 """
 from __future__ import annotations
 
@@ -14,11 +20,14 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from . import evaluation
 from .network import Network
 from .odt import Decomposition, check_ranks, propagate_down
 
 
-def _image_shape(d_input: int, image_shape=None) -> tuple[int, int]:
+def image_shape_of(d_input: int, image_shape=None) -> tuple[int, int]:
+    """``(H, W)`` of ``d_input`` pixels: ``image_shape`` when given (checked), else a square
+    (an error names the fix when ``d_input`` is not a square number)."""
     if image_shape is not None:
         h, w = image_shape
         if h * w != d_input:
@@ -31,10 +40,67 @@ def _image_shape(d_input: int, image_shape=None) -> tuple[int, int]:
     return side, side
 
 
-def _fix_sign(vectors: Tensor) -> Tensor:
-    """Eigenvector signs are arbitrary; make the largest-magnitude entry positive (…, n)."""
-    idx = vectors.abs().argmax(-1, keepdim=True)
-    return vectors * torch.sign(vectors.gather(-1, idx)).clamp_min(0).mul(2).sub(1)
+_image_shape = image_shape_of   # the old private name, until every caller uses the public one
+
+
+def direction_name(wire: int, k: int) -> str:
+    """``"const"`` for index 0, else ``"w{wire}.d{k}"``: direction k of wire ``wire``.
+
+    Names, the same in every notebook and figure: wire ``w0`` is the embedding's output,
+    layer ``l`` (1-based) reads wire ``w(l-1)`` and writes ``wl``."""
+    return "const" if k == 0 else f"w{wire}.d{k}"
+
+
+# ---------------------------------------------------------------------------------------
+# The course's sign rule
+# ---------------------------------------------------------------------------------------
+def mean_gradient(model, x: Tensor, batch_size: int = 2000) -> Tensor:
+    """(C, d) float64: ``mean_n ∇ₓ logit_c(x_n)`` over the inputs ``x`` (N, d), by autograd on
+    ``model`` (an ``nn.Module`` in eval mode for the call, or a ``Network``)."""
+    if isinstance(model, Network):
+        device, dtype = model.device, model.dtype
+    else:
+        p = next(model.parameters())
+        device, dtype = p.device, p.dtype
+    was_training = getattr(model, "training", False)
+    if was_training:
+        model.eval()
+    total = None
+    try:
+        with torch.enable_grad():
+            for i in range(0, len(x), batch_size):
+                xb = x[i:i + batch_size].to(device=device, dtype=dtype).requires_grad_(True)
+                logits = model(xb)
+                grads = torch.stack([torch.autograd.grad(logits[:, c].sum(), xb,
+                                                         retain_graph=True)[0].sum(0)
+                                     for c in range(logits.shape[1])])
+                grads = grads.reshape(grads.shape[0], -1).double().cpu()
+                total = grads if total is None else total + grads
+    finally:
+        if was_training:
+            model.train()
+    if total is None:
+        raise ValueError("mean_gradient got no inputs (x is empty)")
+    return total / len(x)
+
+
+def orient(vectors: Tensor, gradient: Tensor) -> Tensor:
+    """The course's one sign rule for an eigenvector (its sign is otherwise arbitrary): +v is
+    the sign for which moving the inputs along +v raises the class's logit on average,
+    ``⟨v_c, g_c⟩ ≥ 0`` with ``g_c`` = ``mean_gradient(model, x_test)[c]``.
+
+    ``vectors``: (C, k, d) or (C, d), class c's vectors in row c; ``gradient``: (C, d).
+    This is the h → 0 limit of notebook 05's ``steering_sign`` (a central difference with a
+    small step), exactly and for every vector at once. Ties (⟨v, g⟩ = 0) keep +v."""
+    single = vectors.dim() == 2
+    v = vectors[:, None] if single else vectors
+    g = gradient.to(device=v.device, dtype=v.dtype)
+    if g.shape != (v.shape[0], v.shape[-1]):
+        raise ValueError(f"gradient must be (classes, d) = {(v.shape[0], v.shape[-1])}, got "
+                         f"{tuple(g.shape)}")
+    sign = torch.where(torch.einsum("ckd,cd->ck", v, g) >= 0, 1.0, -1.0).to(v.dtype)
+    out = v * sign[..., None]
+    return out[:, 0] if single else out
 
 
 def input_grams(net: Network, head_gram: Tensor) -> Tensor:
@@ -61,7 +127,8 @@ class ClassEigenvectors:
         values: (C, k) eigenvalues, largest first.
         share: (C, k) each eigenvalue's share of the pixel block's trace (the class's
             spectral energy in pixel directions).
-        images: (C, k, H, W) the eigenvectors as images (sign: largest pixel positive).
+        images: (C, k, H, W) the eigenvectors as images, signed by the course's rule
+            (``orient``: +v raises the class's logit on average; see ``sign``).
         vectors: (C, k, d_input) the same, flat.
         pixel_share: (C,) share of the class's whole energy that lies in pixel directions
             (the rest is along the constant input coordinate: the logit's offset and the
@@ -73,11 +140,27 @@ class ClassEigenvectors:
     images: Tensor
     vectors: Tensor
     pixel_share: Tensor
+    sign: str = ""
 
 
 @torch.no_grad()
-def class_eigenvectors(dec: Decomposition, k: int = 3, image_shape=None) -> ClassEigenvectors:
-    """Top-``k`` eigenvectors per class, from the weights alone.
+def class_eigenvectors(dec: Decomposition, k: int = 3, image_shape=None,
+                       sign_data: Tensor | None = None,
+                       sign_gradient: Tensor | None = None) -> ClassEigenvectors:
+    """Top-``k`` eigenvectors of every **class Gram**, from the weights alone.
+
+    The class Gram of logit c is the Gram of the network unfolded at one input copy
+    (``T_c`` reshaped to (d+1) × rest, times its transpose): PSD, its eigenvalues are squared
+    singular values. It is not the class's (signed) quadratic form ``Q_c`` (½ Hessian,
+    ``interactions.py``): for a one-layer model without linear terms it is ``Q_c²``, which
+    merges excitation and inhibition, and for a residual χ-net its top eigenvector is, in
+    practice, the linear template ``∇logit_c(0)`` (notebook 03 measures it).
+
+    Sign: ``orient``'s rule (the sign that raises the logit), with ``sign_data`` (N, d), the
+    inputs the mean gradient is taken over (the course passes the test images), or without
+    data the gradient at x = 0 (the linear template: weights only). ``sign_gradient`` (C, d):
+    that mean gradient already computed (``mean_gradient(model, x)``), to share it between
+    calls. ``ClassEigenvectors.sign`` says which was used.
 
     For class c, start from the head row ``u_c`` as the quadratic form ``u_c u_cᵀ`` on the
     last wire, propagate it down every layer (``M ← Lᵀ[(DᵀMD) ⊙ (LLᵀ)]L``), map it through
@@ -89,19 +172,61 @@ def class_eigenvectors(dec: Decomposition, k: int = 3, image_shape=None) -> Clas
     """
     net = dec.network
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= net.d_input:
-        raise ValueError(f"k must be an int between 1 and {net.d_input} (the input size), got {k!r}")
+        raise ValueError(f"k must be an int between 1 and {net.d_input} (the input size), "
+                         f"got {k!r}")
     u = net.head[1:]
     m = input_grams(net, u[:, :, None] * u[:, None, :])
     block = m[:, 1:, 1:]
     evals, evecs = torch.linalg.eigh((block + block.mT) / 2)
     evals, evecs = evals.flip(-1).clamp_min(0), evecs.flip(-1).mT  # (C, n), (C, n, n) rows
     tiny = torch.finfo(evals.dtype).tiny
-    vectors = _fix_sign(evecs[:, :k])
-    h, w = _image_shape(net.d_input, image_shape)
+    h, w = image_shape_of(net.d_input, image_shape)
+    grad, rule = sign_gradient, "raises the logit on average over the inputs given"
+    if grad is None and sign_data is None:
+        grad, rule = gradient_at_zero(net), "raises the logit at x = 0 (weights only)"
+    elif grad is None:
+        grad = data_gradient(net, sign_data)
+        rule = f"raises the logit on average over {len(sign_data):,} inputs"
+    vectors = orient(evecs[:, :k].contiguous(), grad)
     return ClassEigenvectors(
         values=evals[:, :k], share=evals[:, :k] / evals.sum(-1, keepdim=True).clamp_min(tiny),
         images=vectors.reshape(*vectors.shape[:2], h, w), vectors=vectors,
-        pixel_share=evals.sum(-1) / m.diagonal(dim1=-2, dim2=-1).sum(-1).clamp_min(tiny))
+        pixel_share=evals.sum(-1) / m.diagonal(dim1=-2, dim2=-1).sum(-1).clamp_min(tiny),
+        sign=rule)
+
+
+def data_gradient(net: Network, x: Tensor) -> Tensor:
+    """``mean_gradient`` of a network over inputs ``x``, evaluated in float32: it only decides
+    a sign, for which float32 is ample, and costs a quarter of the float64 pass."""
+    return mean_gradient(net.to(dtype=torch.float32), x)
+
+
+def template_cosines(ce: ClassEigenvectors, gradient: Tensor) -> Tensor:
+    """(C, k): |cos| between class c's eigenvectors and ``gradient[c]`` (C, d), e.g. the linear
+    template ``gradient_at_zero(net)``: 1 = the eigenvector *is* the template."""
+    g = gradient.to(ce.vectors.dtype)
+    g = g / g.norm(dim=-1, keepdim=True).clamp_min(torch.finfo(g.dtype).tiny)
+    v = ce.vectors / ce.vectors.norm(dim=-1, keepdim=True)
+    return torch.einsum("ckd,cd->ck", v, g).abs()
+
+
+@torch.no_grad()
+def scale_gram_eigenvector(dec: Decomposition) -> Tensor:
+    """(d,): the top eigenvector of the pixel block of the **scale row's** Gram (head row 0,
+    the homogeneous scale ``s``), the same recipe as ``class_eigenvectors``. For the
+    per-sample RMS χ-net every logit is ``s · logit_c`` before dividing, so a class Gram
+    whose top eigenvector is this one is dominated by the shared factor ``s``."""
+    net = dec.network
+    u = net.head[:1]
+    block = input_grams(net, u[:, :, None] * u[:, None, :])[0, 1:, 1:]
+    return torch.linalg.eigh((block + block.T) / 2).eigenvectors[:, -1]
+
+
+def gradient_at_zero(net: Network) -> Tensor:
+    """(C, d): ``∇ₓ logit_c(0)``, the linear template, from the weights (one backward sweep
+    through the wires' values at x = 0, which are the constant coordinate's images)."""
+    x = torch.zeros(1, net.d_input, dtype=net.dtype, device=net.device)
+    return mean_gradient(net, x)
 
 
 # ---------------------------------------------------------------------------------------
@@ -134,7 +259,7 @@ def compositional_tree(dec: Decomposition, rank=15, image_shape=None) -> Tree:
     """Truncate every wire to its top ``rank`` directions and read off the tree."""
     ranks = check_ranks(dec.widths, rank)
     net = dec.truncate(ranks)
-    h, w = _image_shape(net.d_input, image_shape)
+    h, w = image_shape_of(net.d_input, image_shape)
     interactions = [layer.dense(symmetric=True) for layer in net.layers]
     class_matrices = None
     if interactions:
@@ -144,7 +269,7 @@ def compositional_tree(dec: Decomposition, rank=15, image_shape=None) -> Tree:
                 importance=[imp[: k + 1] for imp, k in zip(dec.importance, ranks)], ranks=ranks)
 
 
-def _top_pairs(matrix: Tensor, top: int) -> list[tuple[int, int, float]]:
+def top_pairs(matrix: Tensor, top: int) -> list[tuple[int, int, float]]:
     """The ``top`` largest |entries| of a symmetric matrix as (i, j, weight), i ≤ j, where
     an off-diagonal weight counts both (i, j) and (j, i)."""
     sym = torch.triu(matrix + matrix.T - torch.diag(matrix.diagonal()))
@@ -169,13 +294,14 @@ def trace_class(tree: Tree, c: int, top: int = 3) -> list[dict]:
     if isinstance(c, bool) or not isinstance(c, int) or not 0 <= c < n_classes:
         raise ValueError(f"class must be an int in [0, {n_classes}), got {c!r}")
     n_layers = len(tree.interactions) + 1
-    steps = [dict(layer=n_layers - 1, output=f"class {c}", pairs=_top_pairs(tree.class_matrices[c], top))]
+    steps = [{"layer": n_layers - 1, "output": f"class {c}",
+              "pairs": top_pairs(tree.class_matrices[c], top)}]
     frontier = {i for i, j, _ in steps[0]["pairs"] for i in (i, j)} - {0}
     for layer in reversed(range(n_layers - 1)):
         below = set()
         for o in sorted(frontier):
-            pairs = _top_pairs(tree.interactions[layer][o], top)
-            steps.append(dict(layer=layer, output=o, pairs=pairs))
+            pairs = top_pairs(tree.interactions[layer][o], top)
+            steps.append({"layer": layer, "output": o, "pairs": pairs})
             below |= {i for i, j, _ in pairs for i in (i, j)}
         frontier = below - {0}
     return steps
@@ -206,23 +332,15 @@ def class_energy_share(dec: Decomposition, ranks) -> Tensor:
     return torch.stack(shares[::-1], dim=1)
 
 
-@torch.no_grad()
 def predictions(model, data, batch_size: int = 1000) -> Tensor:
-    """Predicted classes of a model (``nn.Module``) or ``Network`` on a ``Dataset``."""
-    device = model.device if isinstance(model, Network) else next(model.parameters()).device
-    was_training = getattr(model, "training", False)
-    if was_training:
-        model.eval()
-    try:
-        return torch.cat([model(x).argmax(-1).cpu() for x, _ in data.batches(batch_size, device=device)])
-    finally:
-        if was_training:
-            model.train()
+    """Predicted classes of a model (``nn.Module``) or ``Network`` on a ``Dataset`` (or any
+    data ``evaluation.predict`` accepts), in eval mode."""
+    return evaluation.predict(model, data, batch_size)
 
 
 def accuracy(model, data) -> float:
     """Test accuracy of a model or ``Network`` on a ``Dataset``, in [0, 1]."""
-    return float((predictions(model, data) == data.labels).double().mean())
+    return evaluation.accuracy(model, data)
 
 
 @torch.no_grad()
@@ -236,9 +354,9 @@ def measure_truncation(dec: Decomposition, data, ranks, full_predictions=None) -
         full_predictions = predictions(dec.network, data)
     net = dec.truncate(ranks)
     pred = predictions(net, data)
-    return dict(rank=ranks, accuracy=float((pred == data.labels).double().mean()),
-                agreement=float((pred == full_predictions).double().mean()),
-                parameters=to_module(net).num_parameters())
+    return {"rank": ranks, "accuracy": float((pred == data.labels).double().mean()),
+                "agreement": float((pred == full_predictions).double().mean()),
+                "parameters": to_module(net).num_parameters()}
 
 
 def accuracy_vs_rank(dec: Decomposition, data, ranks) -> list[dict]:

@@ -6,21 +6,27 @@ A bilinear layer is a gated linear unit without its activation,
 
 which is the CP form of the order-3 tensor ``B[o, i, j] = Σ_h D[o,h] L[h,i] R[h,j]``.
 ``XNet`` puts ``n_layers`` bilinear blocks between a linear embedding and a linear head,
-either residual, ``x + D(Lx ⊙ Rx)`` (the default), or **direct**, ``(Ax + a) ⊙ (Bx + b)``
-(the paper's Equation 2 read literally: no output projection, no residual). Without
-normalisation, or with the scalar ``"batch-rms"`` one, the whole network is a polynomial of
-degree ``2**n_layers`` in its input: a tree tensor network (see ``network.py``).
+either residual, ``x + D((Lx + b_L) ⊙ (Rx + b_R)) + b_D`` (the default), or **direct**,
+``(Ax + a) ⊙ (Bx + b)`` (the paper's Equation 2 read literally: no output projection, no
+residual). Without normalisation, or with the scalar ``"batch-rms"`` one, the whole
+network is a polynomial of degree ``2**n_layers`` in its input: a tree tensor network
+(see ``network.py``).
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 import torch
 from torch import nn
 
-NORMS = (None, "rms", "batch-rms")
-BLOCKS = ("residual", "direct")
-ACTIVATIONS = ("relu", "gelu")
+Norm = Literal["rms", "batch-rms"] | None
+Block = Literal["residual", "direct"]
+Activation = Literal["relu", "gelu"]
+NORMS = (None, *get_args(Literal["rms", "batch-rms"]))
+BLOCKS = get_args(Block)
+ACTIVATIONS = get_args(Activation)
 
 #: Products per residual block when ``d_hidden`` is not given (the value before ``block``
 #: existed, so that old code and configs build the same model).
@@ -163,7 +169,8 @@ class BatchRMSNorm(nn.Module):
         return f"momentum={self.momentum}, eps={self.eps}"
 
 
-def make_norm(norm: str | None) -> nn.Module:
+def make_norm(norm: Norm) -> nn.Module:
+    """The module for ``norm``: ``RMSNorm``, ``BatchRMSNorm``, or the identity for None."""
     if norm == "rms":
         return RMSNorm()
     if norm == "batch-rms":
@@ -217,8 +224,8 @@ class XNet(nn.Module):
     """
 
     def __init__(self, d_input: int, d_model: int = 128, d_hidden: int | None = None,
-                 n_classes: int = 10, n_layers: int = 3, norm: str | None = None,
-                 block: str = "residual"):
+                 n_classes: int = 10, n_layers: int = 3, norm: Norm = None,
+                 block: Block = "residual"):
         super().__init__()
         if norm not in NORMS:
             raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
@@ -250,11 +257,11 @@ class XNet(nn.Module):
         self.head = nn.Linear(d_model, n_classes)
 
     @property
-    def norm(self) -> str | None:
+    def norm(self) -> Norm:
         return self.config["norm"]
 
     @property
-    def block(self) -> str:
+    def block(self) -> Block:
         return self.config["block"]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -313,7 +320,7 @@ class MLP(nn.Module):
     residual blocks ``x + W₂ σ(W₁ x)`` (σ = ReLU or GELU) in place of the bilinear ones."""
 
     def __init__(self, d_input: int, d_model: int = 128, d_hidden: int = 128,
-                 n_classes: int = 10, n_layers: int = 3, activation: str = "relu"):
+                 n_classes: int = 10, n_layers: int = 3, activation: Activation = "relu"):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
@@ -346,12 +353,75 @@ def check_input(x: torch.Tensor, d_input: int) -> torch.Tensor:
         f"(e.g. (batch, 1, 32, 32) for grayscale SVHN, (batch, 784) for MNIST)")
 
 
+# ---------------------------------------------------------------------------------------
+# Model kinds: spelled once
+# ---------------------------------------------------------------------------------------
+#: The model classes a checkpoint's config names in its ``"kind"`` field (part of the file
+#: format: ``build_model`` reads it).
+ARCHITECTURES: dict[str, type[nn.Module]] = {"xnet": XNet, "mlp": MLP}
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """A model of the course: its class (``architecture``, a key of ``ARCHITECTURES``), the
+    options it is built with, and one line that says what it is."""
+
+    name: str
+    architecture: str
+    options: dict = field(default_factory=dict)
+    description: str = ""
+
+
+#: Every model the course trains, by name (``Run.model(kind)``, the recipes' ``main``).
+MODEL_KINDS: dict[str, ModelKind] = {k.name: k for k in (
+    ModelKind("xnet", "xnet", dict(block="residual", norm=None),
+              "χ-net, residual blocks x + D((Lx + b_L) ⊙ (Rx + b_R)) + b_D, no normalisation "
+              "(a pure tree)"),
+    ModelKind("xnet-direct", "xnet", dict(block="direct", norm="batch-rms"),
+              "χ-net, the paper's direct layer (Ax + a) ⊙ (Bx + b) with a scalar running RMS"),
+    ModelKind("xnet-rms", "xnet", dict(norm="rms"),
+              "χ-net, residual blocks with a per-sample RMS norm (exact only up to a scale)"),
+    ModelKind("mlp", "mlp", dict(activation="relu"),
+              "ReLU MLP, residual blocks x + W₂ relu(W₁x), the conventional baseline"),
+)}
+
+Kind = Literal["xnet", "xnet-direct", "xnet-rms", "mlp"]
+
+
+def make_model(kind: Kind, d_input: int, width: int, n_classes: int, n_layers: int,
+               **options) -> nn.Module:
+    """An untrained model of ``kind`` (a key of ``MODEL_KINDS``) with ``d_model = d_hidden =
+    width``; ``options`` change the kind's own (e.g. ``norm=None`` for a direct χ-net
+    without a norm, ``activation="gelu"`` for the MLP)."""
+    spec = MODEL_KINDS.get(kind)
+    if spec is None:
+        raise ValueError(f"unknown model kind {kind!r}; expected one of {', '.join(MODEL_KINDS)}")
+    return ARCHITECTURES[spec.architecture](
+        d_input=d_input, d_model=width, d_hidden=width, n_classes=n_classes,
+        n_layers=n_layers, **{**spec.options, **options})
+
+
+def model_config(model: nn.Module) -> dict:
+    """``model.config`` plus its ``kind`` (a key of ``ARCHITECTURES``): what ``build_model``
+    needs."""
+    kind = next((k for k, cls in ARCHITECTURES.items() if type(model) is cls), None)
+    if kind is None:
+        names = " or ".join(c.__name__ for c in ARCHITECTURES.values())
+        raise TypeError(f"can only checkpoint {names} models, got {type(model).__name__}")
+    return {"kind": kind, **model.config}
+
+
 def build_model(config: dict) -> nn.Module:
     """Rebuild a model from the ``config`` dict stored in a checkpoint."""
     config = dict(config)
     kind = config.pop("kind", "xnet")
-    if kind == "xnet":
-        return XNet(**config)
-    if kind == "mlp":
-        return MLP(**config)
-    raise ValueError(f"unknown model kind {kind!r}; expected 'xnet' or 'mlp'")
+    cls = ARCHITECTURES.get(kind)
+    if cls is None:
+        raise ValueError(f"unknown model kind {kind!r}; expected "
+                         f"{' or '.join(repr(k) for k in ARCHITECTURES)}")
+    return cls(**config)
+
+
+def num_parameters(model: nn.Module) -> int:
+    """Numbers a module trains and stores (its parameters; buffers excluded)."""
+    return sum(p.numel() for p in model.parameters())

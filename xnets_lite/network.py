@@ -23,6 +23,7 @@ Nothing of size k³ or (d+1)^(2^L) is built, except by ``Network.dense`` (tests,
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -78,7 +79,7 @@ class BilinearLayer:
         b = torch.einsum("oh,hi,hj->oij", self.down, self.left, self.right)
         return (b + b.mT) / 2 if symmetric else b
 
-    def map(self, fn) -> "BilinearLayer":
+    def map(self, fn: Callable[[Tensor], Tensor]) -> BilinearLayer:
         return BilinearLayer(fn(self.left), fn(self.right), fn(self.down))
 
 
@@ -147,15 +148,22 @@ class Network:
     def device(self) -> torch.device:
         return self.embed.device
 
-    def to(self, device=None, dtype=None) -> "Network":
+    def to(self, device: torch.device | str | None = None,
+           dtype: torch.dtype | None = None) -> Network:
         fn = lambda t: t.to(device=device, dtype=dtype)  # noqa: E731
         return self.map(fn)
 
-    def map(self, fn) -> "Network":
+    def map(self, fn: Callable[[Tensor], Tensor]) -> Network:
         return Network(fn(self.embed), [layer.map(fn) for layer in self.layers],
                        fn(self.head), dict(self.meta))
 
-    def replace(self, embed=None, layers=None, head=None) -> "Network":
+    @classmethod
+    def from_factors(cls, *args, **kwargs) -> Network:
+        """``network.from_factors``: the network of any bilinear model, from its weights."""
+        return from_factors(*args, **kwargs)
+
+    def replace(self, embed: Tensor | None = None, layers: list[BilinearLayer] | None = None,
+                head: Tensor | None = None) -> Network:
         return Network(self.embed if embed is None else embed,
                        list(self.layers if layers is None else layers),
                        self.head if head is None else head, dict(self.meta))
@@ -183,10 +191,6 @@ class Network:
         """Logits (batch, n_classes), dehomogenised: equal to the source model's logits."""
         out = self.homogeneous(x)
         return out[:, 1:] / out[:, :1]
-
-    @torch.no_grad()
-    def predict(self, x: Tensor) -> Tensor:
-        return self(x).argmax(-1)
 
     # -- dense form (tests and tiny models only) ----------------------------------------
     def dense(self, include_scale: bool = False) -> Tensor:
@@ -257,7 +261,7 @@ def direct_block(left: Tensor, right: Tensor) -> BilinearLayer:
     return BilinearLayer(left, right, eye)
 
 
-def rms_layer(n: int, dtype, device) -> BilinearLayer:
+def rms_layer(n: int, dtype: torch.dtype, device: torch.device) -> BilinearLayer:
     """The weight-free layer ``[w₀, w] ↦ [w₀², mean(w²), w₀ · w]`` (n = d+1 → d+2).
 
     With ``w = c·x`` and ``w₀ = c`` this is ``c² [1, s, x]`` where ``s = mean(x²)``: the RMS
@@ -311,7 +315,8 @@ def rms_direct_block(left: Tensor, right: Tensor) -> BilinearLayer:
 
 
 @torch.no_grad()
-def to_network(model: XNet, dtype: torch.dtype = torch.float64, device=None) -> Network:
+def to_network(model: XNet, dtype: torch.dtype = torch.float64,
+               device: torch.device | str | None = None) -> Network:
     """The exact tensor-network form of a trained ``XNet`` (see the module docstring).
 
     ``norm=None``: one bilinear layer per block (a tree of degree 2^L): ``residual_block``
@@ -361,6 +366,119 @@ def to_network(model: XNet, dtype: torch.dtype = torch.float64, device=None) -> 
     head = affine(cast(model.head.weight), cast(model.head.bias))
     meta = dict(source=dict(model.config), norm=model.norm, block=model.block)
     return Network(embed, layers, head, meta)
+
+
+# ---------------------------------------------------------------------------------------
+# From plain factors: any bilinear model
+# ---------------------------------------------------------------------------------------
+#: The keys a block given as a mapping may have (``from_factors``).
+BLOCK_KEYS = ("left", "right", "down", "left_bias", "right_bias", "down_bias", "residual")
+
+
+def _block_factors(block: tuple[Tensor, ...] | dict, index: int, residual: bool) -> dict:
+    """A block given as ``(L, R)``, ``(L, R, D)`` or a mapping → a dict of ``BLOCK_KEYS``."""
+    if isinstance(block, dict):
+        unknown = set(block) - set(BLOCK_KEYS)
+        if unknown or "left" not in block or "right" not in block:
+            raise ValueError(f"block {index}: a block mapping needs 'left' and 'right' and may "
+                             f"have {', '.join(BLOCK_KEYS[2:])}; got keys {sorted(block)}")
+        out = dict(block)
+    elif isinstance(block, (tuple, list)) and len(block) in (2, 3):
+        out = dict(zip(("left", "right", "down"), block))
+    else:
+        raise TypeError(f"block {index} must be (L, R), (L, R, D) or a dict with keys "
+                        f"{', '.join(BLOCK_KEYS)}; got {type(block).__name__}")
+    out.setdefault("residual", residual)
+    return out
+
+
+def _block_layer(f: dict, i: int) -> BilinearLayer:
+    """Block ``i``'s factors (``BLOCK_KEYS``, cast) → its bilinear layer on homogeneous wires."""
+    lw, rw = f["left"], f["right"]
+    if lw.dim() != 2 or rw.shape != lw.shape:
+        raise ValueError(f"block {i}: L and R must be matrices of one shape (h, d_in), got "
+                         f"{tuple(lw.shape)} and {tuple(rw.shape)}")
+    down = f.get("down")
+    if down is None:
+        down = torch.eye(lw.shape[0], dtype=lw.dtype, device=lw.device)
+    if down.dim() != 2 or down.shape[1] != lw.shape[0]:
+        raise ValueError(f"block {i}: D must be (d_out, h) with h = {lw.shape[0]} (the rows "
+                         f"of L and R), got {tuple(down.shape)}")
+    left, right = affine(lw, f.get("left_bias")), affine(rw, f.get("right_bias"))
+    if not f["residual"]:
+        return BilinearLayer(left, right, affine(down, f.get("down_bias")))
+    if down.shape[0] != lw.shape[1]:
+        raise ValueError(f"block {i} is residual, so D must map back to the width "
+                         f"d_in = {lw.shape[1]}; got D of shape {tuple(down.shape)}")
+    bias = f.get("down_bias")
+    return residual_block(left[1:], right[1:], down,
+                          down.new_zeros(down.shape[0]) if bias is None else bias)
+
+
+@torch.no_grad()
+def from_factors(embed_weight: Tensor, embed_bias: Tensor | None = None,
+                 blocks: Sequence[tuple[Tensor, ...] | dict] = (),
+                 head_weight: Tensor | None = None, head_bias: Tensor | None = None, *,
+                 residual: bool = False, dtype: torch.dtype = torch.float64,
+                 device: torch.device | str | None = None) -> Network:
+    """The ``Network`` of any bilinear model, from its weights: embedding, blocks, head.
+
+    The model is ``logits = H w_L + b_H`` with ``w₀ = E x + b_E`` and, per block,
+
+        direct:    w ← D ((L w + b_L) ⊙ (R w + b_R)) + b_D
+        residual:  w ← w + D ((L w + b_L) ⊙ (R w + b_R)) + b_D
+
+    Every bias may be left out (``None``: zero); a block without ``D`` has ``D = I`` (the
+    paper's direct layer ``(Ax + a) ⊙ (Bx + b)``). Each factor is cast to ``dtype`` (float64
+    by default) and the biases become the constant coordinate (``affine``), so the result
+    computes exactly the model's logits and every analysis of the package applies
+    (``odt``, ``class_eigenvectors``, ``compositional_tree``, ``logit_degrees``, …).
+
+    Args:
+        embed_weight: ``E`` (d_0, d_input); ``embed_bias``: ``b_E`` (d_0,) or None.
+        blocks: one entry per bilinear layer, bottom to top: ``(L, R)``, ``(L, R, D)``, or a
+            dict with keys ``left``, ``right`` and optionally ``down``, ``left_bias``,
+            ``right_bias``, ``down_bias``, ``residual``. Shapes: ``L``, ``R`` (h, d_in),
+            ``D`` (d_out, h), ``b_L``, ``b_R`` (h,), ``b_D`` (d_out,). A residual block needs
+            ``d_out = d_in``.
+        head_weight: ``H`` (n_classes, d_L); ``head_bias``: ``b_H`` (n_classes,) or None.
+        residual: whether blocks without their own ``residual`` key are residual.
+        dtype, device: of the network's tensors.
+
+    Raises:
+        ValueError / TypeError: a block of the wrong form, or factors whose shapes do not
+            chain (the message names the block and the shapes).
+
+    Examples::
+
+        >>> import torch
+        >>> from xnets_lite import from_factors, odt
+        >>> E, L, R, H = torch.randn(6, 16), torch.randn(6, 6), torch.randn(6, 6), torch.randn(3, 6)
+        >>> net = from_factors(E, blocks=[(L, R)], head_weight=H)   # logits = H (LEx ⊙ REx)
+        >>> x = torch.randn(5, 16)
+        >>> torch.allclose(net(x).float(), (x @ E.T @ L.T) * (x @ E.T @ R.T) @ H.T, atol=1e-4)
+        True
+        >>> dec = odt(net)
+        >>> torch.allclose(dec.network(x), net(x))                  # the same function
+        True
+        >>> [len(s) for s in dec.spectra]                            # wires 0 and 1
+        [7, 7]
+        >>> torch.allclose(dec.truncate(energy=1.0)(x), net(x))     # all the energy, all of it
+        True
+    """
+    if head_weight is None:
+        raise TypeError("from_factors needs head_weight, the (n_classes, d_L) read-out")
+    cast = lambda t: None if t is None else torch.as_tensor(t).detach().to(  # noqa: E731
+        device=device, dtype=dtype)
+    embed = affine(cast(embed_weight), cast(embed_bias))
+    layers = [_block_layer({k: cast(v) if k != "residual" else v
+                            for k, v in _block_factors(block, i, residual).items()}, i)
+              for i, block in enumerate(blocks)]
+    head = affine(cast(head_weight), cast(head_bias))
+    try:
+        return Network(embed, layers, head, dict(source="factors", norm=None))
+    except ValueError as err:
+        raise ValueError(f"from_factors: the factors do not chain: {err}") from err
 
 
 def symmetrise(net: Network) -> Network:

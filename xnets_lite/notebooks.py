@@ -29,6 +29,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .data import dataset_label
+from .model import MODEL_KINDS, make_model
 from .outputs import INFO_CLASS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,12 +42,7 @@ ENV = dict(dataset="XNETS_DATASET", fast="XNETS_FAST", seed="XNETS_SEED", device
            checkpoints="XNETS_CHECKPOINTS", figures="XNETS_FIGURES")
 
 #: The χ-net kinds (and the baseline) a notebook can ask ``Run.model`` for.
-KINDS = {
-    "xnet": "χ-net, residual blocks x + D(Lx ⊙ Rx), no normalisation (a pure tree)",
-    "xnet-direct": "χ-net, the paper's direct layer (Ax) ⊙ (Bx) with a scalar running RMS",
-    "xnet-rms": "χ-net, residual blocks with a per-sample RMS norm (exact only up to a scale)",
-    "mlp": "ReLU MLP, residual blocks x + W₂ relu(W₁x), the conventional baseline",
-}
+KINDS = {name: kind.description for name, kind in MODEL_KINDS.items()}
 
 
 # ---------------------------------------------------------------------------------------
@@ -93,6 +90,13 @@ class Run:
 
     ``recipe`` (``recipes.recipe(dataset, fast)``) holds the width, depth, main χ-net kind
     and training hyper-parameters, each with its source.
+
+    Every parameter may be given as the string its environment variable holds (``ENV``:
+    the parameters cells pass ``os.environ``'s values unchanged) and is parsed here
+    (``parse_dataset``, ``parse_flag``, ``parse_int``, ``parse_device``, ``parse_path``); a
+    value it cannot use raises ``NotebookParameterError``, two lines in a notebook: what was
+    wrong, then what to set in the parameters cell or the environment. Nothing is silently
+    misread (``fast="no"`` is False, ``fast="maybe"`` an error).
     """
 
     dataset: str = "svhn"
@@ -100,18 +104,19 @@ class Run:
     seed: int = 0
     device: str = "auto"
     checkpoints: str = "../checkpoints"
-    figures: str = "../figures"
+    figures: str = "../build/figures"
 
     def __post_init__(self):
         import torch
 
-        from .data import DATASETS
         from .recipes import recipe
 
-        self.dataset = str(self.dataset).lower()
-        if self.dataset not in DATASETS:
-            raise ValueError(f"dataset must be one of {DATASETS}, got {self.dataset!r}")
-        self.fast = bool(self.fast)
+        self.dataset = parse_dataset(self.dataset)
+        self.fast = parse_flag(self.fast, "fast")
+        self.seed = parse_int(self.seed, "seed", minimum=0)
+        self.device = parse_device(self.device)
+        self.checkpoints = parse_path(self.checkpoints, "checkpoints")
+        self.figures = parse_path(self.figures, "figures")
         self.recipe = recipe(self.dataset, self.fast)
         torch.manual_seed(self.seed)
         self._data = None
@@ -125,8 +130,7 @@ class Run:
     @property
     def label(self) -> str:
         """How every output names the data, e.g. ``"MNIST (full, offline)"``, plus fast."""
-        name = {"mnist": "MNIST (full, offline)", "svhn": "SVHN (grayscale)"}[self.dataset]
-        return name + (", fast CI run" if self.fast else "")
+        return dataset_label(self.dataset, self.fast)
 
     @property
     def figure_dir(self) -> Path:
@@ -179,20 +183,9 @@ class Run:
 
     def make(self, kind: str, **overrides):
         """An untrained model of ``kind`` (see ``KINDS``) with the recipe's sizes."""
-        from .model import MLP, XNet
         r = self.recipe.with_overrides(**overrides)
         train, _ = self.data()
-        sizes = dict(d_input=train.d_input, d_model=r.width, d_hidden=r.width,
-                     n_classes=train.n_classes, n_layers=r.n_layers)
-        if kind == "xnet":
-            return XNet(**sizes)
-        if kind == "xnet-direct":
-            return XNet(**sizes, block="direct", norm="batch-rms")
-        if kind == "xnet-rms":
-            return XNet(**sizes, norm="rms")
-        if kind == "mlp":
-            return MLP(**sizes, activation="relu")
-        raise ValueError(f"unknown model kind {kind!r}; expected one of {', '.join(KINDS)}")
+        return make_model(kind, train.d_input, r.width, train.n_classes, r.n_layers)
 
     def model(self, kind: str = "xnet", progress: bool | None = None, **overrides):
         """Train or load one model (``train_or_load``): ``(model, meta)``, model on CPU in
@@ -225,13 +218,118 @@ class Run:
                 f"seed={self.seed}, device={self.device!r})")
 
 
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+DEVICES = ("auto", "cpu", "cuda", "cuda:N", "mps")
+
+
+class NotebookParameterError(NotebookDataError, ValueError):
+    """A parameter of a notebook has a value it cannot use. Shown in a notebook as a short
+    message (no traceback): what was wrong, then where to fix it (the parameters cell, or
+    the environment variable the parameters cell reads)."""
+
+
+def _fix(name: str, example: str, env_example: str) -> str:
+    return (f"Set {name} = {example} in the notebook's parameters cell, or start Jupyter with "
+            f"{ENV[name]}={env_example}.")
+
+
+def parse_flag(value, name: str = "fast") -> bool:
+    """``True``/``False`` from a bool, 0/1, or a string: ``"1"``, ``"true"``, ``"yes"``,
+    ``"on"`` / ``"0"``, ``"false"``, ``"no"``, ``"off"``, ``""`` (any case, spaces ignored).
+    Anything else is refused, never silently read as true or false.
+
+    >>> parse_flag("no"), parse_flag("TRUE"), parse_flag(1)
+    (False, True, True)
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise NotebookParameterError(
+        f"{name} = {value!r} is not a yes/no value (use True/False; as text: "
+        f"{'/'.join(_TRUE)} or {'/'.join(f for f in _FALSE if f)}).\n"
+        + _fix(name, "False", "0"))
+
+
+def parse_int(value, name: str = "seed", minimum: int | None = None) -> int:
+    """An integer parameter from an int or a string of digits (``"3"``, ``" 3 "``, ``"-1"``);
+    floats, booleans, ``"3.0"`` and the like are refused, as is a value below ``minimum``.
+
+    >>> parse_int(" 7 ", "seed")
+    7
+    """
+    text = str(value).strip()
+    ok = not isinstance(value, (bool, float)) and text.lstrip("-").isdigit()
+    if not ok or (minimum is not None and int(text) < minimum):
+        kind = "an integer" if minimum is None else f"an integer ≥ {minimum}"
+        raise NotebookParameterError(f"{name} = {value!r} is not {kind}.\n"
+                                     + _fix(name, "0", "0"))
+    return int(text)
+
+
+def parse_dataset(value) -> str:
+    """``"svhn"`` or ``"mnist"`` (any case); anything else is refused with the fix."""
+    from .data import DATASETS
+    name = str(value).strip().lower()
+    if name not in DATASETS:
+        raise NotebookParameterError(
+            f"dataset = {value!r} is not a dataset of this course (choose "
+            f"{' or '.join(repr(d) for d in DATASETS)}).\n"
+            + _fix("dataset", '"mnist"', "mnist") + ' ("svhn" is the paper\'s data.)')
+    return name
+
+
+def parse_device(value) -> str:
+    """``"auto"`` (CUDA when present, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or
+    ``"mps"``; anything else, or a GPU that is not there, is refused with the fix (in our
+    words, not torch's list of every device type it knows)."""
+    import torch
+    text = str(value).strip().lower()
+    kind, _, index = text.partition(":")
+    if text == "auto" or (kind in ("cpu", "cuda", "mps") and (not index or index.isdigit())):
+        if kind == "cuda" and not torch.cuda.is_available():
+            raise NotebookParameterError(f"device = {value!r}, but CUDA is not available here.\n"
+                                         + _fix("device", '"auto"', "auto"))
+        if kind == "mps" and not (torch.backends.mps.is_available()):
+            raise NotebookParameterError(f"device = {value!r}, but MPS is not available here.\n"
+                                         + _fix("device", '"auto"', "auto"))
+        return text
+    raise NotebookParameterError(
+        f"device = {value!r} is not a device (choose one of {', '.join(DEVICES)}).\n"
+        + _fix("device", '"auto"', "auto"))
+
+
+def parse_path(value, name: str) -> str:
+    """A directory parameter: any non-empty path (``~`` expanded). An empty one would write
+    into the notebook's own folder, so it is refused."""
+    text = os.path.expanduser(str(value).strip())
+    if not text:
+        default = getattr(Run, name)
+        raise NotebookParameterError(f"{name} = {value!r} is empty.\n"
+                                     + _fix(name, f'"{default}"', default))
+    return text
+
+
 def notebook_data_advice(dataset: str, err: Exception) -> str:
-    """What to do when a notebook's data is missing: the notebook's own fixes first."""
-    first = str(err).split(". ")[0]
-    return (f"{first}.\n"
-            f"In a notebook: set dataset = \"mnist\" in the parameters cell (full MNIST, offline), "
-            f"or start Jupyter with XNETS_DATASET=mnist; for {dataset.upper()}, put its files in "
-            f"{_data_dir_hint()} (or set XNETS_DATA) and re-run.")
+    """What to do when a notebook's data is missing, in a notebook's terms (its parameters
+    cell and the environment variables it reads, not command-line flags): what is missing,
+    then the fixes."""
+    import re
+    # the data module's first sentence says what is missing; drop its command-line advice
+    first = re.sub(r"\s*\([^)]*(--|argument)[^)]*\)", "", str(err).split(". ")[0]).rstrip(".")
+    fixes = ("Set dataset = \"mnist\" in the notebook's parameters cell (full MNIST, offline) "
+             "or start Jupyter with XNETS_DATASET=mnist")
+    if dataset == "svhn":
+        from .data import SVHN_URL
+        fixes += (f"; for SVHN, put its .mat files from {SVHN_URL} in {_data_dir_hint()} (or "
+                  f"start Jupyter with XNETS_DATA=<their folder>)")
+    return f"{first}.\n{fixes}, and re-run the notebook."
 
 
 def _data_dir_hint() -> str:
@@ -246,19 +344,25 @@ def _rel(path: Path) -> str:
         return str(path)
 
 
-def save(fig, run: Run, name: str) -> str:
-    """Save ``fig`` as ``<figures>/<dataset>/<name>.png`` (byte-stable), show that same PNG
-    in the notebook, and return where it went.
+def save(fig, run: Run, name: str, full_dpi: int | None = None) -> str:
+    """Save ``fig`` as ``<figures>/<dataset>/<name>.png`` (byte-stable, ``plots.DPI``), show
+    that same PNG in the notebook, and return where it went.
 
+    ``full_dpi`` (e.g. 200 for a dense figure such as the tree) also writes
+    ``<name>_full.png`` at that resolution, for zooming in; the notebook shows the first.
     Showing the saved bytes (not the figure object) means the image appears whatever
-    matplotlib backend the kernel has, and the notebook shows exactly the committed file.
+    matplotlib backend the kernel has, and the notebook shows exactly the written file.
     A pyplot-managed figure is closed, so it is not drawn a second time at the cell's end.
     """
     from .plots import save_figure
     path = run.figure_path(name)
     save_figure(fig, path)
-    import matplotlib.pyplot as plt
-    plt.close(fig)  # a no-op for a figure pyplot does not manage
+    written = [_rel(path)]
+    if full_dpi:
+        written.append(_rel(save_figure(fig, run.figure_path(f"{name}_full"), dpi=full_dpi)))
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:  # never import pyplot (and pick a backend) just to close
+        pyplot.close(fig)   # a no-op for a figure pyplot does not manage
     try:
         from IPython import get_ipython
         from IPython.display import Image, display
@@ -266,7 +370,7 @@ def save(fig, run: Run, name: str) -> str:
             display(Image(data=path.read_bytes(), format="png"))
     except ImportError:  # pragma: no cover
         pass
-    return f"saved {_rel(path)}"
+    return "saved " + " and ".join(written)
 
 
 # ---------------------------------------------------------------------------------------
@@ -296,7 +400,8 @@ def fallback_message(reason: str) -> str:
         "DATASET FALLBACK: running on full MNIST (offline), NOT on SVHN (the paper's data).",
         f"Why: {reason}.",
         f"To use SVHN: put train_32x32.mat, test_32x32.mat and extra_32x32.mat from {SVHN_URL}",
-        f"  into ./data (or ${DATA_ENV}), or run `python -m xnets_lite train --dataset svhn --download`.",
+        f"  into ./data (or ${DATA_ENV}), or run "
+        "`python -m xnets_lite train --dataset svhn --download`.",
         "To choose explicitly: make reproduce DATASET=svhn  (error if missing)",
         "                      make reproduce DATASET=mnist (offline, no banner).",
         "Every output and figure is labelled with the dataset actually used.",
@@ -348,7 +453,8 @@ def run_notebooks(dataset: str = "auto", fast: bool = False, out: str | os.PathL
                   checkpoints: str | os.PathLike | None = None,
                   figures: str | os.PathLike | None = None, seed: int = 0,
                   device: str = "auto", only: list[str] | None = None,
-                  timeout: int = 1800, commit: bool | None = None) -> list[Path]:
+                  timeout: int = 1800, commit: bool | None = None,
+                  solutions: bool = False) -> list[Path]:
     """Execute the notebooks in order with papermill; returns the executed copies' paths.
 
     Parameters are injected (absolute paths), so the executed copies in ``out`` re-run
@@ -356,11 +462,13 @@ def run_notebooks(dataset: str = "auto", fast: bool = False, out: str | os.PathL
     (CI never touches ``figures/``); full runs use ``checkpoints/`` and ``figures/``.
     ``commit`` (default: a full run on mnist into the repository's ``figures/``) copies the
     outputs back into ``notebooks/*.ipynb`` (``outputs.commit_outputs``).
+    ``solutions`` runs every notebook with each exercise's stub replaced by its solution
+    from ``solutions/`` (``exercises.fill_solutions``); such a run is never committed.
     """
-    from .outputs import commit_outputs
-
     import papermill as pm
     from tqdm.auto import tqdm
+
+    from .outputs import commit_outputs
 
     _quiet_papermill()
     chosen, warning = resolve_dataset(dataset, fast)
@@ -371,8 +479,11 @@ def run_notebooks(dataset: str = "auto", fast: bool = False, out: str | os.PathL
     params = dict(dataset=chosen, fast=bool(fast), seed=int(seed), device=device,
                   checkpoints=str(checkpoints.resolve()), figures=str(figures.resolve()))
     names = [n for n in NOTEBOOKS if not only or any(n.startswith(o) for o in only)]
+    if solutions:
+        commit = False
     if commit is None:
-        commit = not fast and chosen == "mnist" and figures.resolve() == (ROOT / "figures").resolve()
+        commit = (not fast and chosen == "mnist"
+                  and figures.resolve() == (ROOT / "figures").resolve())
     if warning:
         print(warning, file=sys.stderr, flush=True)
     print(f"running {len(names)} notebooks on dataset={chosen} ({'fast' if fast else 'full'}) "
@@ -386,7 +497,10 @@ def run_notebooks(dataset: str = "auto", fast: bool = False, out: str | os.PathL
         bar.set_description(f"notebook {name}")
         start = time.perf_counter()
         target = out / f"{name}.ipynb"
-        pm.execute_notebook(str(ROOT / "notebooks" / f"{name}.ipynb"), str(target),
+        source = ROOT / "notebooks" / f"{name}.ipynb"
+        if solutions:
+            source = _with_solutions(source, out / ".with-solutions")
+        pm.execute_notebook(str(source), str(target),
                             parameters=params, cwd=str(ROOT / "notebooks"), kernel_name="python3",
                             progress_bar=False, execution_timeout=timeout)
         timings[name] = round(time.perf_counter() - start, 1)
@@ -406,6 +520,16 @@ def run_notebooks(dataset: str = "auto", fast: bool = False, out: str | os.PathL
     return done
 
 
+def _with_solutions(source: Path, folder: Path) -> Path:
+    """A copy of the notebook at ``source`` in ``folder`` with every exercise solved."""
+    from .exercises import fill_solutions
+    filled = fill_solutions(json.loads(source.read_text(encoding="utf-8")))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / source.name
+    path.write_text(json.dumps(filled, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m xnets_lite.notebooks",
                                      description=__doc__.split("\n\n")[0])
@@ -422,11 +546,14 @@ def main(argv=None) -> int:
     run.add_argument("--device", default="auto")
     run.add_argument("--only", nargs="*", help="notebook name prefixes, e.g. 00 02")
     run.add_argument("--timeout", type=int, default=1800, help="per-cell timeout in seconds")
+    run.add_argument("--solutions", action="store_true",
+                     help="fill in every exercise's solution (solutions/); never committed")
     args = parser.parse_args(argv)
     from .data import DataNotFoundError
     try:
         run_notebooks(args.dataset, args.fast, args.out, args.checkpoints, args.figures,
-                      args.seed, args.device, args.only, args.timeout)
+                      args.seed, args.device, args.only, args.timeout,
+                      solutions=args.solutions)
     except DataNotFoundError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

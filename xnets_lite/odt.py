@@ -28,13 +28,22 @@ biases, the residual's linear terms and the logit offsets. It is never truncated
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 import torch
 from torch import Tensor
 
 from .model import XNet
 from .network import BilinearLayer, Network, symmetrise, to_network
+
+#: Directions kept per wire: one int for every wire, or one per wire (wire 0 first).
+Ranks = int | Sequence[int]
+
+#: Which layer's local SVD stands for a wire: the one that reads it, or the one that writes it.
+View = Literal["reader", "writer"]
+LOCAL_VIEWS = get_args(View)
 
 #: Directions whose upstream Gram eigenvalue is below ``RTOL`` times the largest carry no
 #: function (numerically zero); orthogonalising drops them.
@@ -238,7 +247,7 @@ def diagonalise(net: Network, pairs: list[tuple[Tensor, ...]] | None = None
     return net, spectra, importance
 
 
-def check_ranks(widths: list[int], ranks) -> list[int]:
+def check_ranks(widths: list[int], ranks: Ranks) -> list[int]:
     """Normalise ``ranks`` (int, or one int per wire) to a list; clear errors otherwise."""
     n_wires = len(widths)
     if isinstance(ranks, bool) or not isinstance(ranks, (int, list, tuple)):
@@ -257,7 +266,7 @@ def check_ranks(widths: list[int], ranks) -> list[int]:
     return ranks
 
 
-def truncate(net: Network, ranks) -> Network:
+def truncate(net: Network, ranks: Ranks) -> Network:
     """Keep the constant and the first ``ranks[l]`` directions of every wire.
 
     Meant for a diagonalised network, whose coordinates are sorted by importance: then the
@@ -297,7 +306,7 @@ class Decomposition:
     source: Network | None = None
     _local: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
-    def local_spectra(self, view: str = "reader") -> list[Tensor]:
+    def local_spectra(self, view: View = "reader") -> list[Tensor]:
         """The local-SVD baseline of ``source`` in ``view`` ``"reader"`` (default) or
         ``"writer"`` (see the module function ``local_spectra``), computed once per view."""
         check_view(view)
@@ -315,18 +324,52 @@ class Decomposition:
     def widths(self) -> list[int]:
         return self.network.widths
 
-    def truncate(self, ranks) -> Network:
+    def ranks_for(self, energy: float) -> list[int]:
+        """Per wire, the fewest directions whose importance holds ``energy`` of the wire's
+        total (the constant coordinate is always kept and not counted): the rank
+        ``truncate(energy=...)`` keeps. Directions are the wire's coordinates in the
+        decomposed basis, already sorted by importance."""
+        return [effective_dimension(imp[1:], energy) for imp in self.importance]
+
+    def truncate(self, ranks: Ranks | None = None, *, energy: float | None = None) -> Network:
+        """The truncated network: ``ranks`` (an int, or one per wire) directions kept, or, with
+        ``energy``, on every wire the fewest that keep that share of its importance.
+
+        ``energy=e`` discards, per wire, the least important directions as long as their
+        importances (squared singular values) sum to at most ``1 − e`` of the wire's total:
+        quimb's ``cutoff_mode='rsum2'`` ("trim s.t. ``sum(s_trim**2) < sum(s**2) * cutoff``")
+        with ``cutoff = 1 − e`` (up to ties at the bound). ``ranks_for(e)`` gives the ranks.
+
+        Examples::
+
+            >>> import torch
+            >>> from xnets_lite.model import XNet
+            >>> _ = torch.manual_seed(0)
+            >>> dec = odt(XNet(d_input=9, d_model=6, n_classes=3, n_layers=2))
+            >>> small = dec.truncate(energy=0.9)
+            >>> [w - 1 for w in small.widths] == dec.ranks_for(0.9)
+            True
+            >>> dec.truncate(ranks=dec.ranks_for(0.9)).widths == small.widths
+            True
+        """
+        if (ranks is None) == (energy is None):
+            raise TypeError("truncate needs exactly one of ranks (directions per wire) or "
+                            "energy (the share of each wire's importance to keep, e.g. 0.99)")
+        if energy is not None:
+            ranks = self.ranks_for(energy)
         return truncate(self.network, ranks)
 
     def effective_dimensions(self, energy: float = 0.99) -> list[int]:
         return [effective_dimension(s, energy) for s in self.spectra]
 
-    def local_effective_dimensions(self, energy: float = 0.99, view: str = "reader") -> list[int]:
+    def local_effective_dimensions(self, energy: float = 0.99, view: View = "reader"
+                                   ) -> list[int]:
         """Per wire, the ``effective_dimension`` of the local-SVD spectrum in ``view``."""
         return [effective_dimension(s, energy) for s in self.local_spectra(view)]
 
 
-def odt(model_or_network, device=None, dtype: torch.dtype = torch.float64,
+def odt(model_or_network: XNet | Network, device: torch.device | str | None = None,
+        dtype: torch.dtype = torch.float64,
         rtol: float = RTOL) -> Decomposition:
     """Orthogonalise, then diagonalise, a χ-net (``XNet``) or its ``Network``.
 
@@ -361,17 +404,14 @@ def odt(model_or_network, device=None, dtype: torch.dtype = torch.float64,
 # ---------------------------------------------------------------------------------------
 # Local SVD and effective dimension
 # ---------------------------------------------------------------------------------------
-LOCAL_VIEWS = ("reader", "writer")
-
-
-def check_view(view: str) -> str:
+def check_view(view: View) -> View:
     if view not in LOCAL_VIEWS:
         raise ValueError(f"view must be 'reader' (the layer that reads each wire) or 'writer' "
                          f"(the layer that produces it), got {view!r}")
     return view
 
 
-def local_spectra(net: Network, view: str = "reader") -> list[Tensor]:
+def local_spectra(net: Network, view: View = "reader") -> list[Tensor]:
     """The per-layer baseline: for each wire, the squared singular values of **one** layer
     next to it, flattened with the wire as rows, in the network's own coordinates (no
     information from the rest of the network, no gauge fixing). One spectrum per wire (wire

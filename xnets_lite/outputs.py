@@ -9,8 +9,8 @@ CI, on any machine, without comparing a single floating-point digit.
 What is left out of the committed copy, because it differs between two runs of the same code
 (and would dirty ``git status`` for no change in content): stderr (progress bars, warnings),
 the "trained/loaded" status lines, live widget views (a reopened notebook has no kernel to
-draw them; each panel leaves a static snapshot instead), cells tagged ``volatile`` (timings),
-and papermill's timestamps.
+draw them; a panel's output keeps the static snapshot published in the same bundle), cells
+tagged ``volatile`` (timings), and papermill's timestamps.
 """
 from __future__ import annotations
 
@@ -42,12 +42,14 @@ def source_hash(nb: dict) -> str:
     return digest.hexdigest()
 
 
-def package_hash() -> str:
-    """sha256 of every ``xnets_lite/*.py`` file (path and text, line endings normalised)."""
+def package_hash(package: Path = PACKAGE) -> str:
+    """sha256 of every ``xnets_lite/**/*.py`` file, sub-packages included: its path relative
+    to the package (``/``-separated, so the hash is the same on every OS) and its text, line
+    endings normalised. Caches (``__pycache__``) hold no ``.py`` files."""
     digest = hashlib.sha256()
-    for path in sorted(PACKAGE.glob("*.py")):
-        digest.update(path.name.encode() + b"\0")
-        digest.update(path.read_bytes().replace(b"\r\n", b"\n") + b"\0")
+    for rel in sorted(p.relative_to(package).as_posix() for p in package.rglob("*.py")):
+        digest.update(rel.encode() + b"\0")
+        digest.update((package / rel).read_bytes().replace(b"\r\n", b"\n") + b"\0")
     return digest.hexdigest()
 
 
@@ -66,7 +68,7 @@ def staleness(nb: dict) -> list[str]:
     if recorded.get("sources") != now["sources"]:
         problems.append("its cells changed since its outputs were made")
     if recorded.get("package") != now["package"]:
-        problems.append("the package code (xnets_lite/*.py) changed since its outputs were made")
+        problems.append("the package code (xnets_lite/**/*.py) changed since its outputs were made")
     if problems:
         problems.append("run `make reproduce` to refresh them")
     return problems
@@ -77,7 +79,20 @@ def _keep(output: dict) -> bool:
         return False
     if output.get("metadata", {}).get(INFO_CLASS):
         return False
-    return WIDGET_VIEW not in output.get("data", {})
+    data = output.get("data", {})
+    # a bare widget view (nothing else but its text/plain repr) has nothing to show offline
+    return WIDGET_VIEW not in data or bool(set(data) - {WIDGET_VIEW, "text/plain"})
+
+
+def _without_widget_view(output: dict) -> dict:
+    """A panel's output (``widgets.Panel.display``) is one bundle: the widget view and its
+    static snapshot. Without a kernel only the snapshot can be shown, so keep just that."""
+    if WIDGET_VIEW not in output.get("data", {}):
+        return output
+    output = dict(output, data={k: v for k, v in output["data"].items() if k != WIDGET_VIEW})
+    if isinstance(output.get("metadata"), dict):
+        output["metadata"] = {k: v for k, v in output["metadata"].items() if k != WIDGET_VIEW}
+    return output
 
 
 def _coalesce(outputs: list[dict]) -> list[dict]:
@@ -113,7 +128,8 @@ def merge_outputs(source: dict, executed: dict, dataset: str) -> dict:
             raise ValueError(f"executed notebook does not match its source at cell {i}: was it "
                              f"made from another version of the notebook?")
         tags = cell.get("metadata", {}).get("tags", [])
-        outputs = [] if VOLATILE in tags else _coalesce([o for o in twin.get("outputs", [])
+        outputs = [] if VOLATILE in tags else _coalesce([_without_widget_view(o)
+                                                         for o in twin.get("outputs", [])
                                                          if _keep(o)])
         count += 1
         cell["outputs"] = outputs
@@ -159,3 +175,35 @@ def figures_not_displayed(nb: dict) -> list[int]:
         if not any("image/png" in o.get("data", {}) for o in cell.get("outputs", [])):
             missing.append(i)
     return missing
+
+
+def panel_problems(nb: dict, live: bool) -> list[str]:
+    """What is wrong with the panels' outputs (cells that call a ``Panel``'s ``display()``),
+    in words; empty when each is right.
+
+    Every panel cell has exactly one snapshot (HTML of CSS class ``xnets-snapshot`` with its
+    image inlined, and the same image as ``image/png``, when the panel has a figure), so a
+    reader without a kernel sees the panel once. ``live`` (an executed copy): that same
+    output also holds the widget view, so a live JupyterLab shows the widget *instead of*
+    the snapshot, never both. Committed copies hold no widget view (it needs a kernel)."""
+    problems = []
+    for i, cell in enumerate(nb["cells"]):
+        source = _text(cell.get("source", ""))
+        if cell["cell_type"] != "code" or not ("Panel(" in source and ".display()" in source):
+            continue
+        snaps = [o for o in cell.get("outputs", [])
+                 if 'class="xnets-snapshot"' in _text(o.get("data", {}).get("text/html", ""))]
+        if len(snaps) != 1:
+            problems.append(f"cell {i}: {len(snaps)} panel snapshots, not 1")
+            continue
+        data = snaps[0]["data"]
+        if ("data:image/png" in _text(data["text/html"])) != ("image/png" in data):
+            problems.append(f"cell {i}: the snapshot's HTML and PNG disagree on its figure")
+        if live and WIDGET_VIEW not in data:
+            problems.append(f"cell {i}: the live widget is not in the snapshot's output, so "
+                            f"JupyterLab would show both")
+        others = [o for o in cell.get("outputs", []) if o is not snaps[0]
+                  and WIDGET_VIEW in o.get("data", {})]
+        if others or (not live and WIDGET_VIEW in data):
+            problems.append(f"cell {i}: a widget view outside the panel's one output")
+    return problems

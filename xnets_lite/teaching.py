@@ -1,9 +1,21 @@
-"""Figures for the course notebooks that are not about a decomposition: tensor diagrams
-(notebook 00) and learning curves (notebook 01). Each function returns a
-``matplotlib.figure.Figure``; save it with ``plots.save_figure`` for a byte-stable PNG."""
+"""What the course notebooks need that is not part of a decomposition.
+
+* Figures: tensor diagrams and the names of the wires (notebook 00), learning curves
+  (notebook 01), per-class spectra (notebook 03). Each returns a ``matplotlib.figure.Figure``
+  (no pyplot state); save it with ``plots.save_figure`` or ``notebooks.save``.
+* Brute-force views of a tiny ``Network`` that notebook 00 checks ODT's Gram recursions
+  against: ``wire_polynomials`` (a wire's coordinates as coefficient tensors) and
+  ``network_above`` (the rest of the network, read from one wire).
+* Small helpers of notebook 01: ``matching_width`` (a model resized to a parameter count)
+  and ``describe_recipe`` (every recipe value with its source or meaning).
+"""
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 
 def _node(ax, xy, text, color="#dbe9f6", size=0.16):
@@ -30,7 +42,8 @@ def _blank(ax, title, xlim, ylim):
 def tensor_diagrams(n_layers: int = 2) -> Figure:
     """Three panels: a bilinear layer as an order-3 tensor ``B``; its CP form
     ``D (L x ⊙ R x)`` (the dot is the copy tensor that makes ``⊙``); and the tree of
-    ``n_layers`` stacked layers with ``2**n_layers`` copies of the input ``x̃ = [1, x]``."""
+    ``n_layers`` stacked layers with ``2**n_layers`` copies of the input ``x`` at its leaves
+    (with biases, each leaf is ``x̃ = [1, x]``: notebook 00, section 4)."""
     fig = Figure(figsize=(11, 3.6), layout="constrained")
     ax1, ax2, ax3 = fig.subplots(1, 3, width_ratios=[1, 1.2, 2.4])
 
@@ -59,7 +72,7 @@ def tensor_diagrams(n_layers: int = 2) -> Figure:
            (-0.5, leaves - 0.5), (-0.9, n_layers + 1.5))
     xs = [float(i) for i in range(leaves)]
     for x in xs:
-        _node(ax3, (x, 0), "x̃", "#eeeeee", 0.22)
+        _node(ax3, (x, 0), "x", "#eeeeee", 0.22)
     for level in range(1, n_layers + 1):
         parents = [(xs[2 * i] + xs[2 * i + 1]) / 2 for i in range(len(xs) // 2)]
         for i, p in enumerate(parents):
@@ -70,7 +83,8 @@ def tensor_diagrams(n_layers: int = 2) -> Figure:
     _leg(ax3, (xs[0], n_layers), (xs[0], n_layers + 0.8))
     _node(ax3, (xs[0], n_layers + 0.8), "H", "#f6e0c8", 0.25)
     ax3.text(xs[0] + 0.35, n_layers + 1.15, "logits", fontsize=9, color="#444")
-    ax3.text(-0.4, -0.75, "x̃ = [1, x]: the constant 1 carries biases and residuals", fontsize=8)
+    ax3.text(-0.4, -0.75, "with biases and residuals each leaf is x̃ = [1, x] (section 4)",
+             fontsize=8)
     return fig
 
 
@@ -142,9 +156,111 @@ def class_spectra(ce, title: str, labels=None) -> Figure:
         for k in range(share.shape[0]):
             ax.semilogy(range(1, share.shape[1] + 1), share[k].clamp_min(1e-12).numpy(),
                         marker=".", lw=1, label=f"class {k}")
-        ax.set(xlabel="eigenvector (sorted)", title=label or None)
+        ax.set(xlabel="eigenvector (sorted, 1 = top)", title=label or None)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # eigenvector numbers are integers
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("share of the class's energy")
     axes[-1].legend(fontsize=7, ncol=2)
     fig.suptitle(title, fontsize=10)
     return fig
+
+
+# ---------------------------------------------------------------------------------------
+# Brute force on tiny networks (notebook 00 checks the Gram recursions against these)
+# ---------------------------------------------------------------------------------------
+def wire_polynomials(net, wire: int) -> torch.Tensor:
+    """The coordinates of wire ``wire`` as polynomials of the input: a tensor of shape
+    ``(n_wire, (d_input + 1) ** (2 ** wire))``, row i the coefficients of ``w_i`` over the
+    ``2**wire`` copies of ``x̃ = [1, x]`` below the wire (copies in tree order, flattened).
+
+    ``w_i(x) = Σ_J T[i, J] x̃_{j1} ⋯ x̃_{jN}``, so ``T @ Tᵀ`` is the wire's upstream Gram under
+    the inner product "sum of products of coefficients". Pass ``network.symmetrise(net)``
+    for the Grams ODT uses (every layer read as ``½(L ⊗ R + R ⊗ L)``). Tiny networks only
+    (built with ``Network.dense``).
+
+    Example::
+
+        T = wire_polynomials(symmetrise(net), 1)
+        torch.allclose(T @ T.T, odt.upstream_grams(net)[1])   # True
+    """
+    _check_wire(net, wire)
+    n = net.widths[wire]
+    below = net.replace(layers=net.layers[:wire], head=torch.eye(n, dtype=net.dtype,
+                                                                 device=net.device))
+    return below.dense(include_scale=True).reshape(n, -1)
+
+
+def network_above(net, wire: int):
+    """The part of ``net`` above wire ``wire`` (layers ``wire+1 …`` and the head) as a
+    ``Network`` whose input is that wire: its embedding is the identity, so its dense tensor
+    ``U[c, a₁, …, a_M]`` has one leg per copy of the wire (``M = 2**(L − wire)``), each indexed
+    by the wire's coordinates, constant (index 0) included.
+
+    With ``G`` the wire's upstream Gram, the downstream Gram of one copy is ``U`` contracted
+    with itself over the class and every other copy, those through ``G``; for ``M = 2``:
+    ``einsum("cab,cxy,by->ax", U, U, G)``. Tiny networks only.
+    """
+    from .network import Network
+    _check_wire(net, wire)
+    n = net.widths[wire]
+    return Network(torch.eye(n, dtype=net.dtype, device=net.device), net.layers[wire:],
+                   net.head, dict(net.meta))
+
+
+def _check_wire(net, wire: int) -> None:
+    n_wires = len(net.layers) + 1
+    if isinstance(wire, bool) or not isinstance(wire, int) or not 0 <= wire < n_wires:
+        raise ValueError(f"wire must be an integer from 0 to {n_wires - 1} (this network has "
+                         f"{len(net.layers)} bilinear layers), got {wire!r}")
+
+
+# ---------------------------------------------------------------------------------------
+# Notebook 01
+# ---------------------------------------------------------------------------------------
+def matching_width(n_parameters: Callable[[int], int], target: int, start: int = 1,
+                   limit: int = 1 << 16) -> int:
+    """The width ``w ≥ start`` whose model has the parameter count closest to ``target``.
+
+    ``n_parameters(w)`` must grow with ``w`` (it does for every model of the course, e.g.
+    ``lambda w: sum(p.numel() for p in run.make("mlp", width=w).parameters())``); the search
+    walks up from ``start`` and stops once the count passes ``target``; ties go to the
+    narrower model. Example: the residual χ-net of width 128 on MNIST has 250,378 parameters;
+    the MLP closest to it has width 148 (249,982).
+    """
+    if int(target) < 1:
+        raise ValueError(f"target must be a positive parameter count, got {target!r}")
+    if int(start) < 1:
+        raise ValueError(f"start must be a positive width, got {start!r}")
+    best, best_gap = None, None
+    width = int(start)
+    while width <= limit:
+        count = int(n_parameters(width))
+        gap = abs(count - int(target))
+        if best_gap is None or gap < best_gap:
+            best, best_gap = width, gap
+        if count >= target:
+            return best
+        width += 1
+    raise ValueError(f"no width up to {limit} reaches {target:,} parameters")
+
+
+#: What a recipe value means, shown where the recipe gives it no source.
+RECIPE_MEANING = {
+    "extra": "SVHN only: also train on its extra split (MNIST has none)",
+    "per_class": "images per class of a fixed balanced subset; None = the whole splits",
+}
+
+
+def describe_recipe(recipe) -> list[str]:
+    """``recipe.describe()``, one line per value with its source, where a value without a
+    source (e.g. ``extra``, ``per_class``) gets what it means (``RECIPE_MEANING``) instead of
+    a bare value."""
+    lines = []
+    for line in recipe.describe():
+        key = line.split(" ", 1)[0]
+        value = getattr(recipe, key, None)
+        source = recipe.sources.get(key, "")
+        if not source and key in RECIPE_MEANING:
+            line = f"{key:<13} {value!s:<10} {RECIPE_MEANING[key]}"
+        lines.append(line)
+    return lines

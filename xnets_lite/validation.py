@@ -14,8 +14,13 @@ read is what the network uses:
   ``w_{l+1}[o] = Σ_{i,k} B[o, i, k] w_l[i] w_l[k]``.
 * **Truncation per class**, and the **noise trade-off** (cleaner eigenvectors vs accuracy).
 
-Measurements come first, then the figures (each a ``matplotlib.figure.Figure``, never
-registered with pyplot, so a notebook shows it only where it is saved or displayed).
+Controls: every reading is measured beside what could produce it trivially: random
+directions, the linear template ``∇logit_c`` (``template_directions``), the centred class-mean
+image and the class's principal components (``class_mean_directions``, data only, no
+weights) and the local reading; and beside the class's signed interactions
+(``quadratic_directions``). ``compare_readings`` sets them side by side.
+
+The measurements are here; the figures that draw them are in ``validation_figures.py``.
 """
 from __future__ import annotations
 
@@ -24,7 +29,9 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from .interpret import ClassEigenvectors, _image_shape, _top_pairs, class_eigenvectors
+from . import evaluation
+from .interpret import ClassEigenvectors, class_eigenvectors, image_shape_of
+from .interpret import top_pairs as _top_pairs
 from .model import XNet
 from .network import BilinearLayer, Network, to_network
 from .odt import Decomposition, check_ranks, odt
@@ -33,26 +40,10 @@ from .odt import Decomposition, check_ranks, odt
 # ---------------------------------------------------------------------------------------
 # Running a model on (transformed) inputs
 # ---------------------------------------------------------------------------------------
-def _where(model) -> tuple[torch.device, torch.dtype]:
-    if isinstance(model, Network):
-        return model.device, model.dtype
-    p = next(model.parameters())
-    return p.device, p.dtype
-
-
-@torch.no_grad()
 def logits_of(model, x: Tensor) -> Tensor:
-    """Logits (B, C) of an ``nn.Module`` or ``Network`` for inputs ``x`` (B, d), computed in
-    the model's own dtype and device (an input in another dtype is cast, not rejected)."""
-    device, dtype = _where(model)
-    was_training = getattr(model, "training", False)
-    if was_training:
-        model.eval()
-    try:
-        return model(x.to(device=device, dtype=dtype))
-    finally:
-        if was_training:
-            model.train()
+    """Logits (B, C) of an ``nn.Module`` or ``Network`` for inputs ``x`` (B, d), in the
+    model's own dtype, in eval mode (``evaluation.logits``)."""
+    return evaluation.logits(model, (x, torch.zeros(len(x), dtype=torch.long)), len(x) or 1)
 
 
 def _all_inputs(data) -> tuple[Tensor, Tensor]:
@@ -60,27 +51,17 @@ def _all_inputs(data) -> tuple[Tensor, Tensor]:
     return data[0:len(data)]
 
 
-@torch.no_grad()
 def predict(model, x: Tensor, batch_size: int = 2000) -> Tensor:
-    """Predicted classes (N,) for inputs (N, d), in batches."""
-    return torch.cat([logits_of(model, x[i:i + batch_size]).argmax(-1).cpu()
-                      for i in range(0, len(x), batch_size)])
+    """Predicted classes (N,) for inputs (N, d), in batches (``evaluation.predict``)."""
+    return evaluation.predict(model, (x, torch.zeros(len(x), dtype=torch.long)), batch_size)
 
 
 def per_class_accuracy(model, data, transform=None, batch_size: int = 1000) -> Tensor:
     """Accuracy per true class (C,) float64, on ``data`` with every batch of inputs (B, d)
     passed through ``transform`` first (``None`` = as is). A class absent from ``data``
-    gets NaN."""
-    n_classes = data.n_classes
-    correct = torch.zeros(n_classes, dtype=torch.float64)
-    total = torch.zeros(n_classes, dtype=torch.float64)
-    for x, y in data.batches(batch_size):
-        if transform is not None:
-            x = transform(x)
-        hit = (predict(model, x, batch_size) == y).double()
-        correct += torch.bincount(y, hit, minlength=n_classes)
-        total += torch.bincount(y, minlength=n_classes).double()
-    return correct / total
+    gets NaN (``evaluation.per_class_accuracy``)."""
+    return evaluation.per_class_accuracy(model, data, batch_size, transform=transform,
+                                         n_classes=getattr(data, "n_classes", None))
 
 
 # ---------------------------------------------------------------------------------------
@@ -107,9 +88,14 @@ def project_out(x: Tensor, basis: Tensor) -> Tensor:
     return x - (x @ basis.T) @ basis
 
 
-def global_directions(dec: Decomposition, k: int = 3, image_shape=None) -> ClassEigenvectors:
-    """The reading under test: each class's top-k eigenvectors (``class_eigenvectors``)."""
-    return class_eigenvectors(dec, k, image_shape)
+def global_directions(dec: Decomposition, k: int = 3, image_shape=None,
+                      sign_data: Tensor | None = None,
+                      sign_gradient: Tensor | None = None) -> ClassEigenvectors:
+    """The reading under test: each class's top-k class-Gram eigenvectors
+    (``class_eigenvectors``), signed by the course's rule on ``sign_data`` (or with the
+    mean gradient ``sign_gradient`` already computed)."""
+    return class_eigenvectors(dec, k, image_shape, sign_data=sign_data,
+                              sign_gradient=sign_gradient)
 
 
 def first_block(model_or_network) -> Network:
@@ -124,7 +110,9 @@ def first_block(model_or_network) -> Network:
     return net.replace(layers=net.layers[:per_block])
 
 
-def local_directions(model_or_network, k: int = 3, image_shape=None) -> ClassEigenvectors:
+def local_directions(model_or_network, k: int = 3, image_shape=None,
+                     sign_data: Tensor | None = None,
+                     sign_gradient: Tensor | None = None) -> ClassEigenvectors:
     """The **local (single-layer) reading**: the class eigenvectors of ``first_block``.
 
     Definition: run the same recipe as ``class_eigenvectors`` (the head row of class c as a
@@ -134,7 +122,8 @@ def local_directions(model_or_network, k: int = 3, image_shape=None) -> ClassEig
     global reading); the later layers' interactions are ignored. The ablation then asks
     whether the global decomposition is a better map of what the whole network uses.
     """
-    return class_eigenvectors(odt(first_block(model_or_network)), k, image_shape)
+    return class_eigenvectors(odt(first_block(model_or_network)), k, image_shape,
+                              sign_data=sign_data, sign_gradient=sign_gradient)
 
 
 def random_directions(n_classes: int, k: int, d_input: int, seed: int = 0) -> Tensor:
@@ -143,6 +132,63 @@ def random_directions(n_classes: int, k: int, d_input: int, seed: int = 0) -> Te
     gen = torch.Generator().manual_seed(seed)
     g = torch.randn(n_classes, d_input, k, generator=gen, dtype=torch.float64)
     return torch.linalg.qr(g).Q.mT.contiguous()
+
+
+def template_directions(model, x_train: Tensor, k: int = 3) -> Tensor:
+    """(C, k, d) float64: the **linear template** of every class, the trivial weight-based
+    reading: ``∇logit_c`` at x = 0 (the template ``class_eigenvectors`` turns out to equal
+    for a residual χ-net), then at the training mean, then averaged over ``x_train``, the
+    first ``k`` of those three (each unit norm, signed by the rule: it raises the logit).
+    For a logit that is linear in x the three coincide, and an ablation with k > 1 then
+    refuses them as linearly dependent."""
+    from .interpret import mean_gradient
+    if not 1 <= k <= 3:
+        raise ValueError(f"template_directions offers k in 1…3 (gradients at 0, at the mean, "
+                         f"mean gradient), got {k}")
+    x_train = x_train.reshape(len(x_train), -1)
+    zero = torch.zeros(1, x_train.shape[1], dtype=x_train.dtype)
+    points = [zero, x_train.double().mean(0, keepdim=True).to(x_train.dtype), x_train][:k]
+    grads = torch.stack([mean_gradient(model, p) for p in points], dim=1)
+    return grads / grads.norm(dim=-1, keepdim=True)
+
+
+def class_mean_directions(data, k: int = 3, n_classes: int | None = None) -> Tensor:
+    """(C, k, d) float64, **from data, no weights**: the centred class-mean image
+    ``mean(x | c) − mean(x)``, then the top ``k − 1`` principal components of the class's
+    own centred images (the next directions one would draw from the data alone), each unit
+    norm, the class mean pointing towards the class and each component signed to correlate
+    positively with it (ties: as computed). ``data``: a ``Dataset`` or an ``(x, y)`` pair."""
+    x, y = data if isinstance(data, (tuple, list)) else _all_inputs(data)
+    x = x.reshape(len(x), -1).double()
+    n_classes = int(y.max()) + 1 if n_classes is None else n_classes
+    mean = x.mean(0)
+    out = []
+    for c in range(n_classes):
+        xc = x[y == c]
+        if len(xc) < k:
+            raise ValueError(f"class {c} has {len(xc)} images; class_mean_directions needs ≥ {k}")
+        m = xc.mean(0) - mean
+        vs = [m / m.norm()]
+        if k > 1:
+            _, _, vh = torch.linalg.svd(xc - xc.mean(0), full_matrices=False)
+            for v in vh[:k - 1]:
+                vs.append(v if float(v @ m) >= 0 else -v)
+        out.append(torch.stack(vs))
+    return torch.stack(out)
+
+
+def quadratic_directions(model, k: int = 3, sign: str = "+", center=None,
+                         sign_data: Tensor | None = None,
+                         sign_gradient: Tensor | None = None) -> Tensor:
+    """(C, k, d): the top-k eigenvectors of every class's signed interactions ``Q_c``
+    (``interactions.class_interactions``), ``sign`` ``"+"`` (excitatory, positive
+    eigenvalues) or ``"-"`` (inhibitory)."""
+    from .interactions import class_interactions
+    qf = class_interactions(model, k, center=center, sign_data=sign_data,
+                            sign_gradient=sign_gradient,
+                            image_shape=(1, model.config["d_input"]) if isinstance(model, XNet)
+                            else (1, model.d_input))
+    return qf.select(sign)[0]
 
 
 # ---------------------------------------------------------------------------------------
@@ -215,6 +261,52 @@ def ablation_matrix(model, data, directions: Tensor, ks=(1, 2, 3), name: str = "
     return Ablation(ks, acc, per_class_accuracy(model, data, batch_size=batch_size), name)
 
 
+def selectivity(ab: Ablation, k: int) -> float:
+    """Mean accuracy lost by the ablated class minus that lost by the others (in [−1, 1]):
+    a reading that names a class's own directions scores high; directions that break every
+    class, or none, score near 0."""
+    return float(ab.diagonal_drop(k).mean() - ab.off_diagonal_drop(k).mean())
+
+
+def ablation_lines(ablations: list[Ablation]) -> list[str]:
+    """A printable table: per set of directions and k, the accuracy lost in points by the
+    ablated class (mean, lowest … highest over classes), by the others, and the selectivity."""
+    lines = [f"{'directions':<22} k   own: mean  (min … max)   others   own − others (pts)"]
+    for ab in ablations:
+        for k in ab.ks:
+            own, others = 100 * ab.diagonal_drop(k), 100 * ab.off_diagonal_drop(k)
+            lines.append(f"{ab.name:<22} {k}   {own.mean():9.1f}  ({own.min():5.1f} … "
+                         f"{own.max():5.1f})   {others.mean():6.1f}   "
+                         f"{100 * selectivity(ab, k):8.1f}")
+    return lines
+
+
+def verdict_line(result: dict) -> str:
+    """One ``compare_readings`` result as a sentence with its numbers (points)."""
+    return (f"k = {result['k']}: {result['reading']} {100 * result['score']:.1f} pts vs best "
+            f"control {result['best_control']} {100 * result['best_score']:.1f} pts "
+            f"→ {result['verdict']}")
+
+
+def compare_readings(ablations: list[Ablation], reading: str, k: int,
+                     tie: float = 0.02) -> dict:
+    """The reading named ``reading`` against every other set in ``ablations`` at ``k``, by
+    ``selectivity``: ``{"k", "reading", "score", "best_control", "best_score", "verdict"}``
+    with verdict ``"better"`` (above the best control by more than ``tie``), ``"tie"``
+    (within ``tie``) or ``"worse"``."""
+    scores = {ab.name: selectivity(ab, k) for ab in ablations}
+    if reading not in scores:
+        raise ValueError(f"no ablation named {reading!r}; have {sorted(scores)}")
+    mine = scores.pop(reading)
+    if not scores:
+        raise ValueError("compare_readings needs at least one control besides the reading")
+    best = max(scores, key=scores.get)
+    gap = mine - scores[best]
+    verdict = "better" if gap > tie else ("tie" if gap >= -tie else "worse")
+    return {"k": k, "reading": reading, "score": mine, "best_control": best,
+            "best_score": scores[best], "verdict": verdict}
+
+
 # ---------------------------------------------------------------------------------------
 # Steering
 # ---------------------------------------------------------------------------------------
@@ -261,13 +353,21 @@ class Steering:
     random_directions: Tensor
     mean_norm: float
 
+    def best(self) -> tuple[int, float]:
+        """``(index of α, mean share over classes)`` at the α where the mean share is largest."""
+        mean = self.share.mean(0)
+        i = int(mean.argmax())
+        return i, float(mean[i])
+
 
 def steering(model, data, vectors: Tensor, alphas, seed: int = 0,
-             max_images: int | None = None) -> Steering:
+             max_images: int | None = None, random_control: bool = True) -> Steering:
     """Steer images of the other classes towards every class c along ``vectors[c]`` (C, d)
     (normalised to unit length, signed by ``steering_sign``), and along a seeded random
     unit direction (signed the same way) as the control. ``max_images`` caps the images per
-    class (the first ones of ``data`` not of that class)."""
+    class (the first ones of ``data`` not of that class). ``random_control=False`` skips the
+    random direction (its shares are then NaN): for a second set of directions on the same
+    data, whose random control would repeat the first one's."""
     alphas = torch.as_tensor(alphas, dtype=torch.float64)
     if alphas.dim() != 1 or not len(alphas):
         raise ValueError("alphas must be a non-empty 1-d list of step sizes")
@@ -277,10 +377,14 @@ def steering(model, data, vectors: Tensor, alphas, seed: int = 0,
         raise ValueError(f"vectors must be (classes, {x.shape[1]}), got {tuple(vectors.shape)}")
     gen = torch.Generator().manual_seed(seed)
     rand = torch.randn(vectors.shape, generator=gen, dtype=torch.float64)
-    out = dict(share=[], random_share=[], directions=[], random_directions=[])
+    out = {"share": [], "random_share": [], "directions": [], "random_directions": []}
     for c in range(vectors.shape[0]):
         xc = x[y != c][:max_images]
         for key, v in (("", vectors[c]), ("random_", rand[c])):
+            if key and not random_control:
+                out["random_directions"].append(torch.full_like(rand[c], float("nan")))
+                out["random_share"].append(torch.full_like(alphas, float("nan")))
+                continue
             v = (v / v.norm()).float()
             v = v * steering_sign(model, xc, v, c)
             out[key + "directions"].append(v.double())
@@ -356,7 +460,7 @@ def explain_image(dec: Decomposition, x: Tensor, label: int | None = None, top: 
     x = x.reshape(1, -1)
     if x.shape[1] != net.d_input:
         raise ValueError(f"the input has {x.shape[1]} values, the network {net.d_input} inputs")
-    h, w = _image_shape(net.d_input, image_shape)
+    h, w = image_shape_of(net.d_input, image_shape)
     wires = [wv[0] for wv in net.wires(x)]
     out = net.head @ wires[-1]
     scale = float(out[0])
@@ -373,8 +477,8 @@ def explain_image(dec: Decomposition, x: Tensor, label: int | None = None, top: 
         for o in frontier:
             pairs = _top_pairs(pair_contributions(layer, below, o), top)
             value = float(wires[layer_index + 1][o])
-            expl.steps.append(dict(wire=layer_index, output=o, value=value, pairs=pairs,
-                                   rest=value - sum(p[2] for p in pairs)))
+            expl.steps.append({"wire": layer_index, "output": o, "value": value, "pairs": pairs,
+                                   "rest": value - sum(p[2] for p in pairs)})
             for i, k, v in pairs:
                 for d in {i, k} - {0}:
                     weight[d] = max(weight.get(d, 0.0), abs(v))
@@ -396,7 +500,7 @@ def class_accuracy_vs_rank(dec: Decomposition, data, ranks) -> dict:
     for r in ranks:
         check_ranks(dec.widths, r)
     acc = torch.stack([per_class_accuracy(dec.truncate(r), data) for r in ranks])
-    return dict(ranks=list(ranks), accuracy=acc, full=per_class_accuracy(dec.network, data))
+    return {"ranks": list(ranks), "accuracy": acc, "full": per_class_accuracy(dec.network, data)}
 
 
 # ---------------------------------------------------------------------------------------
@@ -418,23 +522,25 @@ class NoiseTradeoff:
     k: int
 
     def table(self) -> str:
+        """The rows as text; the drops in accuracy points (pts), the rest in %."""
         own = f"own drop (k={self.k})"
         head = (f"{'noise std':>9} {'accuracy':>9} {'top share min/mean':>19} "
-                f"{'eff. dims per wire':>22} {own:>15} {'others':>7}")
+                f"{'eff. dims per wire':>22} {own:>15} {'others':>7}  (drops in pts)")
         lines = [head]
         for r in self.rows:
             lines.append(f"{r['std']:>9g} {r['accuracy']:>9.1%} "
                          f"{r['top_share_min']:>9.0%} /{r['top_share_mean']:>7.0%} "
-                         f"{str(r['effective_dimensions']):>22} {r['ablation_diagonal']:>15.1%} "
-                         f"{r['ablation_off_diagonal']:>7.1%}")
+                         f"{r['effective_dimensions']!s:>22} {100 * r['ablation_diagonal']:>15.1f} "
+                         f"{100 * r['ablation_off_diagonal']:>7.1f}")
         return "\n".join(lines)
 
 
 def noise_tradeoff(models: dict, data, k: int = 3, energy: float = 0.99,
-                   image_shape=None) -> NoiseTradeoff:
+                   image_shape=None, sign_data: Tensor | None = None) -> NoiseTradeoff:
     """Measure each model of ``models`` (noise std → trained ``XNet``) on ``data``: test
     accuracy, how concentrated its class eigenvectors are, its effective dimensions, and how
-    much removing each class's top-``k`` eigenvectors costs that class (and the others)."""
+    much removing each class's top-``k`` eigenvectors costs that class (and the others).
+    ``sign_data``: the inputs of the course's sign rule (``interpret.orient``)."""
     if not models:
         raise ValueError("models is empty: pass {noise_std: trained XNet}")
     rows, eigen = [], {}
@@ -443,93 +549,16 @@ def noise_tradeoff(models: dict, data, k: int = 3, energy: float = 0.99,
         if not isinstance(model, XNet):
             raise TypeError(f"models[{std}] must be an XNet, got {type(model).__name__}")
         dec = odt(model)
-        ce = class_eigenvectors(dec, k, image_shape)
+        ce = class_eigenvectors(dec, k, image_shape, sign_data=sign_data)
         abl = ablation_matrix(model, data, ce.vectors, ks=(k,))
         top = ce.share[:, 0]
-        correct = predict(model, _all_inputs(data)[0]) == data.labels
-        rows.append(dict(std=float(std), accuracy=float(correct.double().mean()),
-                         top_share_min=float(top.min()), top_share_mean=float(top.mean()),
-                         effective_dimensions=dec.effective_dimensions(energy),
-                         ablation_diagonal=float(abl.diagonal_drop(k).mean()),
-                         ablation_off_diagonal=float(abl.off_diagonal_drop(k).mean())))
+        rows.append({"std": float(std), "accuracy": evaluation.accuracy(model, data),
+                         "top_share_min": float(top.min()), "top_share_mean": float(top.mean()),
+                         "effective_dimensions": dec.effective_dimensions(energy),
+                         "ablation_diagonal": float(abl.diagonal_drop(k).mean()),
+                         "ablation_off_diagonal": float(abl.off_diagonal_drop(k).mean())})
         eigen[float(std)] = ce
     return NoiseTradeoff(rows, eigen, k)
-
-
-# ---------------------------------------------------------------------------------------
-# Figures
-# ---------------------------------------------------------------------------------------
-DIVERGING = "RdBu_r"   # heat maps of accuracy lost: red = lost, blue = gained (colour bar)
-POSITIVE, NEGATIVE = "C0", "C3"   # bars: blue > 0, red < 0, as ``plots.show_image``
-
-
-def _figure(width: float, height: float):
-    from matplotlib.figure import Figure
-    return Figure(figsize=(width, height), layout="constrained")
-
-
-def plot_ablation(results: list[Ablation], k: int = 3, title: str = ""):
-    """Side-by-side heat maps (ablated class × true class) of the accuracy lost, in points,
-    when each class's top-k directions are removed, one panel per set of directions, on one
-    shared colour scale (red = accuracy lost, blue = gained)."""
-    fig = _figure(3.3 * len(results) + 0.8, 3.5)
-    axes = fig.subplots(1, len(results), squeeze=False)[0]
-    drops = [100 * r.drop[r.index_of(k)].numpy() for r in results]
-    vmax = max(max(abs(float(d.min())), abs(float(d.max()))) for d in drops) or 1.0
-    for ax, r, d in zip(axes, results, drops):
-        im = ax.imshow(d, cmap=DIVERGING, vmin=-vmax, vmax=vmax)
-        n = d.shape[0]
-        ax.set_xticks(range(n))
-        ax.set_yticks(range(n))
-        ax.tick_params(labelsize=7)
-        ax.set_xlabel("true class", fontsize=8)
-        diag = float(r.diagonal_drop(k).mean()) * 100
-        off = float(r.off_diagonal_drop(k).mean()) * 100
-        ax.set_title(f"{r.name}: own {diag:.0f} · others {off:.1f} pts", fontsize=8)
-    axes[0].set_ylabel(f"class whose top-{k} directions are removed", fontsize=8)
-    fig.colorbar(im, ax=list(axes), shrink=0.85, label="accuracy lost (points); red = lost")
-    if title:
-        fig.suptitle(title, fontsize=9)
-    return fig
-
-
-def plot_ablation_vs_k(results: list[Ablation], title: str = ""):
-    """Mean accuracy lost by the ablated class (solid) and by the other classes (dashed)
-    against the number k of directions removed, one colour per set of directions."""
-    fig = _figure(5.8, 3.4)
-    ax = fig.subplots()
-    for i, r in enumerate(results):
-        own = [100 * float(r.diagonal_drop(k).mean()) for k in r.ks]
-        others = [100 * float(r.off_diagonal_drop(k).mean()) for k in r.ks]
-        ax.plot(r.ks, own, "o-", color=f"C{i}", label=f"{r.name}: ablated class")
-        ax.plot(r.ks, others, "s--", color=f"C{i}", label=f"{r.name}: other classes")
-    ax.set_xticks(results[0].ks)
-    ax.set_xlabel("directions removed (k)")
-    ax.set_ylabel("accuracy lost (points)")
-    ax.legend(fontsize=7, frameon=False)
-    ax.set_title(title, fontsize=9)
-    return fig
-
-
-def plot_steering(result: Steering, title: str = ""):
-    """Share of other classes' images predicted as c against α: one line per class along
-    its top eigenvector (colours), and the random-direction control (grey, dashed)."""
-    fig = _figure(5.2, 3.4)
-    ax = fig.subplots()
-    alphas = result.alphas.numpy()
-    for c in range(result.share.shape[0]):
-        ax.plot(alphas, 100 * result.share[c].numpy(), "-", color=f"C{c % 10}", lw=1.3,
-                label=f"class {c}")
-        ax.plot(alphas, 100 * result.random_share[c].numpy(), "--", color="0.6", lw=0.8,
-                label="random direction" if c == 0 else None)
-    ax.axvline(result.mean_norm, color="k", lw=0.8, ls=":")
-    ax.text(result.mean_norm, 50, " mean image norm", fontsize=7, va="center")
-    ax.set_xlabel("α (norm of the added direction)")
-    ax.set_ylabel("% of other classes' images → c")
-    ax.set_ylim(-3, 103)
-    ax.legend(fontsize=6, ncol=2, frameon=False, loc="upper left")
-    ax.set_title(title, fontsize=9)
-    return fig
 
 
 def steered_gallery(model, data, directions: Tensor, classes, alphas, image_shape=None,
@@ -538,155 +567,12 @@ def steered_gallery(model, data, directions: Tensor, classes, alphas, image_shap
     steered along ``directions[c]`` by every α: ``images`` (len(classes), A, H, W) and the
     predicted classes ``predicted`` (len(classes), A)."""
     x, y = _all_inputs(data)
-    h, w = _image_shape(x.shape[1], image_shape)
+    h, w = image_shape_of(x.shape[1], image_shape)
     images, preds = [], []
     for c in classes:
         base = x[y != c][index]
         steered = torch.stack([base + float(a) * directions[c].float() for a in alphas])
         images.append(steered.reshape(-1, h, w))
         preds.append(predict(model, steered))
-    return dict(classes=list(classes), alphas=list(map(float, alphas)),
-                images=torch.stack(images), predicted=torch.stack(preds))
-
-
-def plot_steering_gallery(gallery: dict, title: str = ""):
-    """Rows: target classes; columns: α. Each image in gray on its own scale (darkest to
-    brightest), titled with the model's prediction."""
-    images, preds = gallery["images"], gallery["predicted"]
-    rows, cols = images.shape[:2]
-    fig = _figure(1.25 * cols + 0.4, 1.35 * rows + 0.3)
-    axes = fig.subplots(rows, cols, squeeze=False)
-    for r in range(rows):
-        c = gallery["classes"][r]
-        for j in range(cols):
-            ax = axes[r, j]
-            ax.imshow(images[r, j].numpy(), cmap="gray", interpolation="nearest")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            hit = int(preds[r, j]) == c
-            ax.set_title(f"α={gallery['alphas'][j]:g} → {int(preds[r, j])}", fontsize=7,
-                         color="C3" if hit else "k")
-        axes[r, 0].set_ylabel(f"towards {c}", fontsize=8)
-    fig.suptitle((title + "\n" if title else "") + "red title: predicted as the target class "
-                 "(each image on its own gray scale)", fontsize=8)
-    return fig
-
-
-def plot_explanation(expl: Explanation, top: int = 6, title: str = ""):
-    """One image explained: the input; the largest terms of the predicted and the runner-up
-    logit (bars, coordinate j of the top wire; red = positive contribution); the values of
-    every wire's leading coordinates; the first-wire features the trace reaches."""
-    from .plots import show_image, sign_colorbar
-    from .widgets import direction_name
-
-    n_feat, n_wires = len(expl.features), len(expl.wires)
-    fig = _figure(11, 5.6)
-    top_row, bottom = fig.subfigures(2, 1, height_ratios=[1.25, 1])
-    ax_img, ax_terms, ax_wires = top_row.subplots(1, 3, width_ratios=[0.8, 1.6, 1.6])
-    ax_img.imshow(expl.image.numpy(), cmap="gray", interpolation="nearest")
-    ax_img.set_xticks([])
-    ax_img.set_yticks([])
-    ax_img.set_title(f"label {expl.label} → predicted {expl.predicted}\n"
-                     f"(runner-up {expl.runner_up})", fontsize=8)
-    for offset, c in ((-0.2, expl.predicted), (0.2, expl.runner_up)):
-        terms = expl.top_terms(c, top)
-        ys = [i + offset for i in range(len(terms))]
-        vals = [v for _, v in terms]
-        ax_terms.barh(ys, vals, height=0.38, color=[POSITIVE if v > 0 else NEGATIVE for v in vals],
-                      alpha=1.0 if c == expl.predicted else 0.45)
-        for yy, (j, v) in zip(ys, terms):
-            ax_terms.text(v, yy, f" {direction_name(n_wires - 1, j)} (class {c})",
-                          fontsize=6, va="center", ha="left" if v >= 0 else "right")
-    ax_terms.axvline(0, color="k", lw=0.6)
-    ax_terms.invert_yaxis()
-    ax_terms.set_yticks([])
-    ax_terms.set_xlabel("contribution to the logit", fontsize=8)
-    first, second = expl.predicted, expl.runner_up
-    ax_terms.set_title(f"largest terms: logit {first} = {float(expl.logits[first]):.2f} (solid), "
-                       f"logit {second} = {float(expl.logits[second]):.2f} (faded); "
-                       f"blue > 0, red < 0",
-                       fontsize=8)
-    for wire, values in enumerate(expl.wires):
-        v = values[1:21].abs().numpy()
-        ax_wires.plot(range(1, len(v) + 1), v, "o-", ms=3, lw=0.8, label=f"wire w{wire}")
-    ax_wires.set_xlabel("direction k of wire wl (ODT order; constant left out)", fontsize=8)
-    ax_wires.set_ylabel("|coordinate|", fontsize=8)
-    ax_wires.legend(fontsize=6, frameon=False)
-    ax_wires.set_title("which directions fire", fontsize=8)
-    for ax in (ax_terms, ax_wires):
-        ax.tick_params(labelsize=7)
-    axes = bottom.subplots(1, max(n_feat, 1), squeeze=False)[0]
-    for ax, d, image in zip(axes, expl.features, expl.feature_images):
-        show_image(ax, image, f"{direction_name(0, d)} = {float(expl.wires[0][d]):+.2f}")
-    if n_feat:
-        sign_colorbar(bottom, axes, label="own max |value|")
-    else:
-        axes[0].set_axis_off()
-    bottom.suptitle("first-wire features the trace reaches (value = its coordinate for this "
-                    "image)", fontsize=8)
-    if title:
-        fig.suptitle(title, fontsize=9)
-    return fig
-
-
-def plot_class_truncation(result: dict, title: str = ""):
-    """Accuracy per class against the rank kept per wire (log scale), one line per class,
-    with each class's full-network accuracy as a tick at the right."""
-    ranks = [r if isinstance(r, int) else max(r) for r in result["ranks"]]
-    fig = _figure(5.4, 3.4)
-    ax = fig.subplots()
-    for c in range(result["accuracy"].shape[1]):
-        ax.plot(ranks, 100 * result["accuracy"][:, c].numpy(), "o-", ms=3, lw=1.1,
-                color=f"C{c % 10}", label=f"class {c}")
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(ranks, [str(r) for r in ranks])
-    ax.minorticks_off()
-    ax.set_xlabel("directions kept per wire (besides the constant)")
-    ax.set_ylabel("accuracy on the class (%)")
-    ax.legend(fontsize=6, ncol=2, frameon=False)
-    ax.set_title(title, fontsize=9)
-    return fig
-
-
-def plot_noise_rows(tradeoff: NoiseTradeoff, title: str = ""):
-    """One row per noise setting: every class's top eigenvector, titled with its share."""
-    from .plots import show_image, sign_colorbar
-
-    stds = sorted(tradeoff.eigenvectors)
-    n_classes = tradeoff.eigenvectors[stds[0]].images.shape[0]
-    fig = _figure(1.25 * n_classes + 0.6, 1.45 * len(stds) + 0.4)
-    axes = fig.subplots(len(stds), n_classes, squeeze=False)
-    for r, (std, row) in enumerate(zip(stds, tradeoff.rows)):
-        ce = tradeoff.eigenvectors[std]
-        for c in range(n_classes):
-            show_image(axes[r, c], ce.images[c, 0], f"{c}: {float(ce.share[c, 0]):.0%}")
-        axes[r, 0].set_ylabel(f"noise {std:g}\n{row['accuracy']:.1%}", fontsize=8)
-    sign_colorbar(fig, axes)
-    fig.suptitle((title + "\n" if title else "") + "top eigenvector per class and its share of "
-                 "the class's energy; row label: training noise std, test accuracy", fontsize=8)
-    return fig
-
-
-def plot_noise_tradeoff(tradeoff: NoiseTradeoff, title: str = ""):
-    """Against the training noise std: test accuracy; the top eigenvector's share (min and
-    mean over classes); the accuracy lost by a class when its top-k eigenvectors go."""
-    rows = tradeoff.rows
-    std = [r["std"] for r in rows]
-    fig = _figure(9.5, 2.9)
-    a1, a2, a3 = fig.subplots(1, 3)
-    a1.plot(std, [100 * r["accuracy"] for r in rows], "o-")
-    a1.set_ylabel("test accuracy (%)")
-    a2.plot(std, [100 * r["top_share_mean"] for r in rows], "o-", label="mean over classes")
-    a2.plot(std, [100 * r["top_share_min"] for r in rows], "s--", label="lowest class")
-    a2.set_ylabel("top eigenvector's share (%)")
-    a2.legend(fontsize=7, frameon=False)
-    a3.plot(std, [100 * r["ablation_diagonal"] for r in rows], "o-", label="ablated class")
-    a3.plot(std, [100 * r["ablation_off_diagonal"] for r in rows], "s--", label="other classes")
-    a3.set_ylabel(f"accuracy lost, top-{tradeoff.k} removed (pts)")
-    a3.legend(fontsize=7, frameon=False)
-    for ax in (a1, a2, a3):
-        ax.set_xlabel("training input-noise std")
-        ax.tick_params(labelsize=7)
-    if title:
-        fig.suptitle(title, fontsize=9)
-    return fig
+    return {"classes": list(classes), "alphas": list(map(float, alphas)),
+            "images": torch.stack(images), "predicted": torch.stack(preds)}

@@ -18,15 +18,26 @@ import html
 import torch
 
 from .interpret import _image_shape
-from .widgets import _Panel, _png, _show, direction_name
-from .validation import (Ablation, Explanation, _all_inputs, explain_image, plot_explanation,
-                         predict)
+from .plots import png_bytes
+from .validation import (
+    Ablation,
+    Explanation,
+    _all_inputs,
+    explain_image,
+    predict,
+    steered_share,
+)
+from .validation_figures import plot_explanation
+from .widgets import Panel, direction_name, snapped_slider
+
+#: Terms per logit in an explanation's text: the notebook's print and the panel use it alike.
+TERMS = 3
 
 
 # ---------------------------------------------------------------------------------------
 # Plain callbacks
 # ---------------------------------------------------------------------------------------
-def explanation_lines(expl: Explanation, top: int = 5) -> list[str]:
+def explanation_lines(expl: Explanation, top: int = TERMS) -> list[str]:
     """An ``Explanation`` as readable lines: the two leading logits and their largest terms
     (with what the others add), then the trace down the tree, then the features reached.
     Directions are named as everywhere in the course: ``wl.dk`` is direction k of wire l
@@ -58,17 +69,22 @@ def steering_view(model, data, directions: torch.Tensor, c: int, alpha: float,
                   n_show: int = 6, max_images: int | None = None, image_shape=None) -> dict:
     """Add ``alpha · directions[c]`` to the images of ``data`` not of class ``c`` (the first
     ``max_images``): ``share`` predicted as c, ``n`` images steered, and the first ``n_show``
-    steered ``images`` (n_show, H, W) with their ``predicted`` classes."""
+    steered ``images`` (n_show, H, W) with their ``predicted`` classes.
+
+    The share is ``validation.steered_share`` on the same images, so with the same
+    ``directions`` (``Steering.directions``), ``alpha`` and ``max_images`` it is exactly the
+    number ``validation.steering`` gives (``Steering.share[c, i]`` at ``alpha = alphas[i]``)."""
     n_classes = directions.shape[0]
     if isinstance(c, bool) or not isinstance(c, int) or not 0 <= c < n_classes:
         raise ValueError(f"class must be an int in [0, {n_classes}), got {c!r}")
     x, y = _all_inputs(data)
     h, w = _image_shape(x.shape[1], image_shape)
-    steered = x[y != c][:max_images] + float(alpha) * directions[c].float()
-    pred = predict(model, steered)
-    return dict(c=c, alpha=float(alpha), share=float((pred == c).double().mean()),
-                n=len(steered), images=steered[:n_show].reshape(-1, h, w),
-                predicted=pred[:n_show])
+    xc = x[y != c][:max_images]
+    v = torch.as_tensor(directions[c], dtype=torch.float64)
+    share = float(steered_share(model, xc, v, c, [alpha])[0])
+    shown = xc[:n_show] + float(alpha) * v
+    return dict(c=c, alpha=float(alpha), share=share, n=len(xc),
+                images=shown.reshape(-1, h, w).float(), predicted=predict(model, shown))
 
 
 def steering_text(view: dict) -> str:
@@ -100,7 +116,7 @@ def ablation_figure(view: dict):
     """Bars: accuracy per true class before and after the ablation, one group per set."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(6.0, 2.8), layout="constrained")
+    fig = Figure(figsize=(8.0, 3.6), layout="constrained")
     ax = fig.subplots()
     names = ["before"] + list(view["accuracy"])
     values = [view["baseline"]] + list(view["accuracy"].values())
@@ -110,10 +126,14 @@ def ablation_figure(view: dict):
         ax.bar([x + (i - (len(names) - 1) / 2) * width for x in range(n)],
                100 * acc.numpy(), width=width, label=name, color="0.6" if i == 0 else f"C{i - 1}")
     ax.set_xticks(range(n))
+    ax.set_ylim(0, 100)
     ax.set_xlabel("true class")
     ax.set_ylabel("accuracy (%)")
-    ax.legend(fontsize=7, frameon=False, ncol=len(names))
-    ax.set_title(f"class {view['c']}'s top {view['k']} directions removed", fontsize=9)
+    # below the axes, never over bars that reach 100%
+    fig.legend(loc="outside lower center", fontsize=7, frameon=False, ncol=min(len(names), 4))
+    k = view["k"]
+    ax.set_title(f"class {view['c']}'s top {k} direction{'s' if k != 1 else ''} removed",
+                 fontsize=9)
     return fig
 
 
@@ -135,41 +155,49 @@ def steering_figure(view: dict):
 # ---------------------------------------------------------------------------------------
 # Panels
 # ---------------------------------------------------------------------------------------
-class ExplanationPanel(_Panel):
-    """Pick a test image; read its prediction term by term (``explain_image``)."""
+class ExplanationPanel(Panel):
+    """Pick a test image (a number box: typed values are clamped to the test set); read its
+    prediction term by term (``explain_image`` with ``top`` pairs per step, and
+    ``explanation_lines`` with ``terms`` terms per logit: pass the notebook print's values,
+    so the panel's initial text is that print)."""
 
     def __init__(self, dec, data, index: int = 0, top: int = 3, image_shape=None,
-                 title: str = "", plot: bool = True):
+                 title: str = "", plot: bool = True, terms: int = TERMS):
         import ipywidgets as w
 
-        self.dec, self.data, self.top, self.draw = dec, data, top, plot
+        self.dec, self.data, self.top, self.terms, self.draw = dec, data, top, terms, plot
         self.image_shape = image_shape or data.image_shape
         self.index = w.BoundedIntText(value=index, min=0, max=len(data) - 1,
                                       description="test image")
+        self.index.add_class("xnets-number-box")
         self.text = w.HTML()
         self.plot = w.Output()
         self.index.observe(lambda change: self.update(), names="value")
-        self.widget = w.VBox([w.HTML(f"<b>{html.escape(title)}</b>"), self.index, self.text,
-                              self.plot])
+        self.widget = self.container(title, self.index, self.text, self.plot)
         self.update()
 
     def update(self) -> list[str]:
         x, y = self.data[self.index.value]
         self.explanation = explain_image(self.dec, x.double(), int(y), self.top,
                                          image_shape=self.image_shape)
-        self.lines = explanation_lines(self.explanation)
+        self.lines = explanation_lines(self.explanation, self.terms)
         self.text.value = "<pre>" + html.escape("\n".join(self.lines)) + "</pre>"
         if self.draw:
-            _show(self.plot, plot_explanation(self.explanation))
+            self.show(self.plot, self.figure())
         return self.lines
 
+    def figure(self):
+        return plot_explanation(self.explanation, title=f"test image {self.index.value}")
+
     def snapshot(self):
-        return (self.text.value,
-                _png(plot_explanation(self.explanation)) if self.draw else None)
+        return self.text.value, png_bytes(self.figure()) if self.draw else None
 
 
-class SteeringPanel(_Panel):
-    """Class picker and α slider over ``steering_view``."""
+class SteeringPanel(Panel):
+    """Class picker and α slider over ``steering_view``. Give it ``Steering.directions`` and
+    the ``max_images`` that ``steering`` used (default: all), so its share at one of the
+    ``alphas`` is the one printed from ``Steering.share``. The slider's readout takes a
+    typed α (clamped to [0, alpha_max])."""
 
     def __init__(self, model, data, directions: torch.Tensor, alpha_max: float,
                  alpha: float = 0.0, n_show: int = 6, max_images: int | None = None,
@@ -187,8 +215,7 @@ class SteeringPanel(_Panel):
         self.plot = w.Output()
         for widget in (self.picker, self.alpha):
             widget.observe(lambda change: self.update(), names="value")
-        self.widget = w.VBox([w.HTML(f"<b>{html.escape(title)}</b>"), self.picker, self.alpha,
-                              self.text, self.plot])
+        self.widget = self.container(title, self.picker, self.alpha, self.text, self.plot)
         self.update()
 
     def update(self) -> dict:
@@ -197,16 +224,17 @@ class SteeringPanel(_Panel):
                                   self.data.image_shape)
         self.text.value = html.escape(steering_text(self.last))
         if self.draw:
-            _show(self.plot, steering_figure(self.last))
+            self.show(self.plot, steering_figure(self.last))
         return self.last
 
     def snapshot(self):
         return (f"<p>{self.text.value}</p>",
-                _png(steering_figure(self.last)) if self.draw else None)
+                png_bytes(steering_figure(self.last)) if self.draw else None)
 
 
-class AblationPanel(_Panel):
-    """Class picker and k slider over precomputed ``Ablation`` results (no recomputation)."""
+class AblationPanel(Panel):
+    """Class picker and k slider (with a number box) over precomputed ``Ablation`` results
+    (no recomputation)."""
 
     def __init__(self, results: list[Ablation], title: str = "", plot: bool = True):
         import ipywidgets as w
@@ -215,22 +243,21 @@ class AblationPanel(_Panel):
         ks = results[0].ks
         self.picker = w.ToggleButtons(options=list(range(results[0].baseline.shape[0])), value=0,
                                       description="class", style={"button_width": "2.5em"})
-        self.k = w.SelectionSlider(options=list(ks), value=ks[-1], description="k")
+        self.k, self.k_box, k_row = snapped_slider(ks, ks[-1], "k", width="300px")
         self.text = w.HTML()
         self.plot = w.Output()
         for widget in (self.picker, self.k):
             widget.observe(lambda change: self.update(), names="value")
-        self.widget = w.VBox([w.HTML(f"<b>{html.escape(title)}</b>"), self.picker, self.k,
-                              self.text, self.plot])
+        self.widget = self.container(title, self.picker, k_row, self.text, self.plot)
         self.update()
 
     def update(self) -> dict:
         self.last = ablation_view(self.results, self.picker.value, self.k.value)
         self.text.value = html.escape(ablation_text(self.last))
         if self.draw:
-            _show(self.plot, ablation_figure(self.last))
+            self.show(self.plot, ablation_figure(self.last))
         return self.last
 
     def snapshot(self):
         return (f"<p>{self.text.value}</p>",
-                _png(ablation_figure(self.last)) if self.draw else None)
+                png_bytes(ablation_figure(self.last)) if self.draw else None)

@@ -9,10 +9,13 @@ the tests drive the panels exactly as a reader would, without a browser.
   full model, parameters kept, and the spectra with the cut-off marked.
 * ``EigenvectorPanel`` (notebook 03): class and eigenvector-number sliders.
 * ``TracePanel`` (notebook 04): a class picker for the traced path through the tree.
+* ``snapped_slider``: a slider over allowed values with a number box that snaps typed ones.
 
-Every panel's ``display()`` first shows a static snapshot of its initial state (an image and
-its text), then the live widget: a reader without a kernel (a code host, a reopened notebook
-whose widgets are gone) still sees what the panel shows.
+Every panel is a ``Panel`` (the base class to subclass; its docstring says how). Its
+``display()`` publishes one output holding the live widget and a static snapshot of it (its
+text and figure): a live JupyterLab shows the widget only, while a reader without a kernel
+(a code host, nbconvert, the committed notebook) sees the snapshot. Figures are shown as
+PNGs made here (``plots.png_bytes``), whatever the kernel's matplotlib backend.
 
 Names, the same in every notebook and figure: wire ``w0`` is the embedding's output, layer
 ``l`` (1-based) reads wire ``w(l-1)`` and writes ``wl``, and the head reads the last wire.
@@ -81,37 +84,30 @@ def summary_text(summary: dict) -> str:
 
 
 def spectra_figure(dec: Decomposition, ranks, title: str = ""):
-    """Global spectrum of every wire (eigenvalue vs index, log scale) with the cut-off of
-    ``ranks`` marked by a vertical line. A plain ``matplotlib.figure.Figure``."""
-    from matplotlib.figure import Figure
+    """The panel's figure: ``plots.plot_spectra`` (share of spectral energy per eigenvalue,
+    one panel per wire, zero eigenvalues left out) with the cut-off of ``ranks`` marked."""
+    from .plots import plot_spectra
+    return plot_spectra(dec, title, ranks)
 
-    ranks = check_ranks(dec.widths, ranks)
-    n = len(dec.spectra)
-    fig = Figure(figsize=(2.6 * n, 2.4), layout="constrained")
-    axes = fig.subplots(1, n, sharey=True, squeeze=False)[0]
-    for wire, (ax, spectrum, k) in enumerate(zip(axes, dec.spectra, ranks)):
-        s = spectrum.detach().cpu().double()
-        s = s / s[0] if s[0] > 0 else s
-        ax.semilogy(range(1, len(s) + 1), s.clamp_min(1e-16).numpy(), ".", ms=3, color="C0")
-        ax.axvline(k + 0.5, color="C3", lw=1.2, label=f"keep {k}")
-        ax.set_title(f"wire w{wire}", fontsize=9)
-        ax.set_xlabel("direction", fontsize=8)
-        ax.legend(fontsize=7, loc="upper right")
-        ax.tick_params(labelsize=7)
-    axes[0].set_ylabel("eigenvalue / largest", fontsize=8)
-    if title:
-        fig.suptitle(title, fontsize=9)
-    return fig
+
+def snap_rank(options, value: int) -> int:
+    """The allowed rank nearest to ``value`` (the smaller one on a tie): what a rank typed
+    into a panel's number box becomes, since the slider offers only ``rank_choices``."""
+    options = sorted(options)
+    return min(options, key=lambda k: (abs(k - int(value)), k))
 
 
 def eigenvector_view(ce, c: int, n: int) -> tuple[torch.Tensor, str]:
     """Class ``c``'s ``n``-th eigenvector, counted from 1 (1 = the top one, as the slider
-    and the caption count), as an (H, W) image and a caption."""
+    and the caption count), as an (H, W) image and a caption. The caption says that only
+    the top ``k`` of the ``d`` eigenvectors were computed (``class_eigenvectors(k=...)``)."""
     n_classes, k = ce.values.shape
     if not 0 <= c < n_classes or not 1 <= n <= k:
         raise ValueError(f"class must be in [0, {n_classes}) and the eigenvector number in "
                          f"[1, {k}]; got class {c}, eigenvector {n}")
-    caption = (f"class {c}, eigenvector {n} of {k}: eigenvalue {float(ce.values[c, n - 1]):.3g}, "
+    d = ce.vectors.shape[-1]
+    caption = (f"class {c}, eigenvector {n} of the top {k} computed (of {d:,} pixel "
+               f"directions): eigenvalue {float(ce.values[c, n - 1]):.3g}, "
                f"{float(ce.share[c, n - 1]):.1%} of the class's spectral energy")
     return ce.images[c, n - 1], caption
 
@@ -162,54 +158,155 @@ def traced_directions(tree, c: int, top: int = 3) -> dict[int, set[int]]:
 # ---------------------------------------------------------------------------------------
 # Panels
 # ---------------------------------------------------------------------------------------
-def _show(output, fig) -> None:
-    """Replace what ``output`` (an ``ipywidgets.Output``) shows with ``fig``."""
-    from IPython.display import display
+def show_figure(output, fig) -> None:
+    """Replace what ``output`` (an ``ipywidgets.Output``) shows with ``fig``, as a PNG
+    (``plots.png_bytes``): the image appears whatever matplotlib backend the kernel has
+    loaded (a bare ``Figure`` shows as ``<Figure size …>`` text without pyplot's inline
+    backend)."""
+    from IPython.display import Image, display
+
+    from .plots import png_bytes
+    data = png_bytes(fig)
     output.clear_output(wait=True)
     with output:
-        display(fig)
+        display(Image(data=data, format="png"))
 
 
-def _png(fig) -> bytes:
-    import io
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80, metadata={"Software": None})
-    return buffer.getvalue()
+def snapped_slider(options, value: int, description: str, width: str = "460px"):
+    """A ``SelectionSlider`` over ``options`` (ints) without its own readout, and a number
+    box beside it: ``(slider, box, row)``.
+
+    The slider is for the mouse and the arrow keys; the box shows its value and takes a
+    typed one, which is snapped to the nearest option (``snap_rank``; out-of-range values
+    are clamped by the box) and moves the slider. Only the slider's value drives a panel:
+    observe ``slider``. (A ``SelectionSlider``'s own readout accepts typing but ignores it,
+    which is why it is hidden.)
+    """
+    import ipywidgets as w
+
+    options = sorted(int(k) for k in options)
+    slider = w.SelectionSlider(options=options, value=value, description=description,
+                               readout=False, continuous_update=False,
+                               layout=w.Layout(width=width), style={"description_width": "60px"})
+    box = w.BoundedIntText(value=value, min=options[0], max=options[-1],
+                           layout=w.Layout(width="5.5em"))
+    box.add_class("xnets-number-box")
+
+    def from_box(change):
+        snapped = snap_rank(options, change["new"])
+        if box.value != snapped:
+            box.value = snapped          # fires from_box again, with a value on the grid
+        else:
+            slider.value = snapped
+
+    def from_slider(change):
+        box.value = change["new"]
+
+    box.observe(from_box, names="value")
+    slider.observe(from_slider, names="value")
+    return slider, box, w.HBox([slider, box])
 
 
-class _Panel:
-    """What every panel shares: ``widget`` (the ``VBox`` to show), ``snapshot()`` and
-    ``display()``."""
+class Panel:
+    """The base class of every interactive panel: widgets, an ``update()`` that redraws
+    them, a static ``snapshot()``, and ``display()``.
 
-    RERUN = ("Static snapshot of the panel at its initial setting. Run this cell to get the "
-             "live panel (if it says “Error displaying widget: model not found”, the notebook "
-             "was reopened without its kernel: run the cell again).")
+    How to write one (see ``RankPanel`` or ``validation_panels.SteeringPanel``):
+
+    1. ``__init__``: build the controls and the outputs (an ``ipywidgets.HTML`` for the
+       text, an ``ipywidgets.Output`` for the figure), put them in ``self.widget`` (one
+       container, e.g. ``self.container(title, controls, text, plot)``), observe every
+       control's ``"value"`` with ``lambda change: self.update()``, and call
+       ``self.update()`` last.
+    2. ``update()``: read the controls, call a plain, tested function, set the text
+       widget's ``value`` and draw with ``self.show(self.plot, fig)`` (a PNG, whatever the
+       kernel's matplotlib backend). Return what it computed, so tests can check it.
+    3. ``snapshot()`` → ``(html, png_or_None)``: the current text (HTML) and figure
+       (``plots.png_bytes(fig)``).
+
+    ``display()`` publishes **one** output whose mime bundle holds the live widget view and
+    the snapshot (``text/html`` with the image inside, ``image/png``, ``text/plain``). A live
+    JupyterLab renders the richest type, the widget, and nothing else; a renderer without a
+    kernel (the committed notebook, nbconvert, a code host) shows the snapshot. The
+    committed notebooks keep only the snapshot (``outputs.commit_outputs`` drops the widget
+    view, which needs a kernel). A cell whose value is a panel displays the same way.
+    Keep to this interface: other modules' panels are built on it.
+    """
+
+    #: CSS class of every panel's container, and of its snapshot (the browser test finds
+    #: them by these).
+    CSS, SNAPSHOT_CSS = "xnets-panel", "xnets-snapshot"
+    RERUN = ("Static snapshot of this panel at its initial setting, shown where there is no "
+             "live kernel. Run this cell to get the live panel.")
+
+    widget = None
+
+    def update(self):
+        raise NotImplementedError
 
     def snapshot(self) -> tuple[str, bytes | None]:
         """The panel's current text (HTML) and figure (PNG bytes, or None)."""
         raise NotImplementedError
 
-    def display(self) -> None:
-        """Show a static snapshot (readable without a kernel), then the live widget."""
-        from IPython.display import HTML, Image, display
+    show = staticmethod(show_figure)
+
+    def container(self, title: str, *children):
+        """``self.widget``: a ``VBox`` with a bold title and ``children``, CSS class ``CSS``."""
+        import ipywidgets as w
+        box = w.VBox([w.HTML(f"<b>{html.escape(title)}</b>"), *children])
+        box.add_class(self.CSS)
+        return box
+
+    def snapshot_html(self) -> str:
+        """The snapshot as one self-contained HTML block (the image inlined as a data URI)."""
+        import base64
         text, png = self.snapshot()
-        display(HTML(f'<div class="xnets-snapshot"><p style="color:#555;font-size:85%">'
-                     f"{html.escape(self.RERUN)}</p>{text}</div>"))
+        image = "" if png is None else (
+            f'<img alt="panel figure" style="max-width:100%" '
+            f'src="data:image/png;base64,{base64.b64encode(png).decode()}">')
+        return (f'<div class="{self.SNAPSHOT_CSS}"><p style="color:#555;font-size:85%">'
+                f"{html.escape(self.RERUN)}</p>{text}{image}</div>")
+
+    def mimebundle(self) -> dict:
+        """The one output ``display()`` publishes: widget view + snapshot fallbacks."""
+        import base64
+        _, png = self.snapshot()
+        bundle = {"text/html": self.snapshot_html(),
+                  "text/plain": f"{type(self).__name__} (run the cell for the live panel)"}
         if png is not None:
-            display(Image(data=png, format="png"))
-        display(self.widget)
+            bundle["image/png"] = base64.b64encode(png).decode()
+        view = self.widget._repr_mimebundle_() or {}
+        bundle.update({k: v for k, v in view.items() if k != "text/plain"})
+        return bundle
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return self.mimebundle()
+
+    def display(self) -> None:
+        """Show the panel: one output, live where there is a kernel, the snapshot elsewhere."""
+        from IPython.display import display
+        display(self.mimebundle(), raw=True)
 
 
-class RankPanel(_Panel):
+_Panel, _show = Panel, show_figure   # the names validation_panels used before
+
+
+def _png(fig) -> bytes:
+    from .plots import png_bytes
+    return png_bytes(fig)
+
+
+class RankPanel(Panel):
     """Rank sliders per wire → accuracy, agreement, parameters kept, spectra with cut-offs.
 
     The sliders offer ``rank_choices`` (every rank up to 8, then roughly log-spaced) on a
-    wide track, so the ranks that matter are easy to reach with a mouse or the arrow keys.
+    wide track, so the ranks that matter are easy to reach with a mouse or the arrow keys;
+    the number box beside each takes a typed rank, snapped to the nearest offered one.
     ``parameters_base``: the trained model's parameter count, the base of "kept".
 
-    Attributes: ``sliders`` (one ``SelectionSlider`` per wire), ``summary`` (an ``HTML``
-    widget with CSS class ``xnets-rank-summary``), ``plot`` (an ``Output``), ``last`` (the
-    last ``rank_summary``), ``widget`` (the ``VBox`` to display).
+    Attributes: ``sliders`` (one ``SelectionSlider`` per wire), ``boxes`` (their number
+    boxes), ``summary`` (an ``HTML`` widget with CSS class ``xnets-rank-summary``), ``plot``
+    (an ``Output``), ``last`` (the last ``rank_summary``), ``widget`` (the ``VBox``).
     """
 
     def __init__(self, dec: Decomposition, data, ranks=None, title: str = "",
@@ -221,44 +318,48 @@ class RankPanel(_Panel):
         self.full = predictions(dec.network, data)
         ranks = check_ranks(dec.widths, ranks if ranks is not None else
                             [min(16, n - 1) for n in dec.widths])
-        self.sliders = []
+        self.sliders, self.boxes, rows = [], [], []
         for i, (k, n) in enumerate(zip(ranks, dec.widths)):
-            options = sorted(set(rank_choices(n)) | {k})
-            self.sliders.append(w.SelectionSlider(
-                options=options, value=k, description=f"wire w{i}", continuous_update=False,
-                layout=w.Layout(width="520px"), style={"description_width": "60px"}))
+            slider, box, row = snapped_slider(sorted(set(rank_choices(n)) | {k}), k,
+                                              f"wire w{i}")
+            slider.observe(lambda change: self.update(), names="value")
+            self.sliders.append(slider)
+            self.boxes.append(box)
+            rows.append(row)
         self.summary = w.HTML()
         self.summary.add_class("xnets-rank-summary")
         self.plot = w.Output()
-        for s in self.sliders:
-            s.observe(lambda change: self.update(), names="value")
-        self.widget = w.VBox([w.HTML(f"<b>Directions kept per wire</b> — {html.escape(title)}"),
-                              *self.sliders, self.summary, self.plot])
+        self.widget = self.container(f"Directions kept per wire — {title}", *rows,
+                                     self.summary, self.plot)
         self.update()
 
     @property
     def ranks(self) -> list[int]:
         return [s.value for s in self.sliders]
 
+    def text(self) -> str:
+        ranks = ", ".join(f"w{i} {k}" for i, k in enumerate(self.ranks))
+        return f"kept per wire: {ranks} · {summary_text(self.last)}"
+
     def update(self) -> dict:
         self.last = rank_summary(self.dec, self.data, self.ranks, self.full, self.parameters_base)
-        self.summary.value = html.escape(summary_text(self.last))
+        self.summary.value = html.escape(self.text())
         if self.draw:
-            _show(self.plot, self.figure())
+            self.show(self.plot, self.figure())
         return self.last
 
     def figure(self):
         return spectra_figure(self.dec, self.ranks, self.title)
 
     def snapshot(self):
-        ranks = ", ".join(f"w{i}: {k}" for i, k in enumerate(self.ranks))
-        return (f"<p>ranks {html.escape(ranks)} — {self.summary.value}</p>",
-                _png(self.figure()) if self.draw else None)
+        return (f"<p>{self.summary.value}</p>", _png(self.figure()) if self.draw else None)
 
 
-class EigenvectorPanel(_Panel):
+class EigenvectorPanel(Panel):
     """Class and eigenvector-number sliders over a ``ClassEigenvectors`` (notebook 03).
-    Eigenvectors are counted from 1 (the top one) on the slider and in the caption."""
+    Eigenvectors are counted from 1 (the top one) on the slider and in the caption; the
+    caption says how many were computed (the top k of d). The sliders' readouts take typed
+    values (clamped to the range)."""
 
     def __init__(self, ce, title: str = ""):
         import ipywidgets as w
@@ -272,40 +373,65 @@ class EigenvectorPanel(_Panel):
         self.plot = w.Output()
         for s in (self.klass, self.index):
             s.observe(lambda change: self.update(), names="value")
-        self.widget = w.VBox([w.HTML(f"<b>{html.escape(title)}</b>"),
-                              w.HBox([self.klass, self.index]), self.caption, self.plot])
+        self.widget = self.container(title, w.HBox([self.klass, self.index]), self.caption,
+                                     self.plot)
         self.update()
 
     def update(self) -> str:
         image, caption = eigenvector_view(self.ce, self.klass.value, self.index.value)
         self.caption.value = html.escape(caption)
         self.image = image
-        _show(self.plot, eigenvector_figure(image))
+        self.show(self.plot, eigenvector_figure(image))
         return caption
 
     def snapshot(self):
         return f"<p>{self.caption.value}</p>", _png(eigenvector_figure(self.image))
 
 
-class TracePanel(_Panel):
-    """A class picker that prints the class's path through the compositional tree (04)."""
+def trace_figure(tree, c: int, top: int = 3):
+    """Class ``c``'s matrix at the top of the tree (row/column 0 = the constant, on its own
+    colour scale, the bar on the left) and the first five first-wire features its trace
+    reaches, as images."""
+    from matplotlib.figure import Figure
 
-    def __init__(self, tree, top: int = 3, title: str = ""):
+    from .plots import CMAP_CONST, show_image, show_interaction, sign_colorbar
+    features = sorted(traced_directions(tree, c, top).get(0, set()))[:5]
+    fig = Figure(figsize=(1.25 * (len(features) + 1) + 1.5, 2.1), layout="constrained")
+    axes = fig.subplots(1, len(features) + 1, squeeze=False)[0]
+    last = len(tree.interactions)
+    show_interaction(axes[0], tree.class_matrices[c], f"class {c} from w{last}·w{last}")
+    for ax, d in zip(axes[1:], features):
+        show_image(ax, tree.features[d], direction_name(0, d))
+    sign_colorbar(fig, axes, label="each panel / its\nown max |value|", fontsize=7)
+    sign_colorbar(fig, axes[:1], cmap=CMAP_CONST, label="row/col 0 (the\nconstant) / its max",
+                  fontsize=7, location="left")
+    return fig
+
+
+class TracePanel(Panel):
+    """A class picker that prints the class's path through the compositional tree (04),
+    and draws the class's matrix and the first-wire features the path reaches."""
+
+    def __init__(self, tree, top: int = 3, title: str = "", plot: bool = True):
         import ipywidgets as w
 
         n_classes = tree.class_matrices.shape[0]
-        self.tree, self.top = tree, top
+        self.tree, self.top, self.draw = tree, top, plot
         self.picker = w.ToggleButtons(options=list(range(n_classes)), value=0,
                                       description="class", style={"button_width": "2.5em"})
         self.text = w.HTML()
+        self.plot = w.Output()
         self.picker.observe(lambda change: self.update(), names="value")
-        self.widget = w.VBox([w.HTML(f"<b>{html.escape(title)}</b>"), self.picker, self.text])
+        self.widget = self.container(title, self.picker, self.text, self.plot)
         self.update()
 
     def update(self) -> list[str]:
         self.lines = trace_lines(self.tree, self.picker.value, self.top)
         self.text.value = "<pre>" + html.escape("\n".join(self.lines)) + "</pre>"
+        if self.draw:
+            self.show(self.plot, trace_figure(self.tree, self.picker.value, self.top))
         return self.lines
 
     def snapshot(self):
-        return f"<p>class {self.picker.value}:</p>{self.text.value}", None
+        return (f"<p>class {self.picker.value}:</p>{self.text.value}",
+                _png(trace_figure(self.tree, self.picker.value, self.top)) if self.draw else None)

