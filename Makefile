@@ -11,7 +11,7 @@ OUT     ?= checkpoints
 # Extra options for the training CLI, e.g. TRAIN_ARGS="--threads 1 --epochs 5".
 TRAIN_ARGS ?=
 
-.PHONY: all test lint format-check test-unit test-notebooks reproduce train venv clean-venv help FORCE
+.PHONY: all test lint test-unit test-notebooks reproduce train venv clean-venv help FORCE
 
 all: test
 
@@ -20,7 +20,7 @@ help:
 	@echo "                 on mnist it also refreshes the outputs saved in notebooks/*.ipynb"
 	@echo "make test        lint (ruff), unit tests (doctests of the public API included), then"
 	@echo "                 the notebook tests"
-	@echo "make lint        only ruff check (configured in pyproject.toml)"
+	@echo "make lint        only ruff check and ruff format --check (pyproject.toml)"
 	@echo "make train       only train the χ-net and the MLP baseline (DATASET, OUT, TRAIN_ARGS)"
 
 venv: $(STAMP)
@@ -44,13 +44,11 @@ FORCE:
 # ---------------------------------------------------------------------------- tests
 test: lint test-unit test-notebooks
 
-# ruff's rules and line length live in pyproject.toml ([tool.ruff]). The docstring examples
-# of the public API run inside the unit tests (tests/test_api.py).
+# ruff's rules, line length and format live in pyproject.toml ([tool.ruff]): the lint rules and
+# the formatter both hold on the whole tree. The docstring examples of the public API run inside
+# the unit tests (tests/test_api.py).
 lint: $(STAMP)
 	$(VPY) -m ruff check .
-
-# Not part of `make test` yet: most of the tree predates the formatter.
-format-check: $(STAMP)
 	$(VPY) -m ruff format --check .
 
 # pytest exits with 5 when it collects no tests; that is not a failure here.

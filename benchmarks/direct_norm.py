@@ -7,6 +7,7 @@ effective dimensions and the accuracy with every wire cut to 15 directions.
 
 Results on MNIST are MNIST results, not SVHN. benchmarks/recipe_sweep.md records a run.
 """
+
 import time
 
 import torch
@@ -27,12 +28,25 @@ for norm in ("batch-rms", None):
     else:
         model, _ = train_or_load(
             "build/direct-norm/xnet-direct-nonorm.pt",
-            lambda: XNet(train.d_input, run.width, n_classes=10, n_layers=run.n_layers,
-                         block="direct", norm=None),
-            train, test, seed=run.seed, progress=False, **run.recipe.train_kwargs)
+            lambda: XNet(
+                train.d_input,
+                run.width,
+                n_classes=10,
+                n_layers=run.n_layers,
+                block="direct",
+                norm=None,
+            ),
+            train,
+            test,
+            seed=run.seed,
+            progress=False,
+            **run.recipe.train_kwargs,
+        )
     dec = odt(model)
     share = class_eigenvectors(dec, k=3, image_shape=test.image_shape).share[:, 0]
-    print(f"direct, norm={norm!s:9}: test {accuracy(model, test):.2%} · top-eigenvector share "
-          f"{share.min():.0%}–{share.max():.0%} (mean {share.mean():.0%}) · ODT effective dims "
-          f"{dec.effective_dimensions(0.99)} · every wire cut to 15: "
-          f"{accuracy(dec.truncate(15), test):.1%} · {time.perf_counter() - start:.0f} s")
+    print(
+        f"direct, norm={norm!s:9}: test {accuracy(model, test):.2%} · top-eigenvector share "
+        f"{share.min():.0%}–{share.max():.0%} (mean {share.mean():.0%}) · ODT effective dims "
+        f"{dec.effective_dimensions(0.99)} · every wire cut to 15: "
+        f"{accuracy(dec.truncate(15), test):.1%} · {time.perf_counter() - start:.0f} s"
+    )

@@ -12,6 +12,7 @@ their truncation to the same size (see ``odt_routes.py`` for what each route doe
 Times are medians of several repeats after a warm-up; a baseline size whose predicted time
 (from the previous width, ∝ n⁴) or memory is over the caps is skipped and marked so.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,19 +26,36 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true",
-                    help="a smaller grid (widths ≤ 256, 1 and 3 layers)")
+    ap.add_argument(
+        "--quick", action="store_true", help="a smaller grid (widths ≤ 256, 1 and 3 layers)"
+    )
     ap.add_argument("--widths", type=int, nargs="+", help="widths (d_model = d_hidden)")
     ap.add_argument("--depths", type=int, nargs="+", help="numbers of layers")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="torch / BLAS threads (default 1: robust when the cores are shared)")
-    ap.add_argument("--rank", type=int, default=16,
-                    help="directions kept per wire by the truncation (quimb: max_bond = rank + 1)")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch / BLAS threads (default 1: robust when the cores are shared)",
+    )
+    ap.add_argument(
+        "--rank",
+        type=int,
+        default=16,
+        help="directions kept per wire by the truncation (quimb: max_bond = rank + 1)",
+    )
     ap.add_argument("--repeats", type=int, default=5, help="repeats of our route (median)")
-    ap.add_argument("--cap", type=float, default=75.0,
-                    help="skip a baseline size predicted to take longer than this (s)")
-    ap.add_argument("--mem-gb", type=float, default=8.0,
-                    help="skip a baseline size predicted to need more memory than this (GB)")
+    ap.add_argument(
+        "--cap",
+        type=float,
+        default=75.0,
+        help="skip a baseline size predicted to take longer than this (s)",
+    )
+    ap.add_argument(
+        "--mem-gb",
+        type=float,
+        default=8.0,
+        help="skip a baseline size predicted to need more memory than this (GB)",
+    )
     ap.add_argument("--no-dense", action="store_true")
     ap.add_argument("--no-quimb", action="store_true")
     return ap.parse_args(argv)
@@ -59,8 +77,9 @@ from xnets_lite.model import XNet  # noqa: E402
 
 def make_model(width: int, n_layers: int, seed: int = 0) -> XNet:
     torch.manual_seed(seed)
-    return XNet(d_input=784, d_model=width, d_hidden=width, n_classes=10,
-                n_layers=n_layers, norm=None).double()
+    return XNet(
+        d_input=784, d_model=width, d_hidden=width, n_classes=10, n_layers=n_layers, norm=None
+    ).double()
 
 
 def timed(fn, repeats: int) -> tuple[float, list[float]]:
@@ -81,7 +100,7 @@ def dense_mem_gb(width, n_layers):  # the L tensors + ~3 n³ temporaries, float6
 
 
 def quimb_mem_gb(width, n_layers):  # 2^L − 1 nodes, ~2 copies alive while QR/SVD-ing
-    return 2 * (2 ** n_layers - 1 + 2) * n_wire(width) ** 3 * 8 / 1e9
+    return 2 * (2**n_layers - 1 + 2) * n_wire(width) ** 3 * 8 / 1e9
 
 
 def fit_exponent(rows):
@@ -124,13 +143,23 @@ def main(args):
             have_quimb = False
 
     import platform
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                if line.startswith("model name")), platform.processor())
+
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in open("/proc/cpuinfo")
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     print("# command: .venv/bin/python " + " ".join(sys.argv))
-    print(f"# {cpu}; {os.cpu_count()} logical CPUs; torch {torch.__version__}, "
-          f"torch threads {torch.get_num_threads()}; load average {os.getloadavg()}")
+    print(
+        f"# {cpu}; {os.cpu_count()} logical CPUs; torch {torch.__version__}, "
+        f"torch threads {torch.get_num_threads()}; load average {os.getloadavg()}"
+    )
     if have_quimb:
         import quimb
+
         print(f"# quimb {quimb.__version__} (numpy {np.__version__} backend)")
 
     # warm-up every route once on a small model (library initialisation, first-call costs)
@@ -157,18 +186,31 @@ def main(args):
             row["ours+trunc"] = row["ours"] + t
 
             for route, enabled, mem, run in (
-                    ("dense", not args.no_dense, dense_mem_gb(width, n_layers),
-                     lambda: R.dense_odt(model, args.rank)),
-                    ("quimb", have_quimb, quimb_mem_gb(width, n_layers),
-                     lambda: R.quimb_compress(model, args.rank + 1))):
+                (
+                    "dense",
+                    not args.no_dense,
+                    dense_mem_gb(width, n_layers),
+                    lambda: R.dense_odt(model, args.rank),
+                ),
+                (
+                    "quimb",
+                    have_quimb,
+                    quimb_mem_gb(width, n_layers),
+                    lambda: R.quimb_compress(model, args.rank + 1),
+                ),
+            ):
                 if not enabled:
                     row[route] = None
                     continue
                 prev = last[route]
-                predicted = (None if prev is None
-                             else prev[1] * (n_wire(width) / n_wire(prev[0])) ** 4)
-                over = ([f"~{predicted:.0f} s"] if predicted is not None and predicted > args.cap
-                        else []) + ([f"~{mem:.0f} GB"] if mem > args.mem_gb else [])
+                predicted = (
+                    None if prev is None else prev[1] * (n_wire(width) / n_wire(prev[0])) ** 4
+                )
+                over = (
+                    [f"~{predicted:.0f} s"]
+                    if predicted is not None and predicted > args.cap
+                    else []
+                ) + ([f"~{mem:.0f} GB"] if mem > args.mem_gb else [])
                 if over:
                     row[route] = f"skipped ({', '.join(over)})"
                     continue
@@ -181,9 +223,11 @@ def main(args):
                 row[route] = t
                 last[route] = (width, t)
             results.append(row)
-            print(f"  L={n_layers} width={width}: " + ", ".join(
-                f"{k} {fmt(row[k])}" for k in ("ours", "ours+trunc", "dense", "quimb")),
-                flush=True)
+            print(
+                f"  L={n_layers} width={width}: "
+                + ", ".join(f"{k} {fmt(row[k])}" for k in ("ours", "ours+trunc", "dense", "quimb")),
+                flush=True,
+            )
 
     # scaling exponent of our route in the width
     by_depth = {d: [(r["width"], r["ours"]) for r in results if r["layers"] == d] for d in depths}
@@ -191,22 +235,33 @@ def main(args):
     common = fit_common_exponent(by_depth) if len(widths) > 1 else None
 
     print()
-    print(f"Total benchmark time {time.perf_counter() - t_start:.0f} s; "
-          f"load average at the end {os.getloadavg()}")
+    print(
+        f"Total benchmark time {time.perf_counter() - t_start:.0f} s; "
+        f"load average at the end {os.getloadavg()}"
+    )
     print()
-    print("| layers | width | ours `odt` | ours + truncate | dense route | quimb "
-          f"`compress_all_tree(max_bond={args.rank + 1})` | dense / ours | quimb / ours |")
+    print(
+        "| layers | width | ours `odt` | ours + truncate | dense route | quimb "
+        f"`compress_all_tree(max_bond={args.rank + 1})` | dense / ours | quimb / ours |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
-        ratio = lambda k: (f"{r[k] / r['ours+trunc']:.0f}×"  # noqa: E731
-                           if isinstance(r[k], float) else "—")
-        print(f"| {r['layers']} | {r['width']} | {fmt(r['ours'])} | {fmt(r['ours+trunc'])} | "
-              f"{fmt(r['dense'])} | {fmt(r['quimb'])} | {ratio('dense')} | {ratio('quimb')} |")
+        ratio = lambda k: (
+            f"{r[k] / r['ours+trunc']:.0f}×"  # noqa: E731
+            if isinstance(r[k], float)
+            else "—"
+        )
+        print(
+            f"| {r['layers']} | {r['width']} | {fmt(r['ours'])} | {fmt(r['ours+trunc'])} | "
+            f"{fmt(r['dense'])} | {fmt(r['quimb'])} | {ratio('dense')} | {ratio('quimb')} |"
+        )
     print()
-    print("Scaling exponent of `odt` in the width (log-log least squares over widths "
-          f"{widths}): " + ", ".join(f"{d} layer{'s' if d > 1 else ''}: {e:.2f}"
-                                     for d, e in exps.items())
-          + (f"; all depths (common slope): {common:.2f}" if common is not None else ""))
+    print(
+        "Scaling exponent of `odt` in the width (log-log least squares over widths "
+        f"{widths}): "
+        + ", ".join(f"{d} layer{'s' if d > 1 else ''}: {e:.2f}" for d, e in exps.items())
+        + (f"; all depths (common slope): {common:.2f}" if common is not None else "")
+    )
     return results
 
 

@@ -18,6 +18,7 @@ the global spectrum of a wire = squared singular values of the network unfolded 
 of that wire (``Decomposition.spectra``) = squared Schmidt values of the tree at that bond.
 quimb is a bench-only extra (``pip install -e .[bench]``); it is imported lazily.
 """
+
 from __future__ import annotations
 
 import torch
@@ -120,8 +121,9 @@ def dense_odt(model_or_network, rank: int | None = None, rtol: float = 1e-12):
     out = dict(embed=embed, layers=bs, head=head, spectra=spectra, importance=importance)
     if rank is not None:
         k = min(rank, min(s.shape[0] for s in spectra) - 1) + 1
-        out["truncated"] = dict(embed=embed[:k], head=head[:, :k],
-                                layers=[b[:k, :k, :k].contiguous() for b in bs])
+        out["truncated"] = dict(
+            embed=embed[:k], head=head[:, :k], layers=[b[:k, :k, :k].contiguous() for b in bs]
+        )
     return out
 
 
@@ -155,13 +157,22 @@ def quimb_tree(model_or_network):
     def grow(wire: int, path: str):
         nonlocal copy
         if wire == 0:
-            tensors.append(qtn.Tensor(net.embed.numpy(), inds=(f"w0_{path}", f"x{copy}"),
-                                      tags={"embed", f"copy{copy}"}))
+            tensors.append(
+                qtn.Tensor(
+                    net.embed.numpy(),
+                    inds=(f"w0_{path}", f"x{copy}"),
+                    tags={"embed", f"copy{copy}"},
+                )
+            )
             copy += 1
             return
-        tensors.append(qtn.Tensor(bs[wire - 1], inds=(f"w{wire}_{path}", f"w{wire - 1}_{path}l",
-                                                      f"w{wire - 1}_{path}r"),
-                                  tags={f"layer{wire - 1}", f"path_{path}"}))
+        tensors.append(
+            qtn.Tensor(
+                bs[wire - 1],
+                inds=(f"w{wire}_{path}", f"w{wire - 1}_{path}l", f"w{wire - 1}_{path}r"),
+                tags={f"layer{wire - 1}", f"path_{path}"},
+            )
+        )
         grow(wire - 1, path + "l")
         grow(wire - 1, path + "r")
 
@@ -191,7 +202,7 @@ def quimb_spectra(model_or_network) -> dict[int, list]:
         rest = [i for i in tb.inds if i != bond]
         mat = tb.transpose(bond, *rest).data.reshape(tb.ind_size(bond), -1)
         s = np.linalg.svd(mat, compute_uv=False)
-        found.setdefault(int(bond[1:].split("_")[0]), []).append(s ** 2)
+        found.setdefault(int(bond[1:].split("_")[0]), []).append(s**2)
 
     quimb_compress(model_or_network, max_bond=None, cutoff=0.0, callback=record)
     return found

@@ -20,6 +20,7 @@ Commands it runs for each point (checkpoints in /tmp/sweep-S-WD/mnist/):
 
 Results on MNIST are MNIST results, not SVHN. benchmarks/recipe_sweep.md records a run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,6 +60,7 @@ def times(meta: dict) -> tuple[float, float]:
 def trained_with(path: Path, train: dict) -> bool:
     """Whether ``path`` holds a model trained on the full MNIST with exactly ``train``."""
     from xnets_lite.checkpoint import CheckpointError, load_checkpoint
+
     if not path.is_file():
         return False
     try:
@@ -66,9 +68,13 @@ def trained_with(path: Path, train: dict) -> bool:
     except CheckpointError:
         return False
     model = recipe.get("model", {})
-    return (recipe.get("train") == train and recipe.get("n_train") == 60000
-            and recipe.get("dataset") == "mnist" and recipe.get("seed") == 0
-            and (model.get("d_model"), model.get("n_layers")) == (128, 3))
+    return (
+        recipe.get("train") == train
+        and recipe.get("n_train") == 60000
+        and recipe.get("dataset") == "mnist"
+        and recipe.get("seed") == 0
+        and (model.get("d_model"), model.get("n_layers")) == (128, 3)
+    )
 
 
 def parse_report(text: str) -> tuple[list[int], dict[int, float]]:
@@ -90,14 +96,20 @@ def parse_report(text: str) -> tuple[list[int], dict[int, float]]:
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--points", default=",".join(f"{s}:{wd}" for s, wd in POINTS),
-                   help="comma-separated NOISE:WEIGHT_DECAY pairs (default: %(default)s)")
+    p.add_argument(
+        "--points",
+        default=",".join(f"{s}:{wd}" for s, wd in POINTS),
+        help="comma-separated NOISE:WEIGHT_DECAY pairs (default: %(default)s)",
+    )
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default="/tmp/sweep", help="checkpoints go to OUT-S-WD/mnist/")
     p.add_argument("--figures", default="/tmp/sweep-figs", help="PNGs go here")
-    p.add_argument("--retrain", action="store_true",
-                   help="train again even where OUT-S-WD holds checkpoints of the same recipe")
+    p.add_argument(
+        "--retrain",
+        action="store_true",
+        help="train again even where OUT-S-WD holds checkpoints of the same recipe",
+    )
     args = p.parse_args(argv)
     points = [tuple(float(v) for v in item.split(":")) for item in args.points.split(",")]
 
@@ -113,21 +125,59 @@ def main(argv=None) -> None:
         tag = f"{noise:g}-{wd:g}"
         out = Path(f"{args.out}-{tag}")
         train = dict(epochs=args.epochs, batch_size=128, lr=1e-3, weight_decay=wd, noise_std=noise)
-        if args.retrain or not all(trained_with(out / "mnist" / f"{k}.pt", train)
-                                   for k in ("xnet", "mlp")):
-            run([sys.executable, "-m", "xnets_lite", "train", "--dataset", "mnist",
-                 "--epochs", str(args.epochs), "--weight-decay", f"{wd:g}",
-                 "--noise-std", f"{noise:g}",
-                 "--width", "128", "--layers", "3", "--batch-size", "128", "--lr", "1e-3",
-                 "--threads", str(args.threads), "--out", str(out), "--no-progress"])
+        if args.retrain or not all(
+            trained_with(out / "mnist" / f"{k}.pt", train) for k in ("xnet", "mlp")
+        ):
+            run(
+                [
+                    sys.executable,
+                    "-m",
+                    "xnets_lite",
+                    "train",
+                    "--dataset",
+                    "mnist",
+                    "--epochs",
+                    str(args.epochs),
+                    "--weight-decay",
+                    f"{wd:g}",
+                    "--noise-std",
+                    f"{noise:g}",
+                    "--width",
+                    "128",
+                    "--layers",
+                    "3",
+                    "--batch-size",
+                    "128",
+                    "--lr",
+                    "1e-3",
+                    "--threads",
+                    str(args.threads),
+                    "--out",
+                    str(out),
+                    "--no-progress",
+                ]
+            )
         else:
-            print(f"reusing {out}/mnist/{{xnet,mlp}}.pt: trained with this recipe "
-                  f"(--retrain to redo)")
+            print(
+                f"reusing {out}/mnist/{{xnet,mlp}}.pt: trained with this recipe (--retrain to redo)"
+            )
         xnet_path = out / "mnist" / "xnet.pt"
         model, xmeta = load_checkpoint(xnet_path)
         _, mmeta = load_checkpoint(out / "mnist" / "mlp.pt")
-        report = run([sys.executable, "-m", "xnets_lite", "odt", "--dataset", "mnist",
-                      "--checkpoint", str(xnet_path), "--figures", str(figures / tag)])
+        report = run(
+            [
+                sys.executable,
+                "-m",
+                "xnets_lite",
+                "odt",
+                "--dataset",
+                "mnist",
+                "--checkpoint",
+                str(xnet_path),
+                "--figures",
+                str(figures / tag),
+            ]
+        )
         dims, rank_accuracy = parse_report(report)
 
         started = time.perf_counter()
@@ -138,34 +188,55 @@ def main(argv=None) -> None:
         ours = [effective_dimension(s, 0.99) for s in dec.spectra]
         if ours != dims:
             print(f"warning: effective dimensions differ: report {dims}, odt() here {ours}")
-        title = (f"Top eigenvector per class — MNIST (full), noise {noise:g}, weight decay {wd:g}: "
-                 f"χ-net {xmeta['test_accuracy']:.1%}")
+        title = (
+            f"Top eigenvector per class — MNIST (full), noise {noise:g}, weight decay {wd:g}: "
+            f"χ-net {xmeta['test_accuracy']:.1%}"
+        )
         fig = plot_class_eigenvectors(ce, title)
         png = save_figure(fig, figures / f"eigenvectors-noise{noise:g}-wd{wd:g}.png")
         plt.close(fig)
-        print(f"top-eigenvector share per class: "
-              f"{', '.join(f'{c}: {100 * float(v):.0f}%' for c, v in enumerate(share))} "
-              f"({time.perf_counter() - started:.1f} s); figure {png}\n", flush=True)
-        rows.append(dict(noise=noise, wd=wd, xnet=xmeta["test_accuracy"],
-                         xnet_s=times(xmeta), mlp=mmeta["test_accuracy"], mlp_s=times(mmeta),
-                         share=(float(share.min()), float(share.max())),
-                         dims=dims, rank16=rank_accuracy.get(16), png=png))
+        print(
+            f"top-eigenvector share per class: "
+            f"{', '.join(f'{c}: {100 * float(v):.0f}%' for c, v in enumerate(share))} "
+            f"({time.perf_counter() - started:.1f} s); figure {png}\n",
+            flush=True,
+        )
+        rows.append(
+            dict(
+                noise=noise,
+                wd=wd,
+                xnet=xmeta["test_accuracy"],
+                xnet_s=times(xmeta),
+                mlp=mmeta["test_accuracy"],
+                mlp_s=times(mmeta),
+                share=(float(share.min()), float(share.max())),
+                dims=dims,
+                rank16=rank_accuracy.get(16),
+                png=png,
+            )
+        )
 
-    print(f"MNIST (full, 60,000/10,000), {args.epochs} epochs, 3 layers × 128, batch 128, AdamW "
-          f"lr 1e-3, cosine, seed 0, {args.threads} threads · {cpu_name()} · torch "
-          f"{torch.__version__} · Python {platform.python_version()}\n")
+    print(
+        f"MNIST (full, 60,000/10,000), {args.epochs} epochs, 3 layers × 128, batch 128, AdamW "
+        f"lr 1e-3, cosine, seed 0, {args.threads} threads · {cpu_name()} · torch "
+        f"{torch.__version__} · Python {platform.python_version()}\n"
+    )
     fmt = lambda t: f"{t[0]:.0f} s ({t[1]:.1f} s)"
-    print("| noise std | weight decay | χ-net test acc | χ-net train time (fastest epoch) | "
-          "MLP test acc | MLP train time (fastest epoch) | "
-          "top eigenvector share (min–max over classes) | ODT eff. dim per wire "
-          "(99%) | χ-net acc, ODT rank 16 |")
+    print(
+        "| noise std | weight decay | χ-net test acc | χ-net train time (fastest epoch) | "
+        "MLP test acc | MLP train time (fastest epoch) | "
+        "top eigenvector share (min–max over classes) | ODT eff. dim per wire "
+        "(99%) | χ-net acc, ODT rank 16 |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---|---:|")
     for r in rows:
         r16 = f"{r['rank16']:.1%}" if r["rank16"] is not None else "–"
-        print(f"| {r['noise']:g} | {r['wd']:g} | {r['xnet']:.1%} | {fmt(r['xnet_s'])} | "
-              f"{r['mlp']:.1%} | {fmt(r['mlp_s'])} | "
-              f"{100 * r['share'][0]:.0f}–{100 * r['share'][1]:.0f}% | "
-              f"{'/'.join(map(str, r['dims']))} | {r16} |")
+        print(
+            f"| {r['noise']:g} | {r['wd']:g} | {r['xnet']:.1%} | {fmt(r['xnet_s'])} | "
+            f"{r['mlp']:.1%} | {fmt(r['mlp_s'])} | "
+            f"{100 * r['share'][0]:.0f}–{100 * r['share'][1]:.0f}% | "
+            f"{'/'.join(map(str, r['dims']))} | {r16} |"
+        )
 
 
 if __name__ == "__main__":

@@ -20,19 +20,21 @@ def linear_template(model):
 def template_cosines(model, dec):
     v = class_eigenvectors(dec, k=1).vectors[:, 0]
     g = linear_template(model)
-    return ((v * g).sum(1) / (v.norm(dim=1) * g.norm(dim=1))).abs()   # the sign is arbitrary
+    return ((v * g).sum(1) / (v.norm(dim=1) * g.norm(dim=1))).abs()  # the sign is arbitrary
+
 
 # %% 03.resign_by_logit
 def resign(model, vectors):
-    g = linear_template(model)                       # from exercise 1
+    g = linear_template(model)  # from exercise 1
     sign = torch.where((vectors * g).sum(1) < 0, -1.0, 1.0)
     return vectors * sign[:, None]
+
 
 # %% 03.signed_interactions
 def interaction_matrix(model, c):
     """logit_c = H[1+c] · D(L w ⊙ R w), w = E x̃  ⇒  x̃ᵀ Eᵀ Lᵀ diag(a) R E x̃, a = Dᵀ H[1+c]."""
     net = to_network(model)
     E, layer, H = net.embed, net.layers[0], net.head
-    a = layer.down.T @ H[1 + c]                      # weight of each product for logit c
+    a = layer.down.T @ H[1 + c]  # weight of each product for logit c
     Q = E.T @ layer.left.T @ (a[:, None] * layer.right) @ E
-    return (Q + Q.T) / 2                             # the same quadratic form, symmetric
+    return (Q + Q.T) / 2  # the same quadratic form, symmetric

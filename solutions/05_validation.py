@@ -10,17 +10,18 @@ from xnets_lite.network import to_network
 
 
 def control_directions(model, data):
-    net = to_network(model)                          # float64, the same function
+    net = to_network(model)  # float64, the same function
     zero = torch.zeros(net.d_input, dtype=torch.float64)
     template = torch.autograd.functional.jacobian(lambda x: net(x[None])[0], zero)
-    x, y = data[0:len(data)]
+    x, y = data[0 : len(data)]
     means = torch.stack([x[y == c].mean(0) for c in range(data.n_classes)])
     return {"template": template, "class mean": means - x.mean(0)}
+
 
 # %% 05.steer_with_class_mean
 from xnets_lite.validation import steering
 
-means = control_directions(model, test_data)["class mean"]      # exercise 1
+means = control_directions(model, test_data)["class mean"]  # exercise 1
 steer_mean = steering(model, test_data, means, alphas, seed=run.seed, max_images=2000)
 
 # %% 05.largest_rest
@@ -34,6 +35,8 @@ def rest_share(expl):
 
 
 xs, ys = test_data[0:500]
-shares = [rest_share(explain_image(dec, x.double(), int(y), top=3,
-                                   image_shape=test_data.image_shape)) for x, y in zip(xs, ys)]
+shares = [
+    rest_share(explain_image(dec, x.double(), int(y), top=3, image_shape=test_data.image_shape))
+    for x, y in zip(xs, ys)
+]
 worst = max(range(len(shares)), key=shares.__getitem__)

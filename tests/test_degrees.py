@@ -1,5 +1,6 @@
 """The split of every logit by polynomial degree: on a hand-built network whose linear,
 quadratic and cubic parts are known, and against the dense tensor of tiny random χ-nets."""
+
 import pytest
 import torch
 
@@ -20,9 +21,11 @@ def hand_built() -> Network:
     left2 = torch.stack([f[0], f[1], f[2], f[3], f[1]])
     right2 = torch.stack([f[0], f[0], f[0], f[0], f[3]])
     head = torch.tensor([[1, 0, 0, 0, 0], [3, 2, -1, 5, 7]], dtype=torch.float64)
-    return Network(e, [BilinearLayer(left1, right1, f), BilinearLayer(left2, right2,
-                                                                        torch.eye(5).double())],
-                   head)
+    return Network(
+        e,
+        [BilinearLayer(left1, right1, f), BilinearLayer(left2, right2, torch.eye(5).double())],
+        head,
+    )
 
 
 def test_hand_built_parts_are_the_known_monomials():
@@ -30,7 +33,7 @@ def test_hand_built_parts_are_the_known_monomials():
     x1, x2 = x[:, 0], x[:, 1]
     parts = logit_degrees(hand_built(), x)[..., 0]
     assert parts.shape == (5, 7)
-    expected = [3 + 0 * x1, 2 * x1 - x2, 5 * x1 * x2, 7 * x1 ** 2 * x2, 0 * x1]
+    expected = [3 + 0 * x1, 2 * x1 - x2, 5 * x1 * x2, 7 * x1**2 * x2, 0 * x1]
     for d in range(5):
         assert_close(parts[d], expected[d], 1e-12)
 
@@ -42,11 +45,11 @@ def test_hand_built_parts_around_a_center():
     parts = logit_degrees(hand_built(), x, center=mu)[..., 0]
     u1, u2 = (x - mu).T
     m1, m2 = mu
-    assert_close(parts[0], 3 + 2 * m1 - m2 + 5 * m1 * m2 + 7 * m1 ** 2 * m2 + 0 * u1, 1e-12)
-    assert_close(parts[1], (2 + 5 * m2 + 14 * m1 * m2) * u1 + (-1 + 5 * m1 + 7 * m1 ** 2) * u2)
-    assert_close(parts[3], 7 * u1 ** 2 * u2, 1e-12)
+    assert_close(parts[0], 3 + 2 * m1 - m2 + 5 * m1 * m2 + 7 * m1**2 * m2 + 0 * u1, 1e-12)
+    assert_close(parts[1], (2 + 5 * m2 + 14 * m1 * m2) * u1 + (-1 + 5 * m1 + 7 * m1**2) * u2)
+    assert_close(parts[3], 7 * u1**2 * u2, 1e-12)
     x1, x2 = x.T
-    assert_close(parts.sum(0), 3 + 2 * x1 - x2 + 5 * x1 * x2 + 7 * x1 ** 2 * x2)
+    assert_close(parts.sum(0), 3 + 2 * x1 - x2 + 5 * x1 * x2 + 7 * x1**2 * x2)
 
 
 def test_hand_built_energy_is_the_squared_coefficients():
@@ -74,7 +77,7 @@ def test_degrees_match_the_dense_tensor(block, norm):
         assert_close(parts.sum(0), model(x))
     # brute force: the tree's tensor as a function of u = x − μ, entries split by degree
     shift = torch.eye(4, dtype=torch.float64)
-    shift[1:, 0] = mu                       # x̃ = shift · [1, u]
+    shift[1:, 0] = mu  # x̃ = shift · [1, u]
     shifted = net.replace(embed=net.embed @ shift)
     dense = shifted.dense()
     mask = degree_mask(4, 4)
@@ -84,13 +87,15 @@ def test_degrees_match_the_dense_tensor(block, norm):
     for d in range(5):
         assert_close(parts[d], contract(dense * (mask == d), u_tilde))
         assert_close(energy[d], ((sym * (mask == d)) ** 2).flatten(1).sum(1))
-    assert_close(degree_energy(model, symmetric=False)[:, 0],
-                 torch.stack([((net.dense()[0] * (mask == d)) ** 2).sum() for d in range(5)]))
+    assert_close(
+        degree_energy(model, symmetric=False)[:, 0],
+        torch.stack([((net.dense()[0] * (mask == d)) ** 2).sum() for d in range(5)]),
+    )
 
 
 def test_accuracy_and_variance_by_degree():
     parts = torch.zeros(3, 4, 2, dtype=torch.float64)
-    parts[0, :, 0] = 1.0                        # degree 0 says class 0 for all
+    parts[0, :, 0] = 1.0  # degree 0 says class 0 for all
     parts[1, :, 1] = torch.tensor([2.0, 2, 0, 0])  # degree 1 flips the first two to class 1
     labels = torch.tensor([1, 1, 0, 1])
     assert degree_accuracy(parts, labels).tolist() == [0.25, 0.75, 0.75]
@@ -107,12 +112,14 @@ def test_rms_network_is_refused():
     with pytest.raises(TypeError, match="not a polynomial"):
         logit_degrees(torch.nn.Linear(3, 2), random_inputs(2, 3))
     with pytest.raises(ValueError, match="center must have 3"):
-        logit_degrees(random_xnet(3, 3, 4, 2, n_layers=1), random_inputs(2, 3),
-                      center=torch.ones(4))
+        logit_degrees(
+            random_xnet(3, 3, 4, 2, n_layers=1), random_inputs(2, 3), center=torch.ones(4)
+        )
 
 
 def test_degree_lines_print_the_measured_numbers():
     from xnets_lite.degrees import degree_lines
+
     parts = torch.zeros(3, 4, 2, dtype=torch.float64)
     parts[0, :, 0] = 1.0
     parts[1, :, 1] = torch.tensor([2.0, 2, 0, 0])

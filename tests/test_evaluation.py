@@ -1,4 +1,5 @@
 """evaluation.py: one way to run a model on data (Dataset, (x, y) pair, iterable of batches)."""
+
 import pytest
 import torch
 from torch import nn
@@ -29,9 +30,9 @@ def setup():
 
 def test_three_kinds_of_data_agree(setup):
     model, data = setup
-    x, y = data[0:len(data)]
+    x, y = data[0 : len(data)]
     want = model(x).detach()
-    batches = [(x[i:i + 8], y[i:i + 8]) for i in range(0, len(x), 8)]
+    batches = [(x[i : i + 8], y[i : i + 8]) for i in range(0, len(x), 8)]
     for d in (data, (x, y), batches, iter(batches)):
         assert torch.equal(logits(model, d, batch_size=10), want)
     assert torch.equal(predict(model, data), want.argmax(-1))
@@ -40,7 +41,7 @@ def test_three_kinds_of_data_agree(setup):
 
 def test_per_class_accuracy_by_hand(setup):
     model, data = setup
-    x, y = data[0:len(data)]
+    x, y = data[0 : len(data)]
     pred = model(x).argmax(-1)
     got = per_class_accuracy(model, data, batch_size=7)
     for c in range(3):
@@ -93,8 +94,9 @@ def test_error_ratio_counts_errors_against_a_reference():
     import math
 
     from xnets_lite.evaluation import error_ratio
+
     assert math.isclose(error_ratio(0.95, 0.98), 2.5)
     assert error_ratio(0.98, 0.98) == 1.0
     assert math.isnan(error_ratio(0.9, 1.0)) and math.isnan(error_ratio(1.0, 1.0))
     with pytest.raises(ValueError, match="fractions"):
-        error_ratio(95.0, 98.0)          # percentages, not fractions
+        error_ratio(95.0, 98.0)  # percentages, not fractions

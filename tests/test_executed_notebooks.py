@@ -2,6 +2,7 @@
 ``XNETS_EXECUTED`` to their folder and runs this file after papermill): every cell that
 saves a figure also shows it as an image, no cell shows a bare ``<Figure …>`` text, and
 every panel is one output holding both the live widget and its snapshot."""
+
 import json
 import os
 from pathlib import Path
@@ -12,9 +13,12 @@ from xnets_lite.notebooks import NOTEBOOKS
 from xnets_lite.outputs import figures_not_displayed, panel_problems
 
 FOLDER = os.environ.get("XNETS_EXECUTED")
-pytestmark = pytest.mark.skipif(not FOLDER, reason="needs executed notebooks: run by "
-                                "`make test-notebooks` "
-                                "(XNETS_EXECUTED=<folder of papermill copies>)")
+pytestmark = pytest.mark.skipif(
+    not FOLDER,
+    reason="needs executed notebooks: run by "
+    "`make test-notebooks` "
+    "(XNETS_EXECUTED=<folder of papermill copies>)",
+)
 
 
 @pytest.fixture(params=NOTEBOOKS)
@@ -42,7 +46,7 @@ def test_no_figure_shows_as_text(executed):
 
 
 def test_status_lines_are_information_not_stderr(executed):
-    """"xnet: loaded …" is shown as a grey information line; nothing lands on stderr (which
+    """ "xnet: loaded …" is shown as a grey information line; nothing lands on stderr (which
     JupyterLab draws as a pink warning box) in the fast setting, where progress bars are off."""
     outputs = [o for cell in executed["cells"] for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("name") == "stderr"]

@@ -5,6 +5,7 @@ solutions; the cells obey the notebooks' rules.
 
 The notebooks' variables are stood in for by small models on a balanced subset of MNIST
 (a χ-net of width 16 trained for a few hundred steps), so that everything here is fast."""
+
 # ruff: noqa: S102 - exec runs cell sources (stubs, solutions) as the notebook would
 import json
 import os
@@ -29,7 +30,7 @@ NAMES = [ex.name for cells in SECTIONS.values() for ex in cells]
 def _fit(model, data, steps=300, seed=0):
     """A few hundred Adam steps (independent of the package's training loop)."""
     gen = torch.Generator().manual_seed(seed)
-    x, y = data[0:len(data)]
+    x, y = data[0 : len(data)]
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     for _ in range(steps):
         idx = torch.randint(0, len(x), (64,), generator=gen)
@@ -56,6 +57,7 @@ class FakeRun:
 def course(mnist_small):
     """The notebooks' variables, small: per chapter a namespace."""
     from xnets_lite.validation import ablation_matrix, global_directions, steering
+
     train, test = mnist_small
     torch.manual_seed(0)
     model = _fit(XNet(784, 16, 16, 10, 2), train)
@@ -70,14 +72,21 @@ def course(mnist_small):
     common = {"torch": torch, "run": run, "test_data": test, "train_data": train}
     return {
         "00_tensor_networks": dict(common, tiny=tiny, net=to_network(tiny)),
-        "01_training": dict(common, models={"xnet": (model, {}), "mlp": (
-            exercises.ch01.build("mlp", 784, 16, 10, 2), {})}),
+        "01_training": dict(
+            common,
+            models={"xnet": (model, {}), "mlp": (exercises.ch01.build("mlp", 784, 16, 10, 2), {})},
+        ),
         "02_decomposition": dict(common, dec=dec, model=model),
         "03_eigenvectors": dict(common, decs={"xnet": dec}),
         "04_tree": dict(common, dec=dec),
-        "05_validation": dict(common, model=model, dec=dec, alphas=alphas,
-                              glob=ablation_matrix(model, test, ce.vectors, ks=(1,)),
-                              steer=steering(model, test, ce.vectors[:, 0], alphas)),
+        "05_validation": dict(
+            common,
+            model=model,
+            dec=dec,
+            alphas=alphas,
+            glob=ablation_matrix(model, test, ce.vectors, ks=(1,)),
+            steer=steering(model, test, ce.vectors[:, 0], alphas),
+        ),
     }
 
 
@@ -126,12 +135,12 @@ def test_the_solution_passes(course, name):
 # One plausible wrong answer per checker: it must fail, saying what differs, with the hint
 # ---------------------------------------------------------------------------------------
 def _wrong_symmetric(L, R, D):
-    return torch.cat([L + R, L - R]), 0.5 * torch.cat([D, -D], 1)      # ½ instead of ¼
+    return torch.cat([L + R, L - R]), 0.5 * torch.cat([D, -D], 1)  # ½ instead of ¼
 
 
 def _wrong_antisymmetric(L, R, D):
     b = torch.einsum("oh,hi,hj->oij", D, L, R)
-    return b - b.mT                                                    # no ½
+    return b - b.mT  # no ½
 
 
 def _wrong_residual(block):
@@ -140,25 +149,32 @@ def _wrong_residual(block):
     layer = ns["residual_layer"](block)
     n = layer.n_out
     down = layer.down.clone()
-    down[1:, -(n - 1):] = 0                                            # forgot the residual
+    down[1:, -(n - 1) :] = 0  # forgot the residual
     return type(layer)(layer.left, layer.right, down)
 
 
 def _wrong_spectra(net):
     from xnets_lite.odt import downstream_grams
+
     e = torch.linalg.eigvalsh(downstream_grams(net)[0]).flip(0)
-    return e, e                                                        # never orthogonalised
+    return e, e  # never orthogonalised
 
 
 def _wrong_count(kind, d_input, width, n_classes, n_layers):
-    per_block = 3 * (width * width + width)                            # the rms biases kept
-    return d_input * width + width + width * n_classes + n_classes + n_layers * (
-        2 * (width * width) if kind in ("xnet-direct", "mlp") else per_block) + (
-        2 * n_layers * width if kind in ("xnet-direct", "mlp") else 0)
+    per_block = 3 * (width * width + width)  # the rms biases kept
+    return (
+        d_input * width
+        + width
+        + width * n_classes
+        + n_classes
+        + n_layers * (2 * (width * width) if kind in ("xnet-direct", "mlp") else per_block)
+        + (2 * n_layers * width if kind in ("xnet-direct", "mlp") else 0)
+    )
 
 
 def _wrong_brute(net):
     from xnets_lite.network import symmetrise
+
     s = symmetrise(net).dense()
     return torch.linalg.svdvals(s.movedim(1, 0).reshape(s.shape[1], -1)) ** 2  # w0, not w1
 
@@ -168,7 +184,7 @@ def _wrong_cosines(model, dec):
     exec(exercises.solutions("03_eigenvectors")["03.cosine_with_linear_template"], ns)
     v = class_eigenvectors(dec, k=1).vectors[:, 0]
     g = ns["linear_template"](model)
-    return (v * g).sum(1).abs()                                        # g not normalised
+    return (v * g).sum(1).abs()  # g not normalised
 
 
 def _wrong_interactions(model, c):
@@ -191,15 +207,16 @@ def _wrong_controls(model, data):
     ns = {"torch": torch}
     exec(exercises.solutions("05_validation")["05.template_and_mean_controls"], ns)
     out = ns["control_directions"](model, data)
-    x, y = data[0:len(data)]
+    x, y = data[0 : len(data)]
     out["class mean"] = torch.stack([x[y == c].mean(0) for c in range(data.n_classes)])
-    return out                                                         # not centred
+    return out  # not centred
 
 
 def _wrong_steer(ns):
     from xnets_lite.validation import steering
-    x, y = ns["test_data"][0:len(ns["test_data"])]
-    means = torch.stack([x[y == c].mean(0) for c in range(10)])        # not centred
+
+    x, y = ns["test_data"][0 : len(ns["test_data"])]
+    means = torch.stack([x[y == c].mean(0) for c in range(10)])  # not centred
     return steering(ns["model"], ns["test_data"], means, ns["alphas"])
 
 
@@ -210,14 +227,16 @@ WRONG = {
     "00.spectra_before_after": (lambda ns: _wrong_spectra, "'after' at index"),
     "01.parameter_counts": (lambda ns: _wrong_count, "xnet-rms with d_input="),
     "01.affine_baseline": (lambda ns: XNet(784, 16, 16, 10, 0), "close to chance"),
-    "02.effective_dimension_without_constant": (lambda ns: lambda dec: dec.effective_dimensions(),
-                                                "wire w"),
+    "02.effective_dimension_without_constant": (
+        lambda ns: lambda dec: dec.effective_dimensions(),
+        "wire w",
+    ),
     "02.global_spectrum_brute_force": (lambda ns: _wrong_brute, "value at index 0: yours"),
     "02.fewest_parameters": (lambda ns: [n - 1 for n in ns["dec"].widths], "parameters, but rank"),
     "03.cosine_with_linear_template": (lambda ns: _wrong_cosines, "|cos| at class"),
     "03.resign_by_logit": (lambda ns: lambda model, vectors: vectors, "wrong sign"),
     "03.signed_interactions": (lambda ns: _wrong_interactions, "Q̃ at (i, j)"),
-    "04.carry_weight": (lambda ns: 2 ** -0.5, "yours: 0.7071"),
+    "04.carry_weight": (lambda ns: 2**-0.5, "yours: 0.7071"),
     "04.products_vs_linear": (lambda ns: _wrong_ratio, "ratio at layer (from 0) 0: yours"),
     "04.degree_one_part": (lambda ns: _wrong_degree_one, "bias at class"),
     "05.template_and_mean_controls": (lambda ns: _wrong_controls, "the class mean, class"),
@@ -239,7 +258,7 @@ def test_a_wrong_answer_fails_with_what_differs_and_the_hint(course, name):
     result = _run_check(_cell_of(name).check, ns)
     assert result.status == "failed", result.line
     assert "Hint: " in result.line and "Traceback" not in result.line
-    assert what in result.line.split("Hint: ")[0], result.line      # says what differs
+    assert what in result.line.split("Hint: ")[0], result.line  # says what differs
     assert len(result.line) < 500 and "\n" not in result.line
 
 
@@ -250,14 +269,19 @@ def _answer_name(name):
 
 def test_the_fewest_parameters_check_also_rejects_too_low_an_accuracy(course):
     ns = course["02_decomposition"]
-    result = evaluate("02.fewest_parameters", [1] * len(ns["dec"].widths), dec=ns["dec"],
-                      test_data=ns["test_data"])
+    result = evaluate(
+        "02.fewest_parameters",
+        [1] * len(ns["dec"].widths),
+        dec=ns["dec"],
+        test_data=ns["test_data"],
+    )
     assert result.status == "failed" and "< the target" in result.line, result.line
 
 
 def test_an_exception_in_the_students_code_is_summarised():
     def broken(L, R, D):
-        return L @ D                                                   # wrong shapes
+        return L @ D  # wrong shapes
+
     result = evaluate("00.symmetric_form", broken)
     assert result.status == "failed"
     assert "your code raised RuntimeError" in result.line and "Hint:" in result.line
@@ -281,11 +305,14 @@ def test_an_unknown_name_says_which_exist():
 @pytest.mark.parametrize("notebook", list(SECTIONS))
 def test_cells_follow_the_notebook_rules(notebook):
     import nbformat
+
     cells = notebook_cells(notebook)
     ids = [c["id"] for c in cells]
     assert len(set(ids)) == len(ids) and all(i.startswith(prefix(notebook)) for i in ids)
-    assert cells[0]["source"].startswith("## Exercises") and f"solutions/{notebook}.py" in \
-        cells[0]["source"]
+    assert (
+        cells[0]["source"].startswith("## Exercises")
+        and f"solutions/{notebook}.py" in cells[0]["source"]
+    )
     assert 2 <= len(SECTIONS[notebook]) <= 4
     for cell in cells:
         assert cell["metadata"] == {}
@@ -300,17 +327,26 @@ def test_cells_follow_the_notebook_rules(notebook):
 
 @pytest.mark.parametrize("notebook", list(SECTIONS))
 def test_fill_solutions_replaces_every_stub_and_nothing_else(notebook):
-    nb = {"cells": [{"cell_type": "markdown", "id": "intro", "metadata": {}, "source": "# x"}]
-          + notebook_cells(notebook), "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    nb = {
+        "cells": [{"cell_type": "markdown", "id": "intro", "metadata": {}, "source": "# x"}]
+        + notebook_cells(notebook),
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     filled = fill_solutions(nb)
     answers = exercises.solutions(notebook)
-    assert nb["cells"][4]["source"] == SECTIONS[notebook][0].stub     # the input is unchanged
-    changed = [(a["id"], b["source"]) for a, b in zip(nb["cells"], filled["cells"])
-               if a["source"] != b["source"]]
-    assert [i for i, _ in changed] == [f"{prefix(notebook)}-{i:02d}b"
-                                       for i in range(1, len(SECTIONS[notebook]) + 1)]
+    assert nb["cells"][4]["source"] == SECTIONS[notebook][0].stub  # the input is unchanged
+    changed = [
+        (a["id"], b["source"])
+        for a, b in zip(nb["cells"], filled["cells"])
+        if a["source"] != b["source"]
+    ]
+    assert [i for i, _ in changed] == [
+        f"{prefix(notebook)}-{i:02d}b" for i in range(1, len(SECTIONS[notebook]) + 1)
+    ]
     assert [s for _, s in changed] == [answers[c.name] for c in SECTIONS[notebook]]
-    assert fill_solutions(filled) == filled                           # idempotent
+    assert fill_solutions(filled) == filled  # idempotent
 
 
 def test_fill_solutions_leaves_a_notebook_without_exercises_alone_and_names_a_missing_one(tmp_path):
@@ -330,8 +366,9 @@ def test_solutions_files_have_one_section_per_exercise():
 def test_checkers_compute_their_reference_numbers():
     """The carry weight is read from a decomposed network, and it is √2."""
     from xnets_lite.exercises.ch04 import carry_weights
+
     w = carry_weights()
-    assert torch.allclose(w, torch.full_like(w, 2 ** 0.5), atol=1e-12)
+    assert torch.allclose(w, torch.full_like(w, 2**0.5), atol=1e-12)
 
 
 # ---------------------------------------------------------------------------------------
@@ -350,13 +387,15 @@ def test_the_notebook_ends_with_its_exercises(notebook):
     cells = _exercise_cells(nb, notebook)
     assert cells, "no exercise cells: run `python -m xnets_lite.exercises insert`"
     want = notebook_cells(notebook)
-    assert nb["cells"][-len(want):] == cells, "the exercises are the notebook's last cells"
+    assert nb["cells"][-len(want) :] == cells, "the exercises are the notebook's last cells"
 
     def key(c):
         src = c["source"]
         return c["id"], c["cell_type"], "".join(src) if isinstance(src, list) else src
-    assert [key(c) for c in cells] == [key(c) for c in want], \
+
+    assert [key(c) for c in cells] == [key(c) for c in want], (
         "the notebook's exercise cells differ from xnets_lite/exercises/cells.py"
+    )
 
 
 def _check_lines(folder: str, notebook: str) -> list[str]:
@@ -366,12 +405,18 @@ def _check_lines(folder: str, notebook: str) -> list[str]:
     nb = json.loads(path.read_text(encoding="utf-8"))
     checks = [c for c in _exercise_cells(nb, notebook) if c["id"].endswith("c")]
     assert len(checks) == len(SECTIONS[notebook]), "every exercise's check cell was run"
-    return ["".join("".join(o.get("text", "")) for o in c["outputs"]
-                    if o.get("output_type") == "stream").strip() for c in checks]
+    return [
+        "".join(
+            "".join(o.get("text", "")) for o in c["outputs"] if o.get("output_type") == "stream"
+        ).strip()
+        for c in checks
+    ]
 
 
-@pytest.mark.skipif("XNETS_EXECUTED" not in os.environ,
-                    reason="set XNETS_EXECUTED to the folder of the executed notebooks")
+@pytest.mark.skipif(
+    "XNETS_EXECUTED" not in os.environ,
+    reason="set XNETS_EXECUTED to the folder of the executed notebooks",
+)
 @pytest.mark.parametrize("notebook", list(SECTIONS))
 def test_executed_stubs_say_not_attempted(notebook):
     lines = _check_lines(os.environ["XNETS_EXECUTED"], notebook)
@@ -379,13 +424,16 @@ def test_executed_stubs_say_not_attempted(notebook):
     assert all(NOT_ATTEMPTED in line for line in lines), lines
 
 
-@pytest.mark.skipif("XNETS_SOLVED" not in os.environ,
-                    reason="set XNETS_SOLVED to the folder of the notebooks run with solutions")
+@pytest.mark.skipif(
+    "XNETS_SOLVED" not in os.environ,
+    reason="set XNETS_SOLVED to the folder of the notebooks run with solutions",
+)
 @pytest.mark.parametrize("notebook", list(SECTIONS))
 def test_executed_solutions_pass(notebook):
     lines = _check_lines(os.environ["XNETS_SOLVED"], notebook)
-    assert [line.split(":")[0] for line in lines] == [f"✓ {c.name}" for c in SECTIONS[notebook]], \
+    assert [line.split(":")[0] for line in lines] == [f"✓ {c.name}" for c in SECTIONS[notebook]], (
         lines
+    )
 
 
 def test_references_agree_with_the_library_where_it_has_the_same_quantity():
@@ -393,10 +441,11 @@ def test_references_agree_with_the_library_where_it_has_the_same_quantity():
     degrees = pytest.importorskip("xnets_lite.degrees")
     interactions = pytest.importorskip("xnets_lite.interactions")
     from xnets_lite.exercises.reference import affine_part, interaction_matrix
+
     x = torch.randn(7, 6, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     model = random_xnet(3, d_input=6, n_layers=2)
     jac, f0 = affine_part(model)
-    parts = degrees.logit_degrees(model, x)                  # (degree + 1, N, C)
+    parts = degrees.logit_degrees(model, x)  # (degree + 1, N, C)
     assert torch.allclose(parts[0] + parts[1], f0 + x @ jac.T, atol=1e-12)
     one = random_xnet(4, d_input=6, n_layers=1)
     f0, g, q = interactions.linear_and_quadratic(one)
@@ -410,11 +459,12 @@ def test_insert_writes_the_section_once(tmp_path):
     """``python -m xnets_lite.exercises insert``: the section goes last, an old one is replaced
     wherever it is, and a second run changes nothing."""
     from xnets_lite.exercises.__main__ import insert
+
     name = "02_decomposition"
     nb = json.loads((NB_DIR / f"{name}.ipynb").read_text(encoding="utf-8"))
     want = notebook_cells(name)
     others = [c for c in nb["cells"] if not c["id"].startswith("ex02-")]
-    nb["cells"] = others[:3] + want[:2] + others[3:]          # a stale section, misplaced
+    nb["cells"] = others[:3] + want[:2] + others[3:]  # a stale section, misplaced
     path = tmp_path / f"{name}.ipynb"
     path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     assert insert(path, want) is True

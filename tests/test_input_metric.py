@@ -1,4 +1,5 @@
 """The data metric: whitening folded into the embedding gives the same logits, exactly."""
+
 import pytest
 import torch
 

@@ -1,5 +1,6 @@
 """The signed quadratic forms Q_c = ½ Hessian: exact from the weights, checked on a hand-built
 network whose quadratic part is known and against autograd on random float64 χ-nets."""
+
 import pytest
 import torch
 from test_degrees import hand_built
@@ -24,8 +25,7 @@ def test_hand_built_quadratic_form_is_known():
     assert_close(q[0], torch.tensor([[0.0, 2.5], [2.5, 0.0]], dtype=torch.float64), 1e-12)
     m1, m2 = 0.5, -2.0
     q = quadratic_forms(hand_built(), center=torch.tensor([m1, m2]))
-    expected = 0.5 * torch.tensor([[14 * m2, 5 + 14 * m1], [5 + 14 * m1, 0.0]],
-                                  dtype=torch.float64)
+    expected = 0.5 * torch.tensor([[14 * m2, 5 + 14 * m1], [5 + 14 * m1, 0.0]], dtype=torch.float64)
     assert_close(q[0], expected, 1e-12)
 
 
@@ -56,8 +56,8 @@ def test_class_interactions_are_signed_eigenpairs():
         for c in range(3):
             for i in range(2):
                 v = vectors[c, i]
-                assert_close(q[c] @ v, values[c, i] * v)          # an eigenpair
-                assert float(v @ grad[c]) >= 0                   # the course's sign rule
+                assert_close(q[c] @ v, values[c, i] * v)  # an eigenpair
+                assert float(v @ grad[c]) >= 0  # the course's sign rule
                 assert float(v.norm()) == pytest.approx(1.0)
     assert plot_interactions(qf, title="t").axes
     with pytest.raises(ValueError, match="sign must be"):
@@ -69,6 +69,7 @@ def test_class_interactions_are_signed_eigenpairs():
 def test_interaction_panel_follows_its_controls():
     pytest.importorskip("ipywidgets")
     from xnets_lite.interaction_panels import InteractionPanel, interaction_view
+
     model = random_xnet(8, 4, 5, 3, n_layers=2, seed=4)
     qf = class_interactions(model, k=2, image_shape=(2, 4))
     panel = InteractionPanel(qf, title="t")

@@ -1,5 +1,6 @@
 """Reading the weights: class eigenvectors, the compositional tree, energy shares, and the
 compressed module — each checked against an independent computation."""
+
 import pytest
 import torch
 
@@ -28,7 +29,7 @@ def class_interaction_matrices(model):
     net = to_network(model)
     layer = net.layers[0]
     left, right = layer.left @ net.embed, layer.right @ net.embed
-    coeff = net.head[1:] @ layer.down                                  # (C, h)
+    coeff = net.head[1:] @ layer.down  # (C, h)
     q = torch.einsum("ch,hi,hj->cij", coeff, left, right)
     return (q + q.mT) / 2
 
@@ -41,8 +42,8 @@ def test_one_layer_without_linear_terms_matches_the_single_layer_method():
         model.embed.bias.zero_()
         model.blocks[0].left.bias.zero_()
         model.blocks[0].right.bias.zero_()
-        model.embed.weight[2:] = 0          # the input lands on dims 0, 1 ...
-        model.head.weight[:, :2] = 0        # ... which the head does not read
+        model.embed.weight[2:] = 0  # the input lands on dims 0, 1 ...
+        model.head.weight[:, :2] = 0  # ... which the head does not read
     q = class_interaction_matrices(model)[:, 1:, 1:]
     ce = class_eigenvectors(odt(model), k=2)
     for c in range(3):
@@ -79,7 +80,7 @@ def test_deep_class_eigenvectors_match_the_dense_tensor(n_layers):
         assert overlap(ce.vectors[c, 0], evecs[:, -1]) == pytest.approx(1, abs=1e-8)
         assert float(ce.values[c, 0]) == pytest.approx(float(evals[-1]), rel=1e-8)
         assert float(ce.share[c, 0]) == pytest.approx(float(evals[-1] / evals.sum()), rel=1e-8)
-        pixel = float(evals.sum() / (f ** 2).sum())
+        pixel = float(evals.sum() / (f**2).sum())
         assert float(ce.pixel_share[c]) == pytest.approx(pixel, rel=1e-8)
 
 
@@ -88,7 +89,7 @@ def test_class_eigenvectors_bad_arguments():
     with pytest.raises(ValueError, match="k must be"):
         class_eigenvectors(dec, k=0)
     with pytest.raises(ValueError, match="image shape"):
-        class_eigenvectors(dec)                       # 6 inputs: not a square image
+        class_eigenvectors(dec)  # 6 inputs: not a square image
     with pytest.raises(ValueError, match="has 4 pixels"):
         class_eigenvectors(dec, image_shape=(2, 2))
 
@@ -108,7 +109,7 @@ def test_compositional_tree_reproduces_the_truncated_network():
     tree = compositional_tree(dec, rank=3)
     net = dec.truncate(3)
     assert tree.features.shape == (4, 3, 3)
-    assert float(tree.features[0].abs().max()) == 0          # the constant direction
+    assert float(tree.features[0].abs().max()) == 0  # the constant direction
     assert [t.shape for t in tree.interactions] == [(4, 4, 4), (4, 4, 4)]
     for t in tree.interactions:
         assert_close(t, t.mT)
@@ -150,7 +151,7 @@ class TinyData:
 
     def batches(self, batch_size, device=None):
         for i in range(0, len(self.x), batch_size):
-            yield self.x[i:i + batch_size].to(device), self.labels[i:i + batch_size]
+            yield self.x[i : i + batch_size].to(device), self.labels[i : i + batch_size]
 
 
 def test_accuracy_vs_rank_rows():
@@ -170,6 +171,7 @@ def test_sign_rule_raises_the_logit_on_average():
     # steering_sign in the limit of a small step; without data, the gradient at x = 0.
     from xnets_lite.interpret import gradient_at_zero, mean_gradient
     from xnets_lite.validation import steering_sign
+
     model = random_xnet(4, 3, 4, 2, n_layers=2, seed=6)
     dec = odt(model)
     x = random_inputs(30, 4, seed=7)
@@ -190,11 +192,13 @@ def test_sign_rule_raises_the_logit_on_average():
 
 def test_direction_names():
     from xnets_lite.interpret import direction_name
+
     assert direction_name(2, 0) == "const" and direction_name(2, 3) == "w2.d3"
 
 
 def test_template_cosines_and_the_scale_row():
     from xnets_lite.interpret import gradient_at_zero, scale_gram_eigenvector, template_cosines
+
     # a linear model (no layers): the class Gram's only pixel direction is the template
     model = random_xnet(4, 3, 4, 2, n_layers=0, seed=2)
     dec = odt(model)

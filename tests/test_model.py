@@ -1,5 +1,6 @@
 """XNet's options: the direct block (the paper's Equation 2), the scalar batch-RMS norm, and
 configs that rebuild the same model (old ones included)."""
+
 import pytest
 import torch
 
@@ -47,21 +48,24 @@ def test_direct_block_initialisation_keeps_the_scale():
     torch.manual_seed(0)
     block = DirectBilinear(256)
     assert not block.left.bias.any() and not block.right.bias.any()
-    assert block.left.weight.detach().std().item() == pytest.approx(256 ** -0.5, rel=0.02)
+    assert block.left.weight.detach().std().item() == pytest.approx(256**-0.5, rel=0.02)
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(d_model=8, d_hidden=6, block="direct"), r"d_hidden=6 cannot apply.*d_hidden=8"),
-    (dict(block="dense"), "block must be one of"),
-    (dict(norm="batchnorm"), "norm must be one of"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(d_model=8, d_hidden=6, block="direct"), r"d_hidden=6 cannot apply.*d_hidden=8"),
+        (dict(block="dense"), "block must be one of"),
+        (dict(norm="batchnorm"), "norm must be one of"),
+    ],
+)
 def test_bad_options_are_clear_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         XNet(5, **kwargs)
 
 
 def test_d_hidden_defaults():
-    assert XNet(5, 16).config["d_hidden"] == 128                     # as before `block`
+    assert XNet(5, 16).config["d_hidden"] == 128  # as before `block`
     assert XNet(5, 16, block="direct").config["d_hidden"] == 16
     assert XNet(5, 16, 16, block="direct").config["d_hidden"] == 16
 
@@ -70,8 +74,15 @@ def test_d_hidden_defaults():
 @pytest.mark.parametrize("norm", NORMS)
 def test_config_rebuilds_the_same_model(norm, block):
     model = random_xnet(5, 4, 6, 3, n_layers=2, norm=norm, block=block, seed=3)
-    assert set(model.config) == {"d_input", "d_model", "d_hidden", "n_classes", "n_layers",
-                                 "norm", "block"}
+    assert set(model.config) == {
+        "d_input",
+        "d_model",
+        "d_hidden",
+        "n_classes",
+        "n_layers",
+        "norm",
+        "block",
+    }
     again = build_model(model.config).double()
     again.load_state_dict(model.state_dict())
     again.eval()
@@ -93,22 +104,22 @@ def test_batch_rms_trains_on_the_batch_and_keeps_a_running_value():
     x2 = torch.randn(32, 8, dtype=torch.float64) * 0.5
     norm.double().train()
     rms1 = x1.pow(2).mean().sqrt()
-    assert_close(norm(x1), x1 / (rms1 + 1e-6), 1e-14)              # divides by the batch's RMS
-    assert float(norm.running_rms) == pytest.approx(float(rms1))   # the first batch sets it
+    assert_close(norm(x1), x1 / (rms1 + 1e-6), 1e-14)  # divides by the batch's RMS
+    assert float(norm.running_rms) == pytest.approx(float(rms1))  # the first batch sets it
     rms2 = x2.pow(2).mean().sqrt()
     assert_close(norm(x2), x2 / (rms2 + 1e-6), 1e-14)
-    expected = 0.99 * rms1 + 0.01 * rms2                            # then an EMA
+    expected = 0.99 * rms1 + 0.01 * rms2  # then an EMA
     assert float(norm.running_rms) == pytest.approx(float(expected), rel=1e-12)
     norm.eval()
     before = norm.running_rms.clone()
-    assert_close(norm(x1), x1 / (expected + 1e-6), 1e-14)           # eval: the frozen value
-    assert torch.equal(norm.running_rms, before)                    # and no update
+    assert_close(norm(x1), x1 / (expected + 1e-6), 1e-14)  # eval: the frozen value
+    assert torch.equal(norm.running_rms, before)  # and no update
 
 
 def test_batch_rms_gradient_flows_through_the_batch_statistic():
     norm = BatchRMSNorm().train()
     x = torch.randn(4, 3, requires_grad=True)
-    norm(x).pow(2).sum().backward()     # = numel · mean(x²) / (rms + ε)² ≈ numel: gradient ≈ 0
+    norm(x).pow(2).sum().backward()  # = numel · mean(x²) / (rms + ε)² ≈ numel: gradient ≈ 0
     assert float(x.grad.abs().max()) < 1e-4
 
 
@@ -148,7 +159,7 @@ def test_calibration_sets_each_norm_in_execution_order(block):
     model = XNet(5, 4, d_hidden, 3, n_layers=3, norm="batch-rms", block=block).double().train()
     batches = [torch.randn(8, 5, dtype=torch.float64) * s for s in (1.0, 2.0, 0.5)]
     values = calibrate_batch_rms(model, [(x, None) for x in batches])
-    assert model.training                                 # mode restored
+    assert model.training  # mode restored
     # by hand: norm l sees its input with norms < l already at their calibrated values
     model.eval().requires_grad_(False)
     hidden = [model.embed(x) for x in batches]
@@ -178,6 +189,7 @@ def test_model_kinds_are_spelled_once():
     """Every kind builds what its options say, with d_model = d_hidden = width; the stored
     config names the architecture, and build_model rebuilds it."""
     from xnets_lite.model import ARCHITECTURES, MODEL_KINDS, build_model, make_model, model_config
+
     for name, spec in MODEL_KINDS.items():
         torch.manual_seed(0)
         model = make_model(name, d_input=12, width=6, n_classes=3, n_layers=2)
@@ -198,5 +210,6 @@ def test_model_kinds_are_spelled_once():
 
 def test_num_parameters_counts_what_is_trained():
     from xnets_lite.model import num_parameters
-    model = XNet(5, 4, 3, 2, n_layers=1, norm="batch-rms")   # buffers are not parameters
+
+    model = XNet(5, 4, 3, 2, n_layers=1, norm="batch-rms")  # buffers are not parameters
     assert num_parameters(model) == (5 * 4 + 4) + 2 * (4 * 3 + 3) + (3 * 4 + 4) + (4 * 2 + 2)

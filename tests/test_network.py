@@ -1,4 +1,5 @@
 """The tensor-network form equals the model: exact in float64, every block and norm."""
+
 import warnings
 
 import pytest
@@ -9,8 +10,17 @@ from xnets_lite.model import MLP
 from xnets_lite.network import BilinearLayer, Network, from_factors, symmetrise, to_network
 
 # tiny models for the dense tensor: (norm, n_layers, d_input)
-DENSE_CASES = [(None, 1, 3), (None, 2, 2), (None, 3, 2), (None, 4, 1), ("rms", 1, 2), ("rms", 2, 1),
-               ("batch-rms", 1, 3), ("batch-rms", 2, 2), ("batch-rms", 3, 1)]
+DENSE_CASES = [
+    (None, 1, 3),
+    (None, 2, 2),
+    (None, 3, 2),
+    (None, 4, 1),
+    ("rms", 1, 2),
+    ("rms", 2, 1),
+    ("batch-rms", 1, 3),
+    ("batch-rms", 2, 2),
+    ("batch-rms", 3, 1),
+]
 
 
 @pytest.mark.parametrize("block", BLOCKS)
@@ -28,7 +38,7 @@ def test_network_equals_model(shape, n_layers, norm, block):
     out = net.homogeneous(x)
     assert (out[:, 0] > 0).all()
     if norm == "rms":
-        assert len(net.layers) == 2 * n_layers   # norm layer + block layer
+        assert len(net.layers) == 2 * n_layers  # norm layer + block layer
     else:
         # a pure tree: one layer per block, and the constant coordinate of every wire is
         # exactly 1 (for a direct block: the product of the two input constants, 1 · 1)
@@ -70,7 +80,7 @@ def test_batch_rms_is_folded_into_left_and_right(block):
     model = random_xnet(5, 4, 6, 3, n_layers=2, norm="batch-rms", block=block, seed=2)
     plain = random_xnet(5, 4, 6, 3, n_layers=2, norm=None, block=block, seed=2)
     net, ref = to_network(model), to_network(plain)
-    rows = slice(0, 6) if block == "residual" else slice(1, 5)   # the block's own products
+    rows = slice(0, 6) if block == "residual" else slice(1, 5)  # the block's own products
     for norm, torch_block, layer, base in zip(model.norms, model.blocks, net.layers, ref.layers):
         scale = float(norm.running_rms) + norm.eps
         for side, factor in ((layer.left, torch_block.left), (layer.right, torch_block.right)):
@@ -83,13 +93,13 @@ def test_batch_rms_is_folded_into_left_and_right(block):
 def test_to_network_warns_for_a_batch_rms_model_in_train_mode():
     model = random_xnet(5, 4, 6, 3, n_layers=2, norm="batch-rms")
     x = random_inputs(8, 5)
-    net = to_network(model)                  # eval mode: silent and exact
+    net = to_network(model)  # eval mode: silent and exact
     model.train()
     with pytest.warns(UserWarning, match=r"train mode.*model\.eval\(\)"):
         again = to_network(model)
-    assert_close(again(x), net(x), 0)        # the same (eval-mode) function either way
+    assert_close(again(x), net(x), 0)  # the same (eval-mode) function either way
     with warnings.catch_warnings():
-        warnings.simplefilter("error")       # other norms do not depend on the mode
+        warnings.simplefilter("error")  # other norms do not depend on the mode
         to_network(random_xnet(5, 4, 6, 3, n_layers=2).train())
 
 
@@ -150,11 +160,12 @@ def test_batch_rms_fold_of_a_float32_model_is_exact_in_float64():
 
     from xnets_lite.model import XNet
     from xnets_lite.network import to_network
+
     torch.manual_seed(0)
     model = XNet(12, 6, n_classes=3, n_layers=2, block="direct", norm="batch-rms")
     with torch.no_grad():
         for norm in model.norms:
-            norm.running_rms.fill_(0.3)           # 0.3 + 1e-6 is not a float32 number
+            norm.running_rms.fill_(0.3)  # 0.3 + 1e-6 is not a float32 number
             norm.initialized.fill_(True)
     model.eval()
     x = torch.randn(32, 12, dtype=torch.float64)
@@ -165,18 +176,25 @@ def test_batch_rms_fold_of_a_float32_model_is_exact_in_float64():
 
 # ----------------------------------------------------------------------------- from_factors
 
+
 def _xnet_factors(model):
     """An XNet's weights as plain tensors, the way a researcher's own model would hand them."""
     blocks = []
     for b in model.blocks:
-        f = dict(left=b.left.weight, right=b.right.weight, left_bias=b.left.bias,
-                 right_bias=b.right.bias)
+        f = dict(
+            left=b.left.weight, right=b.right.weight, left_bias=b.left.bias, right_bias=b.right.bias
+        )
         if model.block == "residual":
             f.update(down=b.down.weight, down_bias=b.down.bias)
         blocks.append(f)
-    return dict(embed_weight=model.embed.weight, embed_bias=model.embed.bias, blocks=blocks,
-                head_weight=model.head.weight, head_bias=model.head.bias,
-                residual=model.block == "residual")
+    return dict(
+        embed_weight=model.embed.weight,
+        embed_bias=model.embed.bias,
+        blocks=blocks,
+        head_weight=model.head.weight,
+        head_bias=model.head.bias,
+        residual=model.block == "residual",
+    )
 
 
 @pytest.mark.parametrize("block", BLOCKS)
@@ -195,8 +213,11 @@ def test_from_factors_mixes_residual_and_direct_blocks_and_tuples():
     r = lambda *s: torch.randn(*s, generator=gen, dtype=torch.float64)  # noqa: E731
     e, l1, r1, d1, l2, r2, h = r(4, 6), r(5, 4), r(5, 4), r(4, 5), r(3, 4), r(3, 4), r(2, 3)
     b1 = r(4)
-    net = from_factors(e, blocks=[dict(left=l1, right=r1, down=d1, down_bias=b1, residual=True),
-                                  (l2, r2)], head_weight=h)
+    net = from_factors(
+        e,
+        blocks=[dict(left=l1, right=r1, down=d1, down_bias=b1, residual=True), (l2, r2)],
+        head_weight=h,
+    )
     x = random_inputs(9, 6)
     w = x @ e.T
     w = w + (w @ l1.T * (w @ r1.T)) @ d1.T + b1
@@ -209,17 +230,23 @@ def test_from_factors_says_which_block_does_not_fit():
     with pytest.raises(ValueError, match="block 0: L and R"):
         from_factors(e, blocks=[(torch.randn(5, 4), torch.randn(5, 3))], head_weight=h)
     with pytest.raises(ValueError, match="block 0: D must be"):
-        from_factors(e, blocks=[(torch.randn(5, 4), torch.randn(5, 4), torch.randn(4, 3))],
-                     head_weight=h)
+        from_factors(
+            e, blocks=[(torch.randn(5, 4), torch.randn(5, 4), torch.randn(4, 3))], head_weight=h
+        )
     with pytest.raises(ValueError, match="block 0 is residual"):
-        from_factors(e, blocks=[(torch.randn(5, 4), torch.randn(5, 4), torch.randn(3, 5))],
-                     head_weight=h, residual=True)
+        from_factors(
+            e,
+            blocks=[(torch.randn(5, 4), torch.randn(5, 4), torch.randn(3, 5))],
+            head_weight=h,
+            residual=True,
+        )
     with pytest.raises(ValueError, match="do not chain"):
         from_factors(e, blocks=[(torch.randn(5, 3), torch.randn(5, 3))], head_weight=h)
     with pytest.raises(TypeError, match="block 0 must be"):
         from_factors(e, blocks=[torch.randn(5, 4)], head_weight=h)
     with pytest.raises(ValueError, match="may have"):
-        from_factors(e, blocks=[dict(left=torch.randn(5, 4), rigth=torch.randn(5, 4))],
-                     head_weight=h)
+        from_factors(
+            e, blocks=[dict(left=torch.randn(5, 4), rigth=torch.randn(5, 4))], head_weight=h
+        )
     with pytest.raises(TypeError, match="needs head_weight"):
         from_factors(e)

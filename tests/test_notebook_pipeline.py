@@ -1,5 +1,6 @@
 """The papermill pipeline's dataset choice: SVHN when present, else a loud fallback to the
 offline data; an explicit SVHN request without data is an error, never a silent switch."""
+
 import json
 import os
 import subprocess
@@ -97,10 +98,25 @@ def _refused(match: str, **kwargs) -> list[str]:
     return lines
 
 
-@pytest.mark.parametrize("value, expected", [
-    (True, True), (False, False), (1, True), (0, False), ("1", True), ("0", False),
-    ("true", True), ("True", True), (" yes ", True), ("on", True), ("false", False),
-    ("no", False), ("OFF", False), ("", False)])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (True, True),
+        (False, False),
+        (1, True),
+        (0, False),
+        ("1", True),
+        ("0", False),
+        ("true", True),
+        ("True", True),
+        (" yes ", True),
+        ("on", True),
+        ("false", False),
+        ("no", False),
+        ("OFF", False),
+        ("", False),
+    ],
+)
 def test_fast_is_parsed_from_bools_and_environment_strings(value, expected, tmp_path):
     assert notebooks.parse_flag(value, "fast") is expected
     run = notebooks.Run("mnist", fast=value, checkpoints=str(tmp_path), figures=str(tmp_path))
@@ -117,8 +133,13 @@ def test_the_environment_reaches_run_as_a_notebook_passes_it(monkeypatch, tmp_pa
     """The parameters cell passes os.environ's strings unchanged; Run parses them."""
     monkeypatch.setenv("XNETS_FAST", "true")
     monkeypatch.setenv("XNETS_SEED", "7")
-    run = notebooks.Run("mnist", fast=os.environ["XNETS_FAST"], seed=os.environ["XNETS_SEED"],
-                        checkpoints=str(tmp_path), figures=str(tmp_path))
+    run = notebooks.Run(
+        "mnist",
+        fast=os.environ["XNETS_FAST"],
+        seed=os.environ["XNETS_SEED"],
+        checkpoints=str(tmp_path),
+        figures=str(tmp_path),
+    )
     assert run.fast is True and run.seed == 7 and "fast" in run.label
 
 
@@ -152,6 +173,7 @@ def test_unknown_device_is_refused_in_our_words(value):
 
 def test_devices_are_accepted_and_a_missing_gpu_is_refused(monkeypatch):
     import torch
+
     assert notebooks.Run("mnist", device="CPU").device == "cpu"
     assert notebooks.Run("mnist", device="auto").device == "auto"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
@@ -180,12 +202,17 @@ def test_a_default_run_writes_under_build_not_into_tracked_files(tmp_path, monke
         nb = json.loads((notebooks.ROOT / "notebooks" / f"{name}.ipynb").read_text())
         cell = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
         assert '"XNETS_FIGURES", "../build/figures"' in "".join(cell["source"]), name
-    assert subprocess.run(["git", "check-ignore", "-q", "build/figures/mnist/x.png"],
-                          cwd=notebooks.ROOT).returncode == 0
+    assert (
+        subprocess.run(
+            ["git", "check-ignore", "-q", "build/figures/mnist/x.png"], cwd=notebooks.ROOT
+        ).returncode
+        == 0
+    )
 
 
 def test_missing_data_advice_speaks_of_the_notebook_not_the_command_line(no_svhn):
     from xnets_lite.data import load_splits
+
     with pytest.raises(DataNotFoundError) as info:
         load_splits("svhn")
     advice = notebooks.notebook_data_advice("svhn", info.value)
@@ -199,6 +226,7 @@ def test_missing_data_advice_speaks_of_the_notebook_not_the_command_line(no_svhn
 def test_save_writes_a_full_resolution_copy_when_asked(tmp_path):
     from matplotlib.figure import Figure
     from matplotlib.image import imread
+
     run = notebooks.Run("mnist", fast=True, checkpoints=str(tmp_path), figures=str(tmp_path))
     fig = Figure(figsize=(9, 2))
     fig.subplots().plot([0, 1])
@@ -218,13 +246,22 @@ def test_a_run_with_solutions_executes_filled_copies_and_never_commits(tmp_path,
     nbmod = notebooks
 
     ran = []
-    monkeypatch.setattr(papermill, "execute_notebook",
-                        lambda src, dst, **kw: ran.append((src, dst)))
-    monkeypatch.setattr("xnets_lite.outputs.commit_outputs",
-                        lambda *a, **k: pytest.fail("a run with solutions was committed"))
-    nbmod.run_notebooks("mnist", fast=False, out=tmp_path, only=["02"], solutions=True,
-                        figures=nbmod.ROOT / "figures")
-    (source, target), = ran
+    monkeypatch.setattr(
+        papermill, "execute_notebook", lambda src, dst, **kw: ran.append((src, dst))
+    )
+    monkeypatch.setattr(
+        "xnets_lite.outputs.commit_outputs",
+        lambda *a, **k: pytest.fail("a run with solutions was committed"),
+    )
+    nbmod.run_notebooks(
+        "mnist",
+        fast=False,
+        out=tmp_path,
+        only=["02"],
+        solutions=True,
+        figures=nbmod.ROOT / "figures",
+    )
+    ((source, target),) = ran
     original = json.loads((nbmod.ROOT / "notebooks" / "02_decomposition.ipynb").read_text())
     assert json.loads(open(source, encoding="utf-8").read()) == fill_solutions(original)
     assert fill_solutions(original) != original, "the copy differs from the notebook"

@@ -1,6 +1,7 @@
 """Committed notebooks: valid nbformat, one parameters cell whose defaults read the
 environment, short code cells, allowed tags only, and the outputs of the full offline run
 (``make reproduce`` on mnist) made from exactly the committed sources and package code."""
+
 import json
 import re
 from pathlib import Path
@@ -77,8 +78,9 @@ def test_prose_first_and_short_cells(nb):
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
     for cell in nb.cells:
         if cell.cell_type == "code":
-            assert len(cell.source.splitlines()) <= 15, \
+            assert len(cell.source.splitlines()) <= 15, (
                 f"cell {cell.get('id')}: move it into xnets_lite"
+            )
 
 
 def test_only_allowed_tags(nb):
@@ -86,8 +88,9 @@ def test_only_allowed_tags(nb):
         tags = set(cell.metadata.get("tags", []))
         assert tags <= ALLOWED_TAGS, tags
         if "nbval-ignore-output" in tags:
-            assert "Panel(" in cell.source or "seconds" in cell.source or VOLATILE in tags, \
+            assert "Panel(" in cell.source or "seconds" in cell.source or VOLATILE in tags, (
                 "nbval-ignore-output is only for widget and timing cells"
+            )
 
 
 def test_kernel_is_python3(nb):

@@ -1,5 +1,6 @@
 """ODT: every gauge step is exact, the Grams are what the algorithm promises, and the
 spectra equal the singular values of the dense network tensor (computed by brute force)."""
+
 import pytest
 import torch
 
@@ -18,12 +19,29 @@ from xnets_lite.odt import (
     upstream_grams,
 )
 
-CASES = [(shape, n_layers, norm, block) for shape in SHAPES for n_layers in (1, 2, 3, 4)
-         for norm in NORMS for block in BLOCKS]
+CASES = [
+    (shape, n_layers, norm, block)
+    for shape in SHAPES
+    for n_layers in (1, 2, 3, 4)
+    for norm in NORMS
+    for block in BLOCKS
+]
 # tiny models whose dense tensor is affordable: (norm, n_layers, d_input, block)
-TINY = [(norm, n_layers, d_input, block) for block in BLOCKS for norm, n_layers, d_input in (
-    (None, 1, 3), (None, 2, 2), (None, 3, 2), (None, 4, 1), ("rms", 1, 2), ("rms", 2, 1),
-    ("batch-rms", 1, 3), ("batch-rms", 2, 2), ("batch-rms", 3, 1))]
+TINY = [
+    (norm, n_layers, d_input, block)
+    for block in BLOCKS
+    for norm, n_layers, d_input in (
+        (None, 1, 3),
+        (None, 2, 2),
+        (None, 3, 2),
+        (None, 4, 1),
+        ("rms", 1, 2),
+        ("rms", 2, 1),
+        ("batch-rms", 1, 3),
+        ("batch-rms", 2, 2),
+        ("batch-rms", 3, 1),
+    )
+]
 
 
 def eye_like(g):
@@ -56,13 +74,13 @@ def test_grams_after_orthogonalise_and_diagonalise(shape, n_layers, norm, block)
     for g, tol in zip(upstream_grams(ortho), tols):
         assert_close(g, eye_like(g), tol)
     dec = odt(model)
-    for g, tol in zip(upstream_grams(dec.network), tols):   # rotations keep them the identity
+    for g, tol in zip(upstream_grams(dec.network), tols):  # rotations keep them the identity
         assert_close(g, eye_like(g), tol)
     for m, imp in zip(downstream_grams(dec.network), dec.importance):
         block = m[1:, 1:]
         assert_close(block - torch.diag(block.diagonal()), torch.zeros_like(block), 1e-9)
         assert_close(m.diagonal(), imp, 1e-9)
-        assert (imp[1:-1] >= imp[2:] - 1e-9).all()   # sorted, largest first
+        assert (imp[1:-1] >= imp[2:] - 1e-9).all()  # sorted, largest first
     # the constant coordinate stays a constant: wire 0's first row is a pure e₀
     e = dec.network.embed
     assert e[0, 0] > 0 and e[0, 1:].abs().max() == 0
@@ -76,7 +94,7 @@ def unfold_spectrum(net, wire):
     every layer (``L ⊗ R → ½(L ⊗ R + R ⊗ L)``) is the canonical one, the same under every
     swap of two sibling subtrees, so that every copy of a wire has the same spectrum."""
     dense = net.dense()
-    rows = (net.d_input + 1) ** (2 ** wire)
+    rows = (net.d_input + 1) ** (2**wire)
     mat = dense.reshape(dense.shape[0], rows, -1).transpose(0, 1).reshape(rows, -1)
     return torch.linalg.svdvals(mat) ** 2
 
@@ -101,8 +119,9 @@ def squared_norm(net):
 
 
 @pytest.mark.parametrize("block", BLOCKS)
-@pytest.mark.parametrize("norm,n_layers", [(None, 1), (None, 2), (None, 3), ("rms", 1),
-                                           ("batch-rms", 2)])
+@pytest.mark.parametrize(
+    "norm,n_layers", [(None, 1), (None, 2), (None, 3), ("rms", 1), ("batch-rms", 2)]
+)
 def test_truncating_the_last_wire_removes_exactly_the_discarded_energy(norm, n_layers, block):
     model = random_xnet(2, 4, 5, 3, n_layers=n_layers, norm=norm, seed=2, block=block)
     dec = odt(model)
@@ -111,21 +130,22 @@ def test_truncating_the_last_wire_removes_exactly_the_discarded_energy(norm, n_l
     widths = [w - 1 for w in dec.widths]
     for k in range(widths[-1] + 1):
         cut = truncate(dec.network, widths[:-1] + [k])
-        discarded = float(dec.importance[-1][k + 1:].sum())
+        discarded = float(dec.importance[-1][k + 1 :].sum())
         assert squared_norm(cut) == pytest.approx(total - discarded, rel=1e-9, abs=1e-12 * total)
 
 
 @pytest.mark.parametrize("block", BLOCKS)
 @pytest.mark.parametrize("n_layers", [2, 3])
 def test_truncating_one_copy_of_an_inner_wire_removes_exactly_its_discarded_eigenvalues(
-        n_layers, block):
+    n_layers, block
+):
     # Cut one copy only: in the symmetrised tree, the left input of the last layer (which
     # has one copy in the tree; its right input is the other copy of the same wire). The
     # change in the squared norm is then exactly the discarded eigenvalues of that wire's
     # downstream Gram.
     model = random_xnet(2, 4, 5, 3, n_layers=n_layers, seed=4, block=block)
     dec = odt(model)
-    net = symmetrise(dec.network)                  # same basis, every layer L = R
+    net = symmetrise(dec.network)  # same basis, every layer L = R
     total = float((net.dense() ** 2).sum())
     assert total == pytest.approx(squared_norm(dec.network), rel=1e-12)
     wire = n_layers - 1
@@ -133,11 +153,12 @@ def test_truncating_one_copy_of_an_inner_wire_removes_exactly_its_discarded_eige
         layer = net.layers[wire]
         proj = torch.zeros(layer.n_in, dtype=net.dtype)
         proj[: k + 1] = 1
-        cut = net.replace(layers=net.layers[:wire] + [type(layer)(layer.left * proj, layer.right,
-                                                                  layer.down)])
-        discarded = float(dec.importance[wire][k + 1:].sum())
+        cut = net.replace(
+            layers=net.layers[:wire] + [type(layer)(layer.left * proj, layer.right, layer.down)]
+        )
+        discarded = float(dec.importance[wire][k + 1 :].sum())
         assert discarded > 0
-        cut_norm = float((cut.dense() ** 2).sum())   # this cut must not be re-symmetrised
+        cut_norm = float((cut.dense() ** 2).sum())  # this cut must not be re-symmetrised
         assert cut_norm == pytest.approx(total - discarded, rel=1e-9, abs=1e-12 * total)
 
 
@@ -150,7 +171,7 @@ def test_truncated_network_is_smaller_and_runs():
     out = cut(random_inputs(4, 6))
     assert out.shape == (4, 3) and torch.isfinite(out).all()
     only_constant = dec.truncate(0)
-    assert only_constant.widths == [1, 1, 1, 1]     # the constant is never truncated
+    assert only_constant.widths == [1, 1, 1, 1]  # the constant is never truncated
 
 
 def padded(values, n):
@@ -166,7 +187,7 @@ def test_local_spectra_equal_brute_force_svd_of_each_layer(norm, block):
     local = local_spectra(raw)
     assert [len(s) for s in local] == net.widths
     for layer, spectrum in zip(net.layers, local):
-        dense = layer.dense()                                    # (o, i, j)
+        dense = layer.dense()  # (o, i, j)
         brute = torch.linalg.svdvals(dense.permute(1, 0, 2).reshape(layer.n_in, -1)) ** 2
         assert_close(spectrum, padded(brute, layer.n_in), 1e-10)
     head = torch.linalg.svdvals(net.head[1:]) ** 2
@@ -186,7 +207,7 @@ def test_writer_local_spectra_equal_brute_force_svd_of_each_producer(norm, block
     embed = torch.linalg.svdvals(net.embed) ** 2
     assert_close(writer[0], padded(embed, net.widths[0]), 1e-10)
     for layer, spectrum in zip(net.layers, writer[1:]):
-        flat = layer.dense(symmetric=True).reshape(layer.n_out, -1)   # (o, i·j)
+        flat = layer.dense(symmetric=True).reshape(layer.n_out, -1)  # (o, i·j)
         brute = torch.linalg.svdvals(flat) ** 2
         assert_close(spectrum, padded(brute, layer.n_out), 1e-10)
     # the same spectra come from the explicitly symmetrised network
@@ -204,7 +225,7 @@ def test_local_views_through_the_decomposition():
         dims = dec.local_effective_dimensions(0.99, view=view)
         assert dims == [effective_dimension(s, 0.99) for s in local_spectra(net, view)]
         assert all(1 <= d <= w for d, w in zip(dims, net.widths))
-    assert dec.local is dec.local_spectra("reader")      # the default stays the reader view
+    assert dec.local is dec.local_spectra("reader")  # the default stays the reader view
     assert dec.local_effective_dimensions(0.9) == dec.local_effective_dimensions(0.9, "reader")
     with pytest.raises(ValueError, match="'reader'.*'writer'"):
         dec.local_effective_dimensions(view="consumer")
@@ -231,14 +252,17 @@ def test_effective_dimension_of_a_trained_like_model_is_reported_per_wire():
     assert len(dec.local_effective_dimensions()) == 4
 
 
-@pytest.mark.parametrize("ranks,error,match", [
-    (9, ValueError, "out of range"),
-    (-1, ValueError, "out of range"),
-    ([1, 1], ValueError, "one rank per wire"),
-    (1.5, TypeError, "int"),
-    ([1, 1, "2", 1], TypeError, "wire 2"),
-    (True, TypeError, "int"),
-])
+@pytest.mark.parametrize(
+    "ranks,error,match",
+    [
+        (9, ValueError, "out of range"),
+        (-1, ValueError, "out of range"),
+        ([1, 1], ValueError, "one rank per wire"),
+        (1.5, TypeError, "int"),
+        ([1, 1, "2", 1], TypeError, "wire 2"),
+        (True, TypeError, "int"),
+    ],
+)
 def test_bad_ranks_are_clear_errors(ranks, error, match):
     dec = odt(random_xnet(6, 5, 4, 3, n_layers=3))
     with pytest.raises(error, match=match):
@@ -306,13 +330,13 @@ def test_truncate_by_energy_keeps_the_fewest_directions_holding_that_share(energ
         total = float(rest.sum())
         assert float(rest[k:].sum()) <= (1 - energy) * total + 1e-12 * total
         if k > 0:
-            assert float(rest[k - 1:].sum()) > (1 - energy) * total
+            assert float(rest[k - 1 :].sum()) > (1 - energy) * total
     net = dec.truncate(energy=energy)
     assert [w - 1 for w in net.widths] == ranks
     assert net.widths == dec.truncate(ranks).widths
     x = random_inputs(8, 6)
     assert torch.equal(net(x), dec.truncate(ranks)(x))
-    if energy == 1.0:   # all the energy: the function itself
+    if energy == 1.0:  # all the energy: the function itself
         assert_close(net(x), dec.network(x))
 
 

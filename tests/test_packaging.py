@@ -1,4 +1,5 @@
 """environment.yml (conda) and pyproject.toml (pip) must list the same dependencies."""
+
 import tomllib
 from pathlib import Path
 
@@ -38,10 +39,12 @@ def test_environment_lists_pyproject_dependencies_and_extras():
     have, want = _requirements(pip[0]), _requirements(wanted)
     assert sorted(have) == sorted(want), (
         f"only in environment.yml: {sorted(set(have) - set(want))}; "
-        f"only in pyproject.toml: {sorted(set(want) - set(have))}")
+        f"only in pyproject.toml: {sorted(set(want) - set(have))}"
+    )
     for name in want:
-        assert have[name] == want[name], (f"{name}: environment.yml {have[name]} != "
-                                          f"pyproject {want[name]}")
+        assert have[name] == want[name], (
+            f"{name}: environment.yml {have[name]} != pyproject {want[name]}"
+        )
 
 
 def test_environment_python_satisfies_requires_python():

@@ -1,4 +1,5 @@
 """Figures: byte-stable PNGs, atomic writes, titles that name the dataset."""
+
 import os
 
 import matplotlib.pyplot as plt
@@ -25,15 +26,21 @@ def dec():
 
 
 def test_figures_carry_the_dataset_in_their_title(dec, tmp_path):
-    figs = [plot_class_eigenvectors(class_eigenvectors(dec), "eigenvectors (mnist)"),
-            plot_tree(compositional_tree(dec, 3), "tree (mnist)"),
-            plot_effective_dimensions(dec, "dims (mnist)"),
-            plot_spectra(dec, "spectra (mnist)", ranks=[2, 2, 2]),
-            plot_accuracy_vs_rank([dict(rank=1, accuracy=.5, agreement=.6),
-                                   dict(rank=2, accuracy=.7, agreement=.9)], "acc (mnist)", 0.8)]
+    figs = [
+        plot_class_eigenvectors(class_eigenvectors(dec), "eigenvectors (mnist)"),
+        plot_tree(compositional_tree(dec, 3), "tree (mnist)"),
+        plot_effective_dimensions(dec, "dims (mnist)"),
+        plot_spectra(dec, "spectra (mnist)", ranks=[2, 2, 2]),
+        plot_accuracy_vs_rank(
+            [dict(rank=1, accuracy=0.5, agreement=0.6), dict(rank=2, accuracy=0.7, agreement=0.9)],
+            "acc (mnist)",
+            0.8,
+        ),
+    ]
     for fig in figs:
-        titles = ([fig._suptitle.get_text() if fig._suptitle else ""]
-                  + [a.get_title() for a in fig.axes])
+        titles = [fig._suptitle.get_text() if fig._suptitle else ""] + [
+            a.get_title() for a in fig.axes
+        ]
         assert any("mnist" in t for t in titles)
         plt.close(fig)
 
@@ -93,8 +100,10 @@ def test_a_rerun_with_the_same_pixels_leaves_the_file_alone(dec, tmp_path):
 
 
 def test_diverging_figures_say_which_colour_is_positive(dec):
-    for fig in (plot_class_eigenvectors(class_eigenvectors(dec), "e (mnist)"),
-                plot_tree(compositional_tree(dec, 3), "t (mnist)")):
+    for fig in (
+        plot_class_eigenvectors(class_eigenvectors(dec), "e (mnist)"),
+        plot_tree(compositional_tree(dec, 3), "t (mnist)"),
+    ):
         labels = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels()]
         assert "+max" in labels and "−max" in labels
         plt.close(fig)
@@ -104,10 +113,13 @@ def test_importing_plots_leaves_pyplot_and_the_backend_alone():
     """A kernel's backend is its own business: importing the package must not choose one."""
     import subprocess
     import sys
-    code = ("import sys, matplotlib; before = matplotlib.get_backend(); import xnets_lite.plots, "
-            "xnets_lite.widgets, xnets_lite.notebooks; "
-            "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'; "
-            "assert matplotlib.get_backend() == before")
+
+    code = (
+        "import sys, matplotlib; before = matplotlib.get_backend(); import xnets_lite.plots, "
+        "xnets_lite.widgets, xnets_lite.notebooks; "
+        "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'; "
+        "assert matplotlib.get_backend() == before"
+    )
     env = dict(os.environ, MPLBACKEND="svg")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -127,6 +139,7 @@ def test_png_bytes_is_the_same_for_every_encoding_of_a_figure(dec):
 def test_interaction_matrices_put_the_constant_on_its_own_scale():
     import numpy as np
     from matplotlib.figure import Figure
+
     m = np.array([[50.0, 20.0, -30.0], [20.0, 0.5, -0.2], [-30.0, -0.2, 0.1]])
     ax = Figure().subplots()
     show_interaction(ax, m)
@@ -139,6 +152,7 @@ def test_interaction_matrices_put_the_constant_on_its_own_scale():
 
 def test_the_tree_is_legible_at_900_px_with_two_labelled_colour_bars(dec, tmp_path):
     from matplotlib.image import imread
+
     tree = compositional_tree(dec, 5)
     fig = plot_tree(tree, "tree (mnist)", columns=4)
     assert fig.get_figwidth() * 100 == 900

@@ -1,4 +1,5 @@
 """The ODT report and its command line: numbers printed, figures written, clear errors."""
+
 import pytest
 
 from helpers import random_xnet
@@ -7,15 +8,21 @@ from xnets_lite.checkpoint import save_checkpoint
 from xnets_lite.model import MLP
 from xnets_lite.report import odt_report
 
-FIGURES = {"class_eigenvectors.png", "compositional_tree.png", "effective_dimension.png",
-           "spectra.png", "accuracy_vs_rank.png"}
+FIGURES = {
+    "class_eigenvectors.png",
+    "compositional_tree.png",
+    "effective_dimension.png",
+    "spectra.png",
+    "accuracy_vs_rank.png",
+}
 
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
     path = tmp_path_factory.mktemp("ckpt") / "xnet.pt"
-    save_checkpoint(path, random_xnet(784, 8, 8, 10, n_layers=2, std=0.1).float(),
-                    {"dataset": "mnist"})
+    save_checkpoint(
+        path, random_xnet(784, 8, 8, 10, n_layers=2, std=0.1).float(), {"dataset": "mnist"}
+    )
     return path
 
 
@@ -25,7 +32,7 @@ def test_report_numbers_and_figures(mnist_small, tmp_path):
     model = random_xnet(784, 8, 8, 10, n_layers=2, std=0.1).float()
     result = odt_report(model, test, tmp_path, ranks=[1, 4], tree_rank=3, printer=lines.append)
     assert {p.name for p in result["figures"].values()} == FIGURES
-    assert [r["rank"] for r in result["rows"]] == [1, 4, 8]        # the full rank is added
+    assert [r["rank"] for r in result["rows"]] == [1, 4, 8]  # the full rank is added
     assert result["rows"][-1]["agreement"] == 1.0
     assert len(result["odt_dims"]) == len(result["svd_dims"]) == len(result["reader_dims"]) == 3
     assert "MNIST (full, offline)" in lines[0]
@@ -33,18 +40,35 @@ def test_report_numbers_and_figures(mnist_small, tmp_path):
 
 
 def test_cli_odt(checkpoint, tmp_path, capsys):
-    assert main(["odt", "--checkpoint", str(checkpoint), "--figures", str(tmp_path),
-                 "--ranks", "1,2", "--tree-rank", "2"]) == 0
+    assert (
+        main(
+            [
+                "odt",
+                "--checkpoint",
+                str(checkpoint),
+                "--figures",
+                str(tmp_path),
+                "--ranks",
+                "1,2",
+                "--tree-rank",
+                "2",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "not SVHN" in out and "effective dimension per wire" in out
     assert {p.name for p in (tmp_path / "mnist").iterdir()} == FIGURES
 
 
-@pytest.mark.parametrize("extra,message", [
-    (["--tree-rank", "99"], "out of range"),
-    (["--ranks", "1,x"], "comma-separated integers"),
-    (["--dataset", "svhn"], "trained on 'mnist'"),
-])
+@pytest.mark.parametrize(
+    "extra,message",
+    [
+        (["--tree-rank", "99"], "out of range"),
+        (["--ranks", "1,x"], "comma-separated integers"),
+        (["--dataset", "svhn"], "trained on 'mnist'"),
+    ],
+)
 def test_cli_odt_errors(checkpoint, tmp_path, capsys, extra, message):
     assert main(["odt", "--checkpoint", str(checkpoint), "--figures", str(tmp_path)] + extra) == 2
     assert message in capsys.readouterr().err

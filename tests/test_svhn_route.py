@@ -9,6 +9,7 @@ Notebooks 00–04 run: 05 reads its data through the same ``Run.data`` but asser
 of a reading of real images (removing a class's eigenvectors breaks that class *only*) that
 random class patterns do not have.
 """
+
 import json
 import os
 import shutil
@@ -26,12 +27,18 @@ def _write_learnable_svhn(path, per_class, seed):
     """X (32, 32, 3, N) uint8 and y (N, 1) in 1..10 (10 = digit 0): class-specific blobs +
     noise, the official layout read by torchvision."""
     from scipy.io import savemat
+
     rng = np.random.default_rng(seed)
     patterns = np.random.default_rng(123).uniform(0, 255, size=(10, 32, 32, 3))
     labels = np.repeat(np.arange(10), per_class)
     x = patterns[labels] * 0.7 + rng.uniform(0, 255 * 0.3, size=(len(labels), 32, 32, 3))
-    savemat(path, {"X": np.ascontiguousarray(np.moveaxis(x.astype(np.uint8), 0, -1)),
-                   "y": np.where(labels == 0, 10, labels).reshape(-1, 1).astype(np.uint8)})
+    savemat(
+        path,
+        {
+            "X": np.ascontiguousarray(np.moveaxis(x.astype(np.uint8), 0, -1)),
+            "y": np.where(labels == 0, 10, labels).reshape(-1, 1).astype(np.uint8),
+        },
+    )
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +60,30 @@ def test_make_reproduce_svhn_fast_from_another_directory(checkout, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("XNETS_")}
     env["PYTHONPATH"] = str(checkout)
     out = checkout / "build" / "svhn-test"
-    proc = subprocess.run([sys.executable, "-m", "xnets_lite.notebooks", "run", "--dataset", "svhn",
-                           "--fast", "--out", str(out), "--only", "00", "01", "02", "03", "04"],
-                          cwd=elsewhere, env=env,
-                          capture_output=True, text=True, timeout=1200)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "xnets_lite.notebooks",
+            "run",
+            "--dataset",
+            "svhn",
+            "--fast",
+            "--out",
+            str(out),
+            "--only",
+            "00",
+            "01",
+            "02",
+            "03",
+            "04",
+        ],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert "FALLBACK" not in proc.stderr
     executed = json.loads((out / "01_training.ipynb").read_text())

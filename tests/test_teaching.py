@@ -1,4 +1,5 @@
 """teaching.py: the brute-force views notebook 00 checks ODT against, and notebook 01's helpers."""
+
 from types import SimpleNamespace
 
 import pytest
@@ -36,8 +37,8 @@ def test_wire_polynomials_are_the_wires(net, wire):
     x = random_inputs(7, net.d_input)
     for tree in (net, symmetrise(net)):
         t = wire_polynomials(tree, wire)
-        assert t.shape == (net.widths[wire], (net.d_input + 1) ** (2 ** wire))
-        values = lifted_power(net.lift(x), 2 ** wire) @ t.T
+        assert t.shape == (net.widths[wire], (net.d_input + 1) ** (2**wire))
+        values = lifted_power(net.lift(x), 2**wire) @ t.T
         assert torch.allclose(values, net.wires(x)[wire], atol=1e-12)
 
 
@@ -56,8 +57,7 @@ def test_raw_coefficients_give_another_gram(net):
 def test_network_above_reads_the_wire_and_gives_the_downstream_gram(net):
     x = random_inputs(5, net.d_input)
     above = network_above(net, 1)
-    assert torch.allclose(above.homogeneous(net.wires(x)[1][:, 1:]), net.homogeneous(x),
-                          atol=1e-12)
+    assert torch.allclose(above.homogeneous(net.wires(x)[1][:, 1:]), net.homogeneous(x), atol=1e-12)
     u = network_above(symmetrise(net), 1).dense()
     g = upstream_grams(net)[1]
     brute = torch.einsum("cab,cxy,by->ax", u, u, g)
@@ -73,10 +73,10 @@ def test_bad_wire_is_refused(net, wire):
 
 
 def test_matching_width():
-    assert matching_width(lambda w: w * w, 50) == 7            # 49 is closer than 64
-    assert matching_width(lambda w: w * w, 60) == 8            # 64 is closer than 49
-    assert matching_width(lambda w: 2 * w, 7) == 3             # tie 6 / 8: the narrower
-    assert matching_width(lambda w: w * w, 10, start=5) == 5   # never below start
+    assert matching_width(lambda w: w * w, 50) == 7  # 49 is closer than 64
+    assert matching_width(lambda w: w * w, 60) == 8  # 64 is closer than 49
+    assert matching_width(lambda w: 2 * w, 7) == 3  # tie 6 / 8: the narrower
+    assert matching_width(lambda w: w * w, 10, start=5) == 5  # never below start
     with pytest.raises(ValueError, match="no width up to 10"):
         matching_width(lambda w: w, 100, limit=10)
     with pytest.raises(ValueError, match="positive parameter count"):
@@ -85,6 +85,7 @@ def test_matching_width():
 
 def test_matching_width_of_the_course_mlp():
     from xnets_lite.model import MLP, XNet
+
     count = lambda m: sum(p.numel() for p in m.parameters())
     target = count(XNet(784, 128, 128, 10, 3))
     width = matching_width(lambda w: count(MLP(784, w, w, 10, 3)), target, start=128)

@@ -1,5 +1,6 @@
 """Training (determinism, learning, resuming, progress bars, input noise), evaluation, input
 checks and the command line."""
+
 import io
 import subprocess
 import sys
@@ -88,29 +89,69 @@ def test_wrong_input_size_is_a_clear_error():
 
 # ----------------------------------------------------------------------------- CLI
 
+
 def test_cli_trains_both_models_and_writes_checkpoints(tmp_path, capsys):
-    rc = main(["train", "--dataset", "mnist", "--epochs", "1", "--width", "8", "--layers", "1",
-               "--out", str(tmp_path), "--no-progress", "--device", "cpu"])
+    rc = main(
+        [
+            "train",
+            "--dataset",
+            "mnist",
+            "--epochs",
+            "1",
+            "--width",
+            "8",
+            "--layers",
+            "1",
+            "--out",
+            str(tmp_path),
+            "--no-progress",
+            "--device",
+            "cpu",
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 0
     assert "dataset: mnist" in out and "not SVHN" in out
     assert "χ-net (1×8, residual)" in out and "MLP relu (1×8)" in out and "%" in out
     assert "recipe: the mnist recipe, with epochs, n_layers, width changed" in out
     # an option equal to the recipe's value is not a change
-    assert main(["train", "--dataset", "mnist", "--epochs", "1", "--width", "8", "--layers", "1",
-                 "--batch-size", "128", "--out", str(tmp_path / "again"), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--dataset",
+                "mnist",
+                "--epochs",
+                "1",
+                "--width",
+                "8",
+                "--layers",
+                "1",
+                "--batch-size",
+                "128",
+                "--out",
+                str(tmp_path / "again"),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert "with epochs, n_layers, width changed" in capsys.readouterr().out
     from xnets_lite.checkpoint import load_checkpoint
+
     for kind in ("xnet", "mlp"):
         model, meta = load_checkpoint(tmp_path / "mnist" / f"{kind}.pt")
         assert meta["config"]["kind"] == kind and meta["dataset"] == "mnist"
         assert meta["recipe"]["train"]["epochs"] == 1 and 0 <= meta["test_accuracy"] <= 1
 
 
-@pytest.mark.parametrize("argv, expected", [
-    (["train", "--dataset", "cifar"], "unknown dataset 'cifar'"),
-    (["train", "--dataset", "svhn", "--data", "{tmp}"], "SVHN train data not found"),
-])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["train", "--dataset", "cifar"], "unknown dataset 'cifar'"),
+        (["train", "--dataset", "svhn", "--data", "{tmp}"], "SVHN train data not found"),
+    ],
+)
 def test_cli_bad_inputs_give_one_line_errors(tmp_path, capsys, argv, expected):
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     assert main(argv) == 2
@@ -130,17 +171,23 @@ def test_cli_usage_errors(capsys):
 
 def test_cli_as_a_process(tmp_path):
     """``python -m xnets_lite`` exits non-zero with a message and no traceback."""
-    proc = subprocess.run([sys.executable, "-m", "xnets_lite", "train", "--dataset", "svhn",
-                           "--data", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "xnets_lite", "train", "--dataset", "svhn", "--data", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert "--dataset mnist" in proc.stderr and "Traceback" not in proc.stderr
 
 
 # ----------------------------------------------------------------------------- input noise
 
+
 def _gray(rgb):
     """kornia's ``rgb_to_grayscale`` for float images, written out: ``w_r r + w_g g + w_b b``."""
     from xnets_lite.data import LUMA
+
     w = torch.tensor(LUMA, dtype=rgb.dtype)
     return (rgb * w.view(1, 3, 1, 1)).sum(1)
 
@@ -153,7 +200,7 @@ def test_rgb_noise_to_gray_is_the_authors_noise_on_gray():
     from xnets_lite.train import rgb_noise_to_gray
 
     sigma = rgb_noise_to_gray(0.3)
-    assert sigma == pytest.approx(0.3 * (0.299 ** 2 + 0.587 ** 2 + 0.114 ** 2) ** 0.5, rel=1e-15)
+    assert sigma == pytest.approx(0.3 * (0.299**2 + 0.587**2 + 0.114**2) ** 0.5, rel=1e-15)
     assert sigma == pytest.approx(0.2006, abs=5e-5)
     assert rgb_noise_to_gray(0.3, weights=(1.0,)) == pytest.approx(0.3)
     with pytest.raises(ValueError, match="std must be >= 0"):
@@ -168,7 +215,7 @@ def test_rgb_noise_to_gray_is_the_authors_noise_on_gray():
     noise_ours = (ours - _gray(rgb)).flatten().numpy()
     n = noise_theirs.size  # 128,000 pixels: the sample std is within ~0.2% of the true one
     assert noise_theirs.std() == pytest.approx(sigma, rel=0.01)
-    assert abs(noise_theirs.mean()) < 5 * sigma / n ** 0.5
+    assert abs(noise_theirs.mean()) < 5 * sigma / n**0.5
     assert stats.kstest(noise_theirs, "norm", args=(0, sigma)).pvalue > 1e-3
     assert stats.ks_2samp(noise_theirs, noise_ours).pvalue > 1e-3
     # The test can tell: std 0.3 put directly on the gray image is another distribution.
@@ -177,19 +224,22 @@ def test_rgb_noise_to_gray_is_the_authors_noise_on_gray():
 
 # ----------------------------------------------------------------------------- resuming
 
+
 def _run(mnist_small, resume_path=None, epochs=3, make=lambda: XNet(**TINY), **kw):
     train_data, test_data = mnist_small
     seed_everything(0)
     model = make()
     kw = {"batch_size": 64, "progress": False, "device": "cpu", "resume_every": 0, **kw}
-    history = train(model, train_data, test_data, epochs=epochs, seed=0,
-                    resume_path=resume_path, **kw)
+    history = train(
+        model, train_data, test_data, epochs=epochs, seed=0, resume_path=resume_path, **kw
+    )
     return model, history
 
 
 def _interrupt_at_step(monkeypatch, step):
     """Make the ``step``-th call of ``train_step`` raise KeyboardInterrupt (a Ctrl-C)."""
     import xnets_lite.train as T
+
     real, calls = T.train_step, [0]
 
     def step_or_interrupt(*args, **kwargs):
@@ -197,6 +247,7 @@ def _interrupt_at_step(monkeypatch, step):
         if calls[0] == step:
             raise KeyboardInterrupt
         return real(*args, **kwargs)
+
     monkeypatch.setattr(T, "train_step", step_or_interrupt)
 
 
@@ -207,11 +258,16 @@ def _same_weights(a, b):
         assert torch.equal(sa[k], sb[k]), k
 
 
-@pytest.mark.parametrize("make", [
-    lambda: XNet(**TINY), lambda: MLP(**TINY),
-    # the SVHN recipe's model: its running RMS buffers and their calibration must resume too
-    lambda: XNet(**{**TINY, "d_hidden": None}, block="direct", norm="batch-rms"),
-], ids=["xnet", "mlp", "xnet-direct-batch-rms"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: XNet(**TINY),
+        lambda: MLP(**TINY),
+        # the SVHN recipe's model: its running RMS buffers and their calibration must resume too
+        lambda: XNet(**{**TINY, "d_hidden": None}, block="direct", norm="batch-rms"),
+    ],
+    ids=["xnet", "mlp", "xnet-direct-batch-rms"],
+)
 def test_resumed_run_is_bit_identical(mnist_small, tmp_path, monkeypatch, capsys, make):
     """Interrupted in the middle of epoch 2 (16 steps an epoch), then started again: the
     weights and the history equal those of a run in one go."""
@@ -241,6 +297,7 @@ def test_resume_restores_the_schedule_and_optimizer(mnist_small, tmp_path, monke
     """Interrupted after epoch 2 of 4: without the optimiser's moments and the cosine
     schedule's position the continuation would differ; with them it is exact."""
     import xnets_lite.resume as R
+
     reference, _ = _run(mnist_small, epochs=4)
     path = tmp_path / "r.pt"
     _interrupt_at_step(monkeypatch, 2 * 16 + 1)
@@ -258,6 +315,7 @@ def test_resume_restores_the_schedule_and_optimizer(mnist_small, tmp_path, monke
         out = real_restore(state, model, optimizer, scheduler, *args)
         seen.append((scheduler.last_epoch, optimizer.param_groups[0]["lr"]))
         return out
+
     monkeypatch.setattr(R, "restore", spy)
     model, _ = _run(mnist_small, path, epochs=4)
     assert seen == [(32, state["optimizer"]["param_groups"][0]["lr"])]
@@ -276,10 +334,14 @@ def test_finished_state_is_not_trained_again(mnist_small, tmp_path, monkeypatch)
 
 def test_resume_every_spaces_the_writes(mnist_small, tmp_path, monkeypatch):
     import xnets_lite.resume as R
+
     writes = []
     real = R.save_resume_state
-    monkeypatch.setattr(R, "save_resume_state",
-                        lambda path, state: (writes.append(state["epoch"]), real(path, state))[1])
+    monkeypatch.setattr(
+        R,
+        "save_resume_state",
+        lambda path, state: (writes.append(state["epoch"]), real(path, state))[1],
+    )
     _run(mnist_small, tmp_path / "every.pt", resume_every=0)
     assert writes == [1, 2, 3]
     writes.clear()
@@ -294,11 +356,13 @@ def test_resume_every_spaces_the_writes(mnist_small, tmp_path, monkeypatch):
 
 # ----------------------------------------------------------------------------- progress bars
 
+
 class _Bars:
     """Records every tqdm bar ``train`` opens (their totals, units, final counts)."""
 
     def __init__(self, monkeypatch):
         import tqdm.auto
+
         self.bars = []
         record = self.bars
 
@@ -307,7 +371,11 @@ class _Bars:
                 kwargs["file"] = io.StringIO()  # keep the test output clean
                 super().__init__(*args, **kwargs)
                 self.unit_asked, self.leave_asked, self.resets, self.updates = (
-                    kwargs.get("unit"), kwargs.get("leave"), 0, 0)
+                    kwargs.get("unit"),
+                    kwargs.get("leave"),
+                    0,
+                    0,
+                )
                 record.append(self)
 
             def reset(self, total=None):
@@ -317,6 +385,7 @@ class _Bars:
             def update(self, n=1):
                 self.updates += 1
                 return super().update(n)
+
         monkeypatch.setattr(tqdm.auto, "tqdm", Recorded)
 
     def of(self, unit):
@@ -335,6 +404,7 @@ def test_batch_bar_for_long_epochs(mnist_small, monkeypatch):
 
 def test_batch_bar_rules(mnist_small, monkeypatch):
     import xnets_lite.train as T
+
     bars = _Bars(monkeypatch)
     _run(mnist_small, epochs=2, progress=True)  # 16 batches an epoch, well under a minute
     assert bars.of("batch") == []
@@ -353,14 +423,19 @@ def test_batch_rms_scales_are_calibrated_on_clean_training_images(mnist_small):
     on 64 clean training batches, not the EMA of noisy training batches."""
     from xnets_lite.model import XNet, calibrate_batch_rms
     from xnets_lite.train import CALIBRATION_BATCHES, calibrate
+
     train_data, test_data = mnist_small
     torch.manual_seed(0)
     model = XNet(train_data.d_input, 16, n_classes=10, n_layers=2, block="direct", norm="batch-rms")
     train(model, train_data, test_data, epochs=1, batch_size=8, noise_std=0.5, progress=False)
     after = [float(n.running_rms) for n in model.norms]
     gen = torch.Generator().manual_seed(0 + 2)
-    clean = [x for _, (x, _) in zip(range(CALIBRATION_BATCHES),
-                                    train_data.batches(8, shuffle=True, generator=gen))]
+    clean = [
+        x
+        for _, (x, _) in zip(
+            range(CALIBRATION_BATCHES), train_data.batches(8, shuffle=True, generator=gen)
+        )
+    ]
     assert calibrate_batch_rms(model, clean) == pytest.approx(after, rel=1e-6)
     # an EMA over noisy batches would be much larger than the clean inputs' RMS
     model.train()

@@ -1,5 +1,6 @@
 """usage.py: the data-weighted split of every layer into constant, linear and product terms,
 exact in float64 on tiny models, against the dense layer tensor and the model's logits."""
+
 import pytest
 import torch
 
@@ -20,8 +21,9 @@ from xnets_lite.usage import (
 
 @pytest.fixture(params=["residual", "direct"])
 def model(request):
-    return random_xnet(d_input=6, d_model=4, d_hidden=5, n_classes=3, n_layers=2,
-                       block=request.param, seed=3)
+    return random_xnet(
+        d_input=6, d_model=4, d_hidden=5, n_classes=3, n_layers=2, block=request.param, seed=3
+    )
 
 
 def test_layer_terms_are_the_dense_tensor_split(model):
@@ -30,7 +32,7 @@ def test_layer_terms_are_the_dense_tensor_split(model):
     for layer, w in zip(net.layers, net.wires(x)):
         terms = layer_terms(layer, w)
         assert_close(terms.total(), layer(w))
-        b = layer.dense(symmetric=True)              # (n_out, n_in, n_in)
+        b = layer.dense(symmetric=True)  # (n_out, n_in, n_in)
         assert_close(terms.constant, (b[:, 0, 0] * w[:, :1] ** 2))
         assert_close(terms.linear, 2 * torch.einsum("oj,n,nj->no", b[:, 0, 1:], w[:, 0], w[:, 1:]))
         assert_close(terms.product, torch.einsum("oij,ni,nj->no", b[:, 1:, 1:], w[:, 1:], w[:, 1:]))
@@ -43,14 +45,14 @@ def test_network_terms_sum_to_wires_and_logits(model):
     wires = net.wires(x)
     assert len(terms) == len(net.layers)
     assert_close(terms[0].total(), wires[1][:, 1:])
-    assert_close(terms[-1].total(), model(x).detach())       # the last layer, through the head
+    assert_close(terms[-1].total(), model(x).detach())  # the last layer, through the head
 
 
 def test_a_pure_carry_has_no_products_and_a_pure_product_no_linear_terms():
     # 2 → 2 wire [1, x]: layer A carries x (x·1), layer B squares it (x·x)
     eye = torch.eye(2, dtype=torch.float64)
-    carry = BilinearLayer(eye, eye[:1].expand(2, 2).clone(), eye)     # [1·1, x·1]
-    square = BilinearLayer(eye, eye, eye)                              # [1·1, x·x]
+    carry = BilinearLayer(eye, eye[:1].expand(2, 2).clone(), eye)  # [1·1, x·1]
+    square = BilinearLayer(eye, eye, eye)  # [1·1, x·x]
     embed = torch.tensor([[1.0, 0.0], [0.5, 2.0]], dtype=torch.float64)
     head = torch.tensor([[1.0, 0.0], [0.0, 1.0]], dtype=torch.float64)
     x = random_inputs(50, 1)
@@ -60,13 +62,13 @@ def test_a_pure_carry_has_no_products_and_a_pure_product_no_linear_terms():
     # "linear" is linear in the wire below, not in the pixels: w = 0.5 + 2x is one direction
     t = network_terms(Network(embed, [square], head), x)[0]
     w = 0.5 + 2 * x[:, 0]
-    assert_close(t.product[:, 0], w ** 2)
+    assert_close(t.product[:, 0], w**2)
     assert_close(t.linear[:, 0], torch.zeros_like(w))
     # a biased product (0.5 + w) · w = 0.5 w + w²: its bias times the direction is linear
     biased = BilinearLayer(torch.tensor([[1.0, 0.0], [0.5, 1.0]], dtype=torch.float64), eye, eye)
     t = network_terms(Network(embed, [biased], head), x)[0]
     assert_close(t.linear[:, 0], 0.5 * w)
-    assert_close(t.product[:, 0], w ** 2)
+    assert_close(t.product[:, 0], w**2)
     assert_close(t.constant[:, 0], torch.zeros_like(w))
 
 
@@ -83,15 +85,16 @@ def test_usage_row_definitions():
     assert row["size_ratio"] == pytest.approx(float((variance(small) / variance(lin)).sqrt()))
     assert row["variance_share"] == pytest.approx(float(variance(small) / variance(lin + small)))
     assert row["linear_r2"] == pytest.approx(1 - row["variance_share"])
-    assert 0.1 < row["size_ratio"] < 1                        # the products are the smaller part
+    assert 0.1 < row["size_ratio"] < 1  # the products are the smaller part
 
 
 def test_kept_variance(model):
     dec = odt(model)
     x = random_inputs(40, 6)
     full = [n - 1 for n in dec.widths]
-    assert torch.allclose(kept_variance(dec.network, dec.truncate(full), x),
-                          torch.ones(3, dtype=torch.float64))
+    assert torch.allclose(
+        kept_variance(dec.network, dec.truncate(full), x), torch.ones(3, dtype=torch.float64)
+    )
     cut = kept_variance(dec.network, dec.truncate(1), x)
     f, g = dec.network(x), dec.truncate(1)(x)
     expect = 1 - (f - g).var(0, unbiased=False) / f.var(0, unbiased=False)
@@ -106,7 +109,7 @@ def test_pair_contributions_cover_the_class_logits(model):
     tree = compositional_tree(dec, rank=2, image_shape=(2, 3))
     net = dec.truncate(2)
     x = random_inputs(11, 6)
-    w = net.wires(x)[-2]                                 # the wire the class matrices read
+    w = net.wires(x)[-2]  # the wire the class matrices read
     logits = net(x)
     for c in range(3):
         m = tree.class_matrices[c]
@@ -140,6 +143,7 @@ def test_clear_errors(model):
 
 def test_plot_spectrum_vs_kept_draws_both_bases(model):
     from xnets_lite.spectrum_plots import plot_spectrum_vs_kept
+
     dec = odt(model)
     fig = plot_spectrum_vs_kept(dec, title="toy")
     axes = fig.axes
@@ -162,8 +166,10 @@ def test_the_constants_energy_is_fixed_by_the_degrees(block):
     share of the global energy is Σ_d (1 − d/2^L) E_d (each degree-d term reads d of the
     2^L input copies, spread evenly by the tree's symmetry), at the top wire it is E_0."""
     from xnets_lite.degrees import degree_energy
-    model = random_xnet(d_input=5, d_model=4, d_hidden=3, n_classes=2, n_layers=2,
-                        block=block, seed=7)
+
+    model = random_xnet(
+        d_input=5, d_model=4, d_hidden=3, n_classes=2, n_layers=2, block=block, seed=7
+    )
     dec = odt(model)
     const = [float(imp[0] / imp.sum()) for imp in dec.importance]
     energy = degree_energy(model).sum(-1)

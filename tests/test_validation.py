@@ -1,6 +1,7 @@
 """Causal checks of the weights-only reading (notebook 05): ablation, steering, per-image
 explanations, truncation per class and the noise table — on a hand-built χ-net whose
 answer is known, and exactness checks in float64 on random ones."""
+
 import pytest
 import torch
 
@@ -38,14 +39,14 @@ from xnets_lite.validation_figures import (
     plot_steering_gallery,
 )
 
-SIDE = 4                 # 4×4 images, 16 pixels
+SIDE = 4  # 4×4 images, 16 pixels
 D = SIDE * SIDE
 
 
 def block_direction(first: int) -> torch.Tensor:
     """Unit vector on pixels first … first+3 (value ½ each)."""
     v = torch.zeros(D, dtype=torch.float64)
-    v[first:first + 4] = 0.5
+    v[first : first + 4] = 0.5
     return v
 
 
@@ -79,7 +80,7 @@ def toy_data(per_class: int = 20, seed: int = 0) -> Dataset:
     images = torch.zeros(3 * per_class, D, dtype=torch.uint8)
     labels = torch.arange(3).repeat_interleave(per_class)
     for c in range(3):
-        images[labels == c, 4 * c:4 * c + 4] = 255
+        images[labels == c, 4 * c : 4 * c + 4] = 255
     images[:, 12:] = torch.randint(0, 256, (3 * per_class, 4), generator=gen, dtype=torch.uint8)
     return Dataset(images.reshape(-1, SIDE, SIDE), labels, "toy", "test", n_classes=3)
 
@@ -104,9 +105,9 @@ def test_project_out_removes_exactly_the_span():
     x = random_inputs(7, 10, seed=5)
     y = project_out(x, basis)
     assert_close(y @ directions.T, torch.zeros(7, 3, dtype=torch.float64))
-    assert_close(project_out(y, basis), y)                     # a projection
+    assert_close(project_out(y, basis), y)  # a projection
     other = torch.linalg.qr(torch.cat([basis.T, random_inputs(10, 1, seed=6)], 1)).Q[:, 3]
-    assert_close(y @ other, x @ other)                         # the rest is untouched
+    assert_close(y @ other, x @ other)  # the rest is untouched
     with pytest.raises(ValueError, match="linearly dependent"):
         orthonormalise(torch.stack([directions[0], 2 * directions[0]]))
 
@@ -117,7 +118,7 @@ def test_random_directions_are_orthonormal_per_class_and_seeded():
     assert_close(r @ r.mT, torch.eye(3, dtype=torch.float64).expand(4, 3, 3))
     assert torch.equal(r, random_directions(4, 3, 12, seed=1))
     assert not torch.equal(r, random_directions(4, 3, 12, seed=2))
-    assert overlap(r[0, 0], r[1, 0]) < 0.99                    # a fresh draw per class
+    assert overlap(r[0, 0], r[1, 0]) < 0.99  # a fresh draw per class
 
 
 def test_first_block_is_the_model_without_its_later_blocks():
@@ -125,14 +126,14 @@ def test_first_block_is_the_model_without_its_later_blocks():
     x = random_inputs(5, 6)
     cut = first_block(model)
     with torch.no_grad():
-        for block in model.blocks[1:]:          # a removed residual block adds nothing
+        for block in model.blocks[1:]:  # a removed residual block adds nothing
             block.down.weight.zero_()
             block.down.bias.zero_()
     assert len(cut.layers) == 1
     with torch.no_grad():
         assert_close(cut(x), model(x))
     rms = random_xnet(6, 4, 5, 3, n_layers=2, norm="rms", seed=8)
-    assert len(first_block(rms).layers) == 2            # rms: two bilinear layers per block
+    assert len(first_block(rms).layers) == 2  # rms: two bilinear layers per block
 
 
 def test_local_reading_of_a_one_layer_model_is_the_global_reading():
@@ -141,9 +142,14 @@ def test_local_reading_of_a_one_layer_model_is_the_global_reading():
     for c in range(3):
         for i in range(2):
             assert overlap(glob.vectors[c, i], loc.vectors[c, i]) == pytest.approx(1, abs=1e-8)
-    two = random_xnet(9, 4, 6, 3, n_layers=2, seed=3)      # later layers change the reading
-    assert overlap(global_directions(odt(two), 1, (3, 3)).vectors[0, 0],
-                   local_directions(two, 1, (3, 3)).vectors[0, 0]) < 1 - 1e-6
+    two = random_xnet(9, 4, 6, 3, n_layers=2, seed=3)  # later layers change the reading
+    assert (
+        overlap(
+            global_directions(odt(two), 1, (3, 3)).vectors[0, 0],
+            local_directions(two, 1, (3, 3)).vectors[0, 0],
+        )
+        < 1 - 1e-6
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -159,10 +165,11 @@ def test_hand_built_reading_finds_the_one_direction(toy):
 
 def test_hand_built_ablation_removes_the_class_and_only_it(toy):
     model, dec, data = toy
-    ab = ablation_matrix(model, data, global_directions(dec, 1, (SIDE, SIDE)).vectors, ks=(1,),
-                         name="global")
+    ab = ablation_matrix(
+        model, data, global_directions(dec, 1, (SIDE, SIDE)).vectors, ks=(1,), name="global"
+    )
     assert ab.accuracy.shape == (1, 3, 3)
-    assert ab.accuracy[0, 0].tolist() == [0.0, 1.0, 1.0]       # class 0 gone, others intact
+    assert ab.accuracy[0, 0].tolist() == [0.0, 1.0, 1.0]  # class 0 gone, others intact
     assert float(ab.diagonal_drop(1)[0]) == 1.0
     assert float(ab.off_diagonal_drop(1)[0]) == 0.0
     # removing a direction class 0 does not use changes nothing for it
@@ -207,7 +214,7 @@ def test_ablation_runs_on_the_rms_network_form():
     net = to_network(model)
     ab = ablation_matrix(net, data, random_directions(3, 2, D), ks=(1, 2), name="random")
     same = ablation_matrix(model, data, random_directions(3, 2, D), ks=(1, 2))
-    assert torch.equal(ab.accuracy, same.accuracy)         # Network and XNet agree
+    assert torch.equal(ab.accuracy, same.accuracy)  # Network and XNet agree
     assert ab.accuracy.shape == (2, 3, 3)
 
 
@@ -225,9 +232,10 @@ def test_contributions_sum_to_the_logit(norm):
         assert_close(expl.contributions.sum(1), expl.logits)
         assert len(expl.top_terms(expl.predicted, 3)) == 3
         assert expl.predicted != expl.runner_up
-        for step in expl.steps:                   # every traced value = its pairs + the rest
-            assert step["value"] == pytest.approx(sum(p[2] for p in step["pairs"]) + step["rest"],
-                                                  abs=1e-10)
+        for step in expl.steps:  # every traced value = its pairs + the rest
+            assert step["value"] == pytest.approx(
+                sum(p[2] for p in step["pairs"]) + step["rest"], abs=1e-10
+            )
         assert expl.feature_images.shape == (len(expl.features), 3, 3)
         if norm is None:
             assert expl.scale == pytest.approx(1, abs=1e-12)
@@ -248,7 +256,7 @@ def test_explanation_of_the_hand_built_model(toy):
     x, y = data[0]
     expl = explain_image(dec, x.double(), int(y), top=2, image_shape=(SIDE, SIDE))
     assert expl.predicted == 0
-    assert float(expl.logits[0]) == pytest.approx(3.0, abs=1e-10)   # (V·x)² − 1 = 4 − 1
+    assert float(expl.logits[0]) == pytest.approx(3.0, abs=1e-10)  # (V·x)² − 1 = 4 − 1
     truncated = explain_image(dec, x.double(), int(y), rank=1, image_shape=(SIDE, SIDE))
     assert_close(truncated.contributions.sum(1), truncated.logits)
 
@@ -285,7 +293,7 @@ def test_noise_tradeoff_table(toy):
     for r in result.rows:
         assert 0 <= r["top_share_min"] <= r["top_share_mean"] <= 1
     table = result.table().splitlines()
-    assert len(table) == 3 and "pts" in table[0] and "66.7" in table[1]   # points, not %
+    assert len(table) == 3 and "pts" in table[0] and "66.7" in table[1]  # points, not %
     with pytest.raises(ValueError, match="models is empty"):
         noise_tradeoff({}, data)
 
@@ -296,10 +304,12 @@ def test_noise_tradeoff_table(toy):
 def test_figures(toy):
     model, dec, data = toy
     ce = global_directions(dec, 2, (SIDE, SIDE))
-    results = [ablation_matrix(model, data, ce.vectors, ks=(1, 2), name="global"),
-               ablation_matrix(model, data, random_directions(3, 2, D), ks=(1, 2), name="random")]
+    results = [
+        ablation_matrix(model, data, ce.vectors, ks=(1, 2), name="global"),
+        ablation_matrix(model, data, random_directions(3, 2, D), ks=(1, 2), name="random"),
+    ]
     fig = plot_ablation(results, k=2, title="toy")
-    assert len(fig.axes) == 3                          # two heat maps and one colour bar
+    assert len(fig.axes) == 3  # two heat maps and one colour bar
     assert len(plot_ablation_vs_k(results).axes[0].lines) == 4
     s = steering(model, data, ce.vectors[:, 0], [0.0, 3.0])
     assert len(plot_steering(s).axes[0].lines) == 2 * 3 + 1
@@ -310,7 +320,7 @@ def test_figures(toy):
     trunc = class_accuracy_vs_rank(dec, data, [1, 2])
     assert len(plot_class_truncation(trunc).axes[0].lines) == 3
     table = noise_tradeoff({0.0: model, 0.3: model}, data, k=1)
-    assert len(plot_noise_rows(table).axes) == 2 * 3 + 1        # and the sign colour bar
+    assert len(plot_noise_rows(table).axes) == 2 * 3 + 1  # and the sign colour bar
     assert len(plot_noise_tradeoff(table).axes) == 3
 
 
@@ -320,15 +330,16 @@ def test_figures(toy):
 def test_explanation_panel_follows_the_image_picker(toy):
     pytest.importorskip("ipywidgets")
     from xnets_lite.validation_panels import ExplanationPanel, explanation_lines
+
     _model, dec, data = toy
     panel = ExplanationPanel(dec, data, index=0, top=2, plot=False)
     assert panel.explanation.predicted == 0 and panel.lines[0].startswith("label 0")
-    panel.index.value = 25                                     # an image of class 1
+    panel.index.value = 25  # an image of class 1
     assert panel.explanation.label == 1 and panel.explanation.predicted == 1
     assert "label 1, predicted 1" in panel.text.value
     assert explanation_lines(panel.explanation)[-1].startswith("first-wire features")
     drawn = ExplanationPanel(dec, data, index=3, plot=True)
-    drawn.index.value = 4                                      # draws outside a kernel
+    drawn.index.value = 4  # draws outside a kernel
     text, png = drawn.snapshot()
     assert "label 0" in text and png.startswith(b"\x89PNG")
 
@@ -336,6 +347,7 @@ def test_explanation_panel_follows_the_image_picker(toy):
 def test_steering_panel_follows_class_and_alpha(toy):
     pytest.importorskip("ipywidgets")
     from xnets_lite.validation_panels import SteeringPanel, steering_view
+
     model, dec, data = toy
     directions = global_directions(dec, 1, (SIDE, SIDE)).vectors[:, 0]
     panel = SteeringPanel(model, data, directions, alpha_max=4.0, n_show=3, plot=False)
@@ -356,10 +368,14 @@ def test_steering_panel_follows_class_and_alpha(toy):
 def test_ablation_panel_reads_the_precomputed_results(toy):
     pytest.importorskip("ipywidgets")
     from xnets_lite.validation_panels import AblationPanel
+
     model, dec, data = toy
-    results = [ablation_matrix(model, data, global_directions(dec, 2, (SIDE, SIDE)).vectors,
-                               ks=(1, 2), name="global"),
-               ablation_matrix(model, data, random_directions(3, 2, D), ks=(1, 2), name="random")]
+    results = [
+        ablation_matrix(
+            model, data, global_directions(dec, 2, (SIDE, SIDE)).vectors, ks=(1, 2), name="global"
+        ),
+        ablation_matrix(model, data, random_directions(3, 2, D), ks=(1, 2), name="random"),
+    ]
     panel = AblationPanel(results, plot=False)
     assert panel.last["k"] == 2 and panel.last["c"] == 0
     panel.k.value = 1
@@ -377,12 +393,13 @@ def test_ablation_panel_reads_the_precomputed_results(toy):
 # ---------------------------------------------------------------------------------------
 def test_template_directions_of_the_hand_built_model(toy):
     from xnets_lite.validation import template_directions
+
     model, _, data = toy
-    x = data[0:len(data)][0]
+    x = data[0 : len(data)][0]
     t = template_directions(model, x, 3)
     assert t.shape == (3, 3, D)
     assert overlap(t[1, 0], U1) == pytest.approx(1.0) and float(t[1, 0] @ U1) > 0
-    assert overlap(t[2, 2], U2) == pytest.approx(1.0)       # a linear logit: the same anywhere
+    assert overlap(t[2, 2], U2) == pytest.approx(1.0)  # a linear logit: the same anywhere
     # class 0 is (V·x)² − 1: no slope at 0, slope ∝ V at the mean (where V·x > 0)
     assert overlap(t[0, 1], V) == pytest.approx(1.0) and float(t[0, 1] @ V) > 0
     with pytest.raises(ValueError, match="k in 1…3"):
@@ -391,8 +408,9 @@ def test_template_directions_of_the_hand_built_model(toy):
 
 def test_class_mean_directions_use_only_the_data(toy):
     from xnets_lite.validation import class_mean_directions
+
     _, _, data = toy
-    x, y = data[0:len(data)]
+    x, y = data[0 : len(data)]
     dirs = class_mean_directions(data, 2)
     assert dirs.shape == (3, 2, D)
     m = x[y == 1].double().mean(0) - x.double().mean(0)
@@ -413,6 +431,7 @@ def test_compare_readings_names_the_best_control():
         selectivity,
         verdict_line,
     )
+
     base = torch.ones(3, dtype=torch.float64)
 
     def ablation(name, own, others):
@@ -441,19 +460,23 @@ def test_steering_without_its_random_control(toy):
 
 def test_quadratic_directions_of_the_hand_built_model(toy):
     from xnets_lite.validation import quadratic_directions
+
     model, _, data = toy
     # logit_0 = (V·x)² − 1: Q_0 = V Vᵀ, one positive eigenvalue, along V
-    plus = quadratic_directions(model, 1, "+", sign_data=data[0:len(data)][0])
+    plus = quadratic_directions(model, 1, "+", sign_data=data[0 : len(data)][0])
     assert overlap(plus[0, 0], V) == pytest.approx(1.0) and float(plus[0, 0] @ V) > 0
 
 
 def test_best_steering_step_and_the_readings_figure(toy):
     from xnets_lite.validation_figures import plot_readings
+
     model, dec, data = toy
     vectors = global_directions(dec, 1, (SIDE, SIDE)).vectors
     result = steering(model, data, vectors[:, 0], alphas=[0.0, 1.0, 3.0])
     i, share = result.best()
     assert share == float(result.share.mean(0).max()) and result.share.mean(0)[i] == share
-    abl = [ablation_matrix(model, data, vectors, ks=(1,), name="a"),
-           ablation_matrix(model, data, random_directions(3, 1, D), ks=(1,), name="random")]
+    abl = [
+        ablation_matrix(model, data, vectors, ks=(1,), name="a"),
+        ablation_matrix(model, data, random_directions(3, 1, D), ks=(1,), name="random"),
+    ]
     assert plot_readings(abl, title="t").axes

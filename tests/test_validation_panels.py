@@ -1,5 +1,6 @@
 """Notebook 05's panels say what the cells beside them print: the same numbers from the same
 data, subset and parameters (one source), and they follow typed values."""
+
 import pytest
 import torch
 
@@ -27,6 +28,7 @@ from xnets_lite.validation_panels import (  # noqa: E402
 @pytest.fixture(scope="module")
 def trained(mnist_small):
     from xnets_lite.train import seed_everything, train
+
     train_data, test_data = mnist_small
     seed_everything(0)
     model = XNet(train_data.d_input, d_model=16, d_hidden=16, n_classes=10, n_layers=2)
@@ -47,8 +49,14 @@ def test_the_steering_panel_shows_the_printed_share(trained):
             assert view["share"] == float(steer.share[c, i]), (c, i)
             assert view["n"] == int((test.labels != c).sum())
     best = int(steer.share.mean(0).argmax())
-    panel = SteeringPanel(model, test, steer.directions, alpha_max=float(alphas[-1]),
-                          alpha=float(alphas[best]), plot=False)
+    panel = SteeringPanel(
+        model,
+        test,
+        steer.directions,
+        alpha_max=float(alphas[-1]),
+        alpha=float(alphas[best]),
+        plot=False,
+    )
     assert f"{float(steer.share[0, best]):.1%} of {panel.last['n']:,} images" in panel.text.value
     capped = steering(model, test, ce.vectors[:, 0], alphas, max_images=50)
     view = steering_view(model, test, capped.directions, 2, float(alphas[2]), max_images=50)
@@ -60,26 +68,30 @@ def test_the_explanation_panel_starts_with_the_printed_reading(trained):
     panel's text for the same image is exactly that (it showed 5 terms beside 4)."""
     _, dec, test = trained
     x, y = test[0]
-    printed = explanation_lines(explain_image(dec, x.double(), int(y), top=3,
-                                              image_shape=test.image_shape), top=TERMS)
+    printed = explanation_lines(
+        explain_image(dec, x.double(), int(y), top=3, image_shape=test.image_shape), top=TERMS
+    )
     panel = ExplanationPanel(dec, test, index=0, top=3, plot=False)
     assert panel.lines == printed
     assert printed[1].count(" [") == TERMS  # terms named [const] or [wL.dk]
-    panel.index.value = len(test) + 5                 # typed past the end: clamped
+    panel.index.value = len(test) + 5  # typed past the end: clamped
     assert panel.index.value == len(test) - 1 and panel.lines[0].startswith("label ")
 
 
 def test_the_ablation_panel_takes_a_typed_k(trained):
     model, dec, test = trained
     directions = global_directions(dec, 3, test.image_shape).vectors
-    results = [ablation_matrix(model, test, directions, ks=(1, 2, 3), name="global"),
-               ablation_matrix(model, test, random_directions(10, 3, test.d_input), ks=(1, 2, 3),
-                               name="random")]
+    results = [
+        ablation_matrix(model, test, directions, ks=(1, 2, 3), name="global"),
+        ablation_matrix(
+            model, test, random_directions(10, 3, test.d_input), ks=(1, 2, 3), name="random"
+        ),
+    ]
     panel = AblationPanel(results, plot=True)
     assert (panel.k.value, panel.k_box.value) == (3, 3) and not panel.k.readout
     panel.k_box.value = 1
     assert panel.k.value == 1 and panel.last["k"] == 1 and "top 1 →" in panel.text.value
-    panel.k_box.value = 9                              # beyond the largest k: clamped
+    panel.k_box.value = 9  # beyond the largest k: clamped
     assert panel.k.value == 3 and panel.k_box.value == 3
     text, png = panel.snapshot()
     assert "top 3 →" in text and png.startswith(b"\x89PNG")

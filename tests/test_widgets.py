@@ -1,4 +1,5 @@
 """The notebooks' panels, driven from Python: setting a widget's value fires its callback."""
+
 import pytest
 import torch
 
@@ -31,6 +32,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 def displayed(monkeypatch):
     """What ``IPython.display.display`` was called with, as (objects, kwargs) per call."""
     import IPython.display
+
     calls = []
     monkeypatch.setattr(IPython.display, "display", lambda *objs, **kw: calls.append((objs, kw)))
     return calls
@@ -40,6 +42,7 @@ def displayed(monkeypatch):
 def trained(mnist_small):
     """A small χ-net trained for one epoch on 1,000 MNIST images, and its decomposition."""
     from xnets_lite.train import seed_everything, train
+
     train_data, test_data = mnist_small
     seed_everything(0)
     model = XNet(train_data.d_input, d_model=16, d_hidden=16, n_classes=10, n_layers=2)
@@ -113,6 +116,7 @@ def test_rank_panel_draws_the_cutoff_after_the_kept_coordinates(trained):
 
 def test_spectra_show_energy_shares_and_leave_zero_eigenvalues_out(trained):
     from xnets_lite.plots import energy_shares
+
     dec, _ = trained
     fig = spectra_figure(dec, [3] * len(dec.widths))
     axes = [ax for ax in fig.axes if ax.lines]
@@ -138,16 +142,16 @@ def test_typed_ranks_snap_to_the_offered_ones(trained):
     slider, box, _ = snapped_slider([0, 1, 2, 4, 8, 16], 4, "w")
     box.value = 7
     assert (slider.value, box.value) == (8, 8)
-    box.value = 99                   # beyond the box's bound: clamped, then snapped
+    box.value = 99  # beyond the box's bound: clamped, then snapped
     assert (slider.value, box.value) == (16, 16)
-    slider.value = 2                 # the slider drives the box
+    slider.value = 2  # the slider drives the box
     assert box.value == 2
     dec, test = trained
     panel = RankPanel(dec, test, ranks=[8] * len(dec.widths), plot=False)
     assert [b.value for b in panel.boxes] == [8] * len(dec.widths)
     last = len(dec.widths) - 1
     assert 11 not in panel.sliders[last].options
-    panel.boxes[last].value = 11     # typed, as in the number box: 11 → 10, then updates
+    panel.boxes[last].value = 11  # typed, as in the number box: 11 → 10, then updates
     assert panel.ranks[last] == 10 and panel.last["ranks"][last] == 10
     assert panel.boxes[last].value == 10 and f"w{last} 10" in panel.summary.value
     assert not any(s.readout for s in panel.sliders)  # no second, typing-deaf readout
@@ -189,6 +193,7 @@ def test_a_panel_is_one_output_live_widget_plus_snapshot(trained, displayed):
     """One mime bundle: JupyterLab renders the widget view (the richest type) and nothing
     else; a static renderer has the snapshot, as HTML with the image inside and as PNG."""
     import base64
+
     dec, _ = trained
     panel = EigenvectorPanel(class_eigenvectors(dec, k=2))
     displayed.clear()
@@ -208,6 +213,7 @@ def test_panels_draw_a_png_whatever_the_backend(trained, displayed):
     """Not a bare Figure (which shows as ``<Figure size …>`` text without pyplot's inline
     backend): the panel hands IPython an Image of PNG bytes."""
     from IPython.display import Image
+
     dec, _ = trained
     panel = EigenvectorPanel(class_eigenvectors(dec, k=2))
     displayed.clear()
@@ -230,8 +236,8 @@ def test_a_minimal_panel_subclass_as_documented(displayed):
             self.update()
 
         def update(self):
-            self.text.value = f"{self.n.value}² = {self.n.value ** 2}"
-            return self.n.value ** 2
+            self.text.value = f"{self.n.value}² = {self.n.value**2}"
+            return self.n.value**2
 
         def snapshot(self):
             return f"<p>{self.text.value}</p>", None
@@ -259,6 +265,7 @@ def test_trace_panel(trained):
 
 def test_tree_figure_draws_every_direction_the_trace_names(trained):
     from xnets_lite.plots import plot_tree
+
     dec, _ = trained
     tree = compositional_tree(dec, rank=5, image_shape=(28, 28))
     fig = plot_tree(tree, "tree (mnist)")

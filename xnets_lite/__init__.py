@@ -27,6 +27,7 @@ Examples::
     >>> torch.allclose(dec.network(x), model(x))
     True
 """
+
 from __future__ import annotations
 
 import importlib
@@ -35,17 +36,28 @@ __version__ = "0.1.0"
 
 #: public name → the module (under ``xnets_lite``) that defines it.
 _WHERE = {
-    "XNet": "model", "MLP": "model",
-    "Network": "network", "BilinearLayer": "network", "to_network": "network",
-    "from_factors": "network", "symmetrise": "network",
-    "odt": "odt", "Decomposition": "odt", "orthogonalise": "odt", "diagonalise": "odt",
-    "truncate": "odt", "effective_dimension": "odt", "local_spectra": "odt",
-    "class_eigenvectors": "interpret", "compositional_tree": "interpret",
+    "XNet": "model",
+    "MLP": "model",
+    "Network": "network",
+    "BilinearLayer": "network",
+    "to_network": "network",
+    "from_factors": "network",
+    "symmetrise": "network",
+    "odt": "odt",
+    "Decomposition": "odt",
+    "orthogonalise": "odt",
+    "diagonalise": "odt",
+    "truncate": "odt",
+    "effective_dimension": "odt",
+    "local_spectra": "odt",
+    "class_eigenvectors": "interpret",
+    "compositional_tree": "interpret",
     "trace_class": "interpret",
     "logit_degrees": "degrees",
     "to_module": "compress",
     "Dataset": "data",
-    "accuracy": "evaluation", "eval_mode": "evaluation",
+    "accuracy": "evaluation",
+    "eval_mode": "evaluation",
 }
 
 __all__ = list(_WHERE) + ["__version__"]

@@ -19,6 +19,7 @@ written.
 
 Imports point one way: ``storage``, ``config`` ← ``resume`` ← ``train`` ← ``checkpoint``.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,9 +48,22 @@ from .train import resolve_device, seed_everything, train
 
 # CheckpointError, ResumeError, set_aside, model_config, make_recipe and the resume-file
 # functions are imported here so that their old import path keeps working.
-__all__ = ["CheckpointError", "ResumeError", "save_checkpoint", "load_checkpoint", "train_or_load",
-           "train_and_save", "model_config", "make_recipe", "set_aside", "resume_path_for",
-           "save_resume_state", "load_resume_state", "RESUME_FORMAT", "RESUME_FORMAT_VERSION"]
+__all__ = [
+    "CheckpointError",
+    "ResumeError",
+    "save_checkpoint",
+    "load_checkpoint",
+    "train_or_load",
+    "train_and_save",
+    "model_config",
+    "make_recipe",
+    "set_aside",
+    "resume_path_for",
+    "save_resume_state",
+    "load_resume_state",
+    "RESUME_FORMAT",
+    "RESUME_FORMAT_VERSION",
+]
 
 FORMAT = "xnets-lite-checkpoint"
 FORMAT_VERSION = 1
@@ -88,8 +102,9 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, meta: dict | None
     return path
 
 
-def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu"
-                    ) -> tuple[nn.Module, dict]:
+def load_checkpoint(
+    path: str | os.PathLike, map_location: str | torch.device = "cpu"
+) -> tuple[nn.Module, dict]:
     """Rebuild the model stored at ``path``.
 
     Returns ``(model, meta)``: the model in eval mode on ``map_location``, and the stored
@@ -102,33 +117,43 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     path = Path(path)
     fix = "delete it and train again (e.g. `python -m xnets_lite train`)"
     if not path.is_file():
-        raise CheckpointError(f"no checkpoint at {path}: train one first "
-                              f"(e.g. `python -m xnets_lite train --dataset mnist`)")
+        raise CheckpointError(
+            f"no checkpoint at {path}: train one first "
+            f"(e.g. `python -m xnets_lite train --dataset mnist`)"
+        )
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # UnpicklingError, EOFError, zip errors, RuntimeError, ...
-        raise CheckpointError(f"checkpoint {path} could not be read (corrupt, truncated, or not "
-                              f"saved by xnets-lite: {type(err).__name__}: {first_line(err)}); "
-                              f"{fix}") from err
+        raise CheckpointError(
+            f"checkpoint {path} could not be read (corrupt, truncated, or not "
+            f"saved by xnets-lite: {type(err).__name__}: {first_line(err)}); "
+            f"{fix}"
+        ) from err
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not an xnets-lite checkpoint (no '{FORMAT}' marker); "
-                              f"{fix}")
+        raise CheckpointError(
+            f"{path} is not an xnets-lite checkpoint (no '{FORMAT}' marker); {fix}"
+        )
     version = payload.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise CheckpointError(f"checkpoint {path} has format version {version!r}; this "
-                              f"xnets-lite reads up to {FORMAT_VERSION}: upgrade, or {fix}")
+        raise CheckpointError(
+            f"checkpoint {path} has format version {version!r}; this "
+            f"xnets-lite reads up to {FORMAT_VERSION}: upgrade, or {fix}"
+        )
     config, meta, state = payload.get("config"), payload.get("meta"), payload.get("state_dict")
     if not isinstance(config, dict) or not isinstance(meta, dict) or not isinstance(state, dict):
         raise CheckpointError(f"checkpoint {path} lacks its config, meta or state_dict; {fix}")
     try:
         model = build_model(config)
     except (TypeError, ValueError) as err:
-        raise CheckpointError(f"checkpoint {path} has an invalid model config {config}: {err}; "
-                              f"{fix}") from err
+        raise CheckpointError(
+            f"checkpoint {path} has an invalid model config {config}: {err}; {fix}"
+        ) from err
     problems = _state_dict_problems(model, state)
     if problems:
-        raise CheckpointError(f"checkpoint {path}: the weights do not match the stored config "
-                              f"{config} ({'; '.join(problems)}); {fix}")
+        raise CheckpointError(
+            f"checkpoint {path}: the weights do not match the stored config "
+            f"{config} ({'; '.join(problems)}); {fix}"
+        )
     model.load_state_dict(state)
     model.to(map_location).eval()
     return model, {**meta, "config": dict(config)}
@@ -143,11 +168,12 @@ def _state_dict_problems(model: nn.Module, state: dict) -> list[str]:
     if missing:
         problems.append(f"missing {', '.join(missing[:5])}{' …' if len(missing) > 5 else ''}")
     if unexpected:
-        more = ' …' if len(unexpected) > 5 else ''
+        more = " …" if len(unexpected) > 5 else ""
         problems.append(f"unexpected {', '.join(unexpected[:5])}{more}")
     for key, value in state.items():
-        if key in expected and (not isinstance(value, torch.Tensor)
-                                or value.shape != expected[key].shape):
+        if key in expected and (
+            not isinstance(value, torch.Tensor) or value.shape != expected[key].shape
+        ):
             shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
             problems.append(f"{key} has shape {shape}, expected {tuple(expected[key].shape)}")
     return problems
@@ -155,21 +181,38 @@ def _state_dict_problems(model: nn.Module, state: dict) -> list[str]:
 
 # ----------------------------------------------------------------------------- train or load
 
-def make_recipe(model: nn.Module, train_data: Dataset, test_data: Dataset | None, seed: int,
-                train_kwargs: dict | TrainConfig) -> dict:
+
+def make_recipe(
+    model: nn.Module,
+    train_data: Dataset,
+    test_data: Dataset | None,
+    seed: int,
+    train_kwargs: dict | TrainConfig,
+) -> dict:
     """Everything that determines a trained model, as a JSON-able dict (``config.run_record``):
     the architecture, the dataset and its split sizes, the seed and every training
     hyper-parameter. ``train_kwargs``: a ``TrainConfig``, or keyword arguments of ``train``
     (hyper-parameters on top of ``TrainConfig()``, run options ignored)."""
-    config = (train_kwargs if isinstance(train_kwargs, TrainConfig)
-              else split_train_kwargs(train_kwargs)[0])
+    config = (
+        train_kwargs
+        if isinstance(train_kwargs, TrainConfig)
+        else split_train_kwargs(train_kwargs)[0]
+    )
     return run_record(model, train_data, test_data, seed, config)
 
 
-def train_and_save(path: str | os.PathLike, model: nn.Module, train_data: Dataset,
-                   test_data: Dataset | None, *,
-                   seed: int = 0, meta: dict | None = None, keep_old: bool = False,
-                   resume: bool = True, **train_kwargs) -> dict:
+def train_and_save(
+    path: str | os.PathLike,
+    model: nn.Module,
+    train_data: Dataset,
+    test_data: Dataset | None,
+    *,
+    seed: int = 0,
+    meta: dict | None = None,
+    keep_old: bool = False,
+    resume: bool = True,
+    **train_kwargs,
+) -> dict:
     """Train ``model`` (already built under ``seed``) and save it to ``path``; returns its meta.
 
     With ``keep_old``, a file already at ``path`` is renamed to ``<name>.old<N>`` (after
@@ -184,9 +227,15 @@ def train_and_save(path: str | os.PathLike, model: nn.Module, train_data: Datase
         train_kwargs.setdefault("resume_path", resume_path_for(path))
     history = train(model, train_data, test_data, seed=seed, **train_kwargs)
     accuracy = history["test_accuracy"][-1] if history["test_accuracy"] else None
-    full_meta = {"dataset": train_data.name, "seed": int(seed), "test_accuracy": accuracy,
-                 "train_seconds": history["time"][-1] if history["time"] else 0.0,
-                 "history": history, "recipe": recipe, **(meta or {})}
+    full_meta = {
+        "dataset": train_data.name,
+        "seed": int(seed),
+        "test_accuracy": accuracy,
+        "train_seconds": history["time"][-1] if history["time"] else 0.0,
+        "history": history,
+        "recipe": recipe,
+        **(meta or {}),
+    }
     if keep_old:
         set_aside(path)
     save_checkpoint(path, model, full_meta)
@@ -196,10 +245,17 @@ def train_and_save(path: str | os.PathLike, model: nn.Module, train_data: Datase
     return {**full_meta, "config": model_config(model), "versions": versions()}
 
 
-def train_or_load(path: str | os.PathLike, make_model: Callable[[], nn.Module],
-                  train_data: Dataset, test_data: Dataset | None = None, *, seed: int = 0,
-                  meta: dict | None = None, resume: bool = True,
-                  **train_kwargs) -> tuple[nn.Module, dict]:
+def train_or_load(
+    path: str | os.PathLike,
+    make_model: Callable[[], nn.Module],
+    train_data: Dataset,
+    test_data: Dataset | None = None,
+    *,
+    seed: int = 0,
+    meta: dict | None = None,
+    resume: bool = True,
+    **train_kwargs,
+) -> tuple[nn.Module, dict]:
     """Load the checkpoint at ``path`` if it was trained with the same recipe, else train
     a fresh model and save it there. Returns ``(model, meta)``.
 
@@ -225,16 +281,29 @@ def train_or_load(path: str | os.PathLike, make_model: Callable[[], nn.Module],
         try:
             loaded, loaded_meta = load_checkpoint(path)
         except CheckpointError as err:
-            warnings.warn(f"{err} — retraining; the old file will be kept beside the new one",
-                          stacklevel=2)
+            warnings.warn(
+                f"{err} — retraining; the old file will be kept beside the new one", stacklevel=2
+            )
         else:
             if loaded_meta.get("recipe") == recipe:
                 if device is not None:
                     loaded.to(resolve_device(device))
                 return loaded, loaded_meta
-            print(f"{path} was trained with a different recipe; retraining (the old file "
-                  f"will be kept beside the new one)", file=sys.stderr)
-    out_meta = train_and_save(path, model, train_data, test_data, seed=seed, meta=meta,
-                              keep_old=True, resume=resume, **train_kwargs)
+            print(
+                f"{path} was trained with a different recipe; retraining (the old file "
+                f"will be kept beside the new one)",
+                file=sys.stderr,
+            )
+    out_meta = train_and_save(
+        path,
+        model,
+        train_data,
+        test_data,
+        seed=seed,
+        meta=meta,
+        keep_old=True,
+        resume=resume,
+        **train_kwargs,
+    )
     model.eval()
     return model, out_meta

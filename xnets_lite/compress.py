@@ -5,6 +5,7 @@ store as the linear map it applies to the degree-2 monomials ``w_i w_j`` (i ≤ 
 input than in the factored (L, R, D) form, whose hidden size does not shrink with k. Each
 layer is kept in whichever form has fewer numbers; the function is the same either way.
 """
+
 from __future__ import annotations
 
 import torch
@@ -71,7 +72,8 @@ class TreeNet(nn.Module):
         self.embed = nn.Parameter(net.embed.clone())
         self.layers = nn.ModuleList(
             Quadratic(layer) if Quadratic.size(layer) < Factored.size(layer) else Factored(layer)
-            for layer in net.layers)
+            for layer in net.layers
+        )
         self.head = nn.Parameter(net.head.clone())
 
     def num_parameters(self) -> int:
@@ -89,6 +91,8 @@ class TreeNet(nn.Module):
 def to_module(net: Network) -> TreeNet:
     """A plain PyTorch module computing ``net`` (see ``TreeNet``)."""
     if not isinstance(net, Network):
-        raise TypeError(f"to_module expects a Network (e.g. Decomposition.truncate(k)), "
-                        f"got {type(net).__name__}")
+        raise TypeError(
+            f"to_module expects a Network (e.g. Decomposition.truncate(k)), "
+            f"got {type(net).__name__}"
+        )
     return TreeNet(net)

@@ -16,6 +16,7 @@ Examples::
     ...
     TypeError: unknown training arguments: epoch; a TrainConfig has epochs, batch_size, ...
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
@@ -60,11 +61,14 @@ class TrainConfig:
 
     def __post_init__(self):
         if self.epochs < 0 or self.batch_size < 1:
-            raise ValueError(f"need epochs >= 0 and batch_size >= 1, got {self.epochs}, "
-                             f"{self.batch_size}")
+            raise ValueError(
+                f"need epochs >= 0 and batch_size >= 1, got {self.epochs}, {self.batch_size}"
+            )
         if not self.lr > 0 or not self.weight_decay >= 0 or not self.noise_std >= 0:
-            raise ValueError(f"need lr > 0, weight_decay >= 0 and noise_std >= 0, got "
-                             f"{self.lr}, {self.weight_decay}, {self.noise_std}")
+            raise ValueError(
+                f"need lr > 0, weight_decay >= 0 and noise_std >= 0, got "
+                f"{self.lr}, {self.weight_decay}, {self.noise_std}"
+            )
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -74,8 +78,10 @@ class TrainConfig:
         """A copy with some values changed; an unknown name is a ``TypeError``."""
         unknown = set(changes) - set(self.names())
         if unknown:
-            raise TypeError(f"unknown training arguments: {', '.join(sorted(unknown))}; a "
-                            f"TrainConfig has {', '.join(self.names())}")
+            raise TypeError(
+                f"unknown training arguments: {', '.join(sorted(unknown))}; a "
+                f"TrainConfig has {', '.join(self.names())}"
+            )
         return replace(self, **changes)
 
     def asdict(self) -> dict:
@@ -83,8 +89,7 @@ class TrainConfig:
         return asdict(self)
 
 
-def split_train_kwargs(kwargs: dict, config: TrainConfig | None = None
-                       ) -> tuple[TrainConfig, dict]:
+def split_train_kwargs(kwargs: dict, config: TrainConfig | None = None) -> tuple[TrainConfig, dict]:
     """``kwargs`` of ``train`` → ``(config, run options)``: the hyper-parameters among them
     applied to ``config`` (or to ``kwargs["config"]``; default ``TrainConfig()``), the
     ``RUN_OPTIONS`` returned apart. Any other name is a ``TypeError``."""
@@ -96,12 +101,18 @@ def split_train_kwargs(kwargs: dict, config: TrainConfig | None = None
     return base.replace(**hyper), run
 
 
-def run_record(model: nn.Module, train_data: Dataset, test_data: Dataset | None, seed: int,
-               config: TrainConfig) -> dict:
+def run_record(
+    model: nn.Module, train_data: Dataset, test_data: Dataset | None, seed: int, config: TrainConfig
+) -> dict:
     """Everything that determines a trained model, as a JSON-able dict: the architecture,
     the dataset and its split sizes, the seed and every training hyper-parameter. Two runs
     with equal records give the same model (on CPU)."""
-    return {"model": model_config(model), "dataset": train_data.name,
-            "train_split": train_data.split, "n_train": len(train_data),
-            "n_test": len(test_data) if test_data is not None else 0,
-            "seed": int(seed), "train": config.asdict()}
+    return {
+        "model": model_config(model),
+        "dataset": train_data.name,
+        "train_split": train_data.split,
+        "n_train": len(train_data),
+        "n_test": len(test_data) if test_data is not None else 0,
+        "seed": int(seed),
+        "train": config.asdict(),
+    }

@@ -21,6 +21,7 @@ Example::
     torch.allclose(parts.sum(0), model(x).double())  # True, up to rounding
     acc_linear = (parts[:2].sum(0).argmax(-1) == y).double().mean()
 """
+
 from __future__ import annotations
 
 import torch
@@ -38,12 +39,16 @@ def as_network(model_or_network, dtype: torch.dtype = torch.float64) -> Network:
     elif isinstance(model_or_network, XNet):
         net = to_network(model_or_network, dtype=dtype)
     else:
-        raise TypeError(f"expected an XNet or a Network, got {type(model_or_network).__name__}; "
-                        f"a ReLU/GELU baseline is not a polynomial and has no degrees")
+        raise TypeError(
+            f"expected an XNet or a Network, got {type(model_or_network).__name__}; "
+            f"a ReLU/GELU baseline is not a polynomial and has no degrees"
+        )
     if net.meta.get("norm") == "rms":
-        raise ValueError("the per-sample RMS χ-net (norm='rms') computes [s, s·logits] and divides "
-                         "by the per-sample scale s: its logits are a ratio of polynomials, "
-                         "with no split by degree. Use a norm=None or norm='batch-rms' χ-net.")
+        raise ValueError(
+            "the per-sample RMS χ-net (norm='rms') computes [s, s·logits] and divides "
+            "by the per-sample scale s: its logits are a ratio of polynomials, "
+            "with no split by degree. Use a norm=None or norm='batch-rms' χ-net."
+        )
     return net
 
 
@@ -61,7 +66,7 @@ def _poly_mul(a: Tensor, b: Tensor) -> Tensor:
     (p+q+1, …), elementwise in the trailing dimensions."""
     out = a.new_zeros(a.shape[0] + b.shape[0] - 1, *a.shape[1:])
     for i in range(a.shape[0]):
-        out[i:i + b.shape[0]] += a[i] * b
+        out[i : i + b.shape[0]] += a[i] * b
     return out
 
 
@@ -70,12 +75,13 @@ def polynomial_wires(net: Network, x: Tensor, center=None) -> list[Tensor]:
     stacks, wire l of shape (2^l + 1, N, n_l), coefficient d first-dimension-indexed."""
     x = net.lift(x)[:, 1:]
     mu = _check_center(center, net.d_input, net.dtype, net.device)
-    const = torch.cat([mu.new_ones(1), mu])                               # x̃ at λ = 0
-    w = torch.stack([(const @ net.embed.T).expand(len(x), -1),
-                     (x - mu) @ net.embed[:, 1:].T])                      # (2, N, n₀)
+    const = torch.cat([mu.new_ones(1), mu])  # x̃ at λ = 0
+    w = torch.stack(
+        [(const @ net.embed.T).expand(len(x), -1), (x - mu) @ net.embed[:, 1:].T]
+    )  # (2, N, n₀)
     out = [w]
     for layer in net.layers:
-        prod = _poly_mul(w @ layer.left.T, w @ layer.right.T)             # (2p+1, N, k)
+        prod = _poly_mul(w @ layer.left.T, w @ layer.right.T)  # (2p+1, N, k)
         w = prod @ layer.down.T
         out.append(w)
     return out
@@ -95,12 +101,14 @@ def logit_degrees(model, x: Tensor, center=None, batch_size: int = 2000) -> Tens
     x = net.lift(x)[:, 1:]
     parts = []
     for i in range(0, len(x), batch_size):
-        out = polynomial_wires(net, x[i:i + batch_size], center)[-1] @ net.head.T
+        out = polynomial_wires(net, x[i : i + batch_size], center)[-1] @ net.head.T
         scale = out[..., 0]
         # The scale row is the constant 1 (degree 0) for these networks, by construction.
         if float((scale[0] - 1).abs().max()) > 1e-8 or float(scale[1:].abs().max()) > 1e-8:
-            raise ValueError("this network's homogeneous scale is not the constant 1; "
-                             "it is not a plain polynomial network")
+            raise ValueError(
+                "this network's homogeneous scale is not the constant 1; "
+                "it is not a plain polynomial network"
+            )
         parts.append(out[..., 1:])
     return torch.cat(parts, dim=1)
 
@@ -125,11 +133,13 @@ def degree_lines(parts: Tensor, labels: Tensor, label: str = "", upto: int = 4) 
     and the full sum) and each degree's ``variance_share`` (d = 1…``upto``)."""
     acc, share = degree_accuracy(parts, labels), variance_share(parts)
     upto = min(upto, len(acc) - 1)
-    return [f"{label:<24} accuracy of degree ≤ k: "
-            + " / ".join(f"{float(a):.1%}" for a in acc[:upto + 1])
-            + f" (full {float(acc[-1]):.1%})",
-            f"{'':<24} variance share by degree 1…{upto}: "
-            + " / ".join(f"{float(s):.2f}" for s in share[1:upto + 1])]
+    return [
+        f"{label:<24} accuracy of degree ≤ k: "
+        + " / ".join(f"{float(a):.1%}" for a in acc[: upto + 1])
+        + f" (full {float(acc[-1]):.1%})",
+        f"{'':<24} variance share by degree 1…{upto}: "
+        + " / ".join(f"{float(s):.2f}" for s in share[1 : upto + 1]),
+    ]
 
 
 # ---------------------------------------------------------------------------------------
@@ -173,7 +183,7 @@ def degree_energy(model, center=None, symmetric: bool = True) -> Tensor:
     if symmetric:
         net = symmetrise(net)
     e0, ep = net.embed[:, :1], net.embed[:, 1:]
-    g = torch.stack([e0 @ e0.T, ep @ ep.T])                               # (2, n₀, n₀)
+    g = torch.stack([e0 @ e0.T, ep @ ep.T])  # (2, n₀, n₀)
     for layer in net.layers:
         gl = layer.left @ g @ layer.left.T
         gr = layer.right @ g @ layer.right.T

@@ -23,6 +23,7 @@ Examples::
     >>> 0.0 <= accuracy(model, (x, y)) <= 1.0
     True
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -36,8 +37,17 @@ if TYPE_CHECKING:  # only for annotations: importing data here would cost nothin
     from .data import Dataset  # evaluation must not depend on how datasets are stored
     from .network import Network
 
-__all__ = ["Data", "as_batches", "placement", "eval_mode", "logits", "predict", "accuracy",
-           "per_class_accuracy", "error_ratio"]
+__all__ = [
+    "Data",
+    "as_batches",
+    "placement",
+    "eval_mode",
+    "logits",
+    "predict",
+    "accuracy",
+    "per_class_accuracy",
+    "error_ratio",
+]
 
 #: What the functions of this module accept as data.
 Data = Union["Dataset", tuple[Tensor, Tensor], Iterable[tuple[Tensor, Tensor]]]
@@ -47,12 +57,16 @@ BATCH_SIZE = 1024
 
 
 def _is_pair(data: object) -> bool:
-    return (isinstance(data, (tuple, list)) and len(data) == 2
-            and all(isinstance(t, Tensor) for t in data))
+    return (
+        isinstance(data, (tuple, list))
+        and len(data) == 2
+        and all(isinstance(t, Tensor) for t in data)
+    )
 
 
-def as_batches(data: Data, batch_size: int = BATCH_SIZE,
-               device: torch.device | str | None = None) -> Iterator[tuple[Tensor, Tensor]]:
+def as_batches(
+    data: Data, batch_size: int = BATCH_SIZE, device: torch.device | str | None = None
+) -> Iterator[tuple[Tensor, Tensor]]:
     """Yield ``(x, y)`` batches of ``data`` (a ``Dataset``, an ``(x, y)`` pair, or an
     iterable of batches), moved to ``device`` (``None``: where they are).
 
@@ -72,20 +86,26 @@ def as_batches(data: Data, batch_size: int = BATCH_SIZE,
     if _is_pair(data):
         x, y = data
         if len(x) != len(y):
-            raise ValueError(f"x and y must have the same length, got {len(x)} inputs and "
-                             f"{len(y)} labels")
+            raise ValueError(
+                f"x and y must have the same length, got {len(x)} inputs and {len(y)} labels"
+            )
         for start in range(0, len(x), batch_size):
-            yield (x[start:start + batch_size].to(device),
-                   y[start:start + batch_size].to(device))
+            yield (
+                x[start : start + batch_size].to(device),
+                y[start : start + batch_size].to(device),
+            )
         return
     if isinstance(data, Tensor) or not isinstance(data, Iterable):
-        raise TypeError(f"data must be a Dataset, an (x, y) pair of tensors or an iterable of "
-                        f"(x, y) batches, got {type(data).__name__}; for inputs without labels "
-                        f"call the model directly")
+        raise TypeError(
+            f"data must be a Dataset, an (x, y) pair of tensors or an iterable of "
+            f"(x, y) batches, got {type(data).__name__}; for inputs without labels "
+            f"call the model directly"
+        )
     for batch in data:
         if not _is_pair(batch):
-            raise TypeError(f"each batch must be an (x, y) pair of tensors, got "
-                            f"{type(batch).__name__}")
+            raise TypeError(
+                f"each batch must be an (x, y) pair of tensors, got {type(batch).__name__}"
+            )
         yield batch[0].to(device), batch[1].to(device)
 
 
@@ -128,9 +148,12 @@ def eval_mode(model: nn.Module | Network) -> Iterator[nn.Module | Network]:
             model.train()
 
 
-def _batched_logits(model: nn.Module | Network, data: Data, batch_size: int,
-                    transform: Callable[[Tensor], Tensor] | None
-                    ) -> Iterator[tuple[Tensor, Tensor]]:
+def _batched_logits(
+    model: nn.Module | Network,
+    data: Data,
+    batch_size: int,
+    transform: Callable[[Tensor], Tensor] | None,
+) -> Iterator[tuple[Tensor, Tensor]]:
     """``(logits, y)`` per batch, on the model's device, in eval mode, without gradients."""
     device, dtype = placement(model)
     with torch.no_grad(), eval_mode(model):
@@ -140,8 +163,13 @@ def _batched_logits(model: nn.Module | Network, data: Data, batch_size: int,
             yield model(x.to(device=device, dtype=dtype)), y
 
 
-def logits(model: nn.Module | Network, data: Data, batch_size: int = BATCH_SIZE, *,
-           transform: Callable[[Tensor], Tensor] | None = None) -> Tensor:
+def logits(
+    model: nn.Module | Network,
+    data: Data,
+    batch_size: int = BATCH_SIZE,
+    *,
+    transform: Callable[[Tensor], Tensor] | None = None,
+) -> Tensor:
     """Logits (N, n_classes) of ``model`` on ``data``, on the CPU, in the model's dtype.
 
     ``transform`` maps every batch of inputs (B, d) before the model sees it (e.g. a
@@ -150,15 +178,26 @@ def logits(model: nn.Module | Network, data: Data, batch_size: int = BATCH_SIZE,
     return torch.cat([z.cpu() for z, _ in _batched_logits(model, data, batch_size, transform)])
 
 
-def predict(model: nn.Module | Network, data: Data, batch_size: int = BATCH_SIZE, *,
-            transform: Callable[[Tensor], Tensor] | None = None) -> Tensor:
+def predict(
+    model: nn.Module | Network,
+    data: Data,
+    batch_size: int = BATCH_SIZE,
+    *,
+    transform: Callable[[Tensor], Tensor] | None = None,
+) -> Tensor:
     """Predicted classes (N,) int64 on the CPU: the argmax of ``logits``."""
-    return torch.cat([z.argmax(-1).cpu()
-                      for z, _ in _batched_logits(model, data, batch_size, transform)])
+    return torch.cat(
+        [z.argmax(-1).cpu() for z, _ in _batched_logits(model, data, batch_size, transform)]
+    )
 
 
-def accuracy(model: nn.Module | Network, data: Data, batch_size: int = BATCH_SIZE, *,
-             transform: Callable[[Tensor], Tensor] | None = None) -> float:
+def accuracy(
+    model: nn.Module | Network,
+    data: Data,
+    batch_size: int = BATCH_SIZE,
+    *,
+    transform: Callable[[Tensor], Tensor] | None = None,
+) -> float:
     """Fraction of ``data`` that ``model`` classifies correctly, in [0, 1] (0 for no data).
 
     Counted on the model's device, one host sync per batch.
@@ -170,9 +209,14 @@ def accuracy(model: nn.Module | Network, data: Data, batch_size: int = BATCH_SIZ
     return correct / max(total, 1)
 
 
-def per_class_accuracy(model: nn.Module | Network, data: Data, batch_size: int = BATCH_SIZE, *,
-                       transform: Callable[[Tensor], Tensor] | None = None,
-                       n_classes: int | None = None) -> Tensor:
+def per_class_accuracy(
+    model: nn.Module | Network,
+    data: Data,
+    batch_size: int = BATCH_SIZE,
+    *,
+    transform: Callable[[Tensor], Tensor] | None = None,
+    n_classes: int | None = None,
+) -> Tensor:
     """Accuracy per true class (n_classes,) float64; a class absent from ``data`` gets NaN.
 
     ``n_classes`` defaults to the width of the model's output.

@@ -1,4 +1,5 @@
 """Writing files so that nothing the user made is ever half-written or lost."""
+
 from __future__ import annotations
 
 import contextlib

@@ -18,6 +18,7 @@ Example::
     dec_z = odt(net_z)
     torch.allclose(net_z(metric.to_z(x)), model(x).double())
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

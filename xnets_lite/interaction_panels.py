@@ -6,6 +6,7 @@ or inhibitory (``-``, negative), with its eigenvalue and its |cos| with the line
 in the caption. The plain callback ``interaction_view`` is what the panel (and the tests)
 call; the panel is built on ``widgets.Panel``.
 """
+
 from __future__ import annotations
 
 import html
@@ -16,8 +17,9 @@ from .interactions import ClassInteractions
 from .widgets import Panel
 
 
-def interaction_view(qf: ClassInteractions, c: int, sign: str, index: int
-                     ) -> tuple[torch.Tensor, str]:
+def interaction_view(
+    qf: ClassInteractions, c: int, sign: str, index: int
+) -> tuple[torch.Tensor, str]:
     """Class ``c``'s ``index``-th (from 1) eigenvector of sign ``sign`` as an (H, W) image and
     a caption."""
     vectors, values = qf.select(sign)
@@ -29,8 +31,10 @@ def interaction_view(qf: ClassInteractions, c: int, sign: str, index: int
     v, g = vectors[c, index - 1], qf.template[c]
     cos = float((v @ g).abs() / (v.norm() * g.norm()).clamp_min(1e-300))
     kind = "excitatory" if sign == "+" else "inhibitory"
-    caption = (f"class {c}, {kind} eigenvector {index} of {k}: eigenvalue "
-               f"{float(values[c, index - 1]):+.3f}; |cos| with the linear template {cos:.2f}")
+    caption = (
+        f"class {c}, {kind} eigenvector {index} of {k}: eigenvalue "
+        f"{float(values[c, index - 1]):+.3f}; |cos| with the linear template {cos:.2f}"
+    )
     return v.reshape(qf.image_shape), caption
 
 
@@ -39,6 +43,7 @@ def interaction_figure(image: torch.Tensor):
     from matplotlib.figure import Figure
 
     from .plots import show_image, sign_colorbar
+
     fig = Figure(figsize=(3.0, 3.3), layout="constrained")
     ax = fig.subplots()
     show_image(ax, image)
@@ -57,24 +62,28 @@ class InteractionPanel(Panel):
         n_classes, k = qf.positive_values.shape
         self.qf = qf
         self.klass = w.IntSlider(value=0, min=0, max=n_classes - 1, description="class")
-        self.sign = w.ToggleButtons(options=[("+ excitatory", "+"), ("− inhibitory", "-")],
-                                    value="+", description="sign")
+        self.sign = w.ToggleButtons(
+            options=[("+ excitatory", "+"), ("− inhibitory", "-")], value="+", description="sign"
+        )
         self.index = w.IntSlider(value=1, min=1, max=k, description="eigenvector")
         self.caption = w.HTML()
         self.plot = w.Output()
         for control in (self.klass, self.sign, self.index):
             control.observe(lambda change: self.update(), names="value")
-        self.widget = self.container(title, w.HBox([self.klass, self.index]), self.sign,
-                                     self.caption, self.plot)
+        self.widget = self.container(
+            title, w.HBox([self.klass, self.index]), self.sign, self.caption, self.plot
+        )
         self.update()
 
     def update(self) -> str:
-        self.image, caption = interaction_view(self.qf, self.klass.value, self.sign.value,
-                                               self.index.value)
+        self.image, caption = interaction_view(
+            self.qf, self.klass.value, self.sign.value, self.index.value
+        )
         self.caption.value = html.escape(caption)
         self.show(self.plot, interaction_figure(self.image))
         return caption
 
     def snapshot(self):
         from .plots import png_bytes
+
         return f"<p>{self.caption.value}</p>", png_bytes(interaction_figure(self.image))

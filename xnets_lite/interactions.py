@@ -26,6 +26,7 @@ Example::
     qf.positive_values[c], qf.negative_values[c]        # (k,) each
     qf.positive[c, 0]                                   # (d,) top excitatory direction
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -57,13 +58,15 @@ def linear_and_quadratic(model, center=None) -> tuple[Tensor, Tensor, Tensor]:
     for layer in net.layers:
         la, ra = layer.left @ a[-1], layer.right @ a[-1]
         a.append(layer.down @ (la * ra))
-        jac.append(layer.down @ (la[:, None] * (layer.right @ jac[-1])
-                                 + ra[:, None] * (layer.left @ jac[-1])))
+        jac.append(
+            layer.down
+            @ (la[:, None] * (layer.right @ jac[-1]) + ra[:, None] * (layer.left @ jac[-1]))
+        )
     v = net.head[1:]
     q = torch.zeros(net.n_classes, net.d_input, net.d_input, dtype=net.dtype, device=net.device)
     for layer, a_l, j_l in zip(reversed(net.layers), reversed(a[:-1]), reversed(jac[:-1])):
-        s = v @ layer.down                                                 # (C, k)
-        lj, rj = layer.left @ j_l, layer.right @ j_l                       # (k, d)
+        s = v @ layer.down  # (C, k)
+        lj, rj = layer.left @ j_l, layer.right @ j_l  # (k, d)
         q += torch.einsum("hi,ch,hj->cij", lj, s, rj)
         v = (s * (layer.right @ a_l)) @ layer.left + (s * (layer.left @ a_l)) @ layer.right
     f0 = (net.head @ a[-1])[1:]
@@ -80,8 +83,7 @@ def quadratic_form_autograd(model, c: int, center=None) -> Tensor:
     check of ``quadratic_forms`` (d backward passes: small inputs, or one class at a time)."""
     net = as_network(model)
     mu = _check_center(center, net.d_input, net.dtype, net.device)
-    return 0.5 * torch.autograd.functional.hessian(lambda x: net(x[None])[0, c], mu,
-                                                   vectorize=True)
+    return 0.5 * torch.autograd.functional.hessian(lambda x: net(x[None])[0, c], mu, vectorize=True)
 
 
 @dataclass
@@ -109,20 +111,23 @@ class ClassInteractions:
         """(C, k) twice: |cos| of the positive, then the negative, eigenvectors with the class's
         linear template (0 = orthogonal to it: information beyond the template)."""
         g = self.template / self.template.norm(dim=-1, keepdim=True).clamp_min(1e-300)
-        return tuple(torch.einsum("ckd,cd->ck", v, g).abs()
-                     for v in (self.positive, self.negative))
+        return tuple(torch.einsum("ckd,cd->ck", v, g).abs() for v in (self.positive, self.negative))
 
     def select(self, sign: str) -> tuple[Tensor, Tensor]:
         """``(vectors (C, k, d), values (C, k))`` for ``sign`` ``"+"`` or ``"-"``."""
         if sign not in ("+", "-"):
             raise ValueError(f"sign must be '+' (excitation) or '-' (inhibition), got {sign!r}")
-        return ((self.positive, self.positive_values) if sign == "+"
-                else (self.negative, self.negative_values))
+        return (
+            (self.positive, self.positive_values)
+            if sign == "+"
+            else (self.negative, self.negative_values)
+        )
 
 
 @torch.no_grad()
-def class_interactions(model, k: int = 3, center=None, sign_data=None,
-                       image_shape=None, sign_gradient=None) -> ClassInteractions:
+def class_interactions(
+    model, k: int = 3, center=None, sign_data=None, image_shape=None, sign_gradient=None
+) -> ClassInteractions:
     """Top-``k`` positive and negative eigenvectors of every class's ``Q_c`` (around
     ``center``), signed by the course's rule on ``sign_data`` (N, d) — the mean gradient
     over those inputs, or ``sign_gradient`` (C, d) when already computed — or, without
@@ -131,14 +136,20 @@ def class_interactions(model, k: int = 3, center=None, sign_data=None,
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= net.d_input // 2:
         raise ValueError(f"k must be an int between 1 and {net.d_input // 2}, got {k!r}")
     _, g, q = linear_and_quadratic(net, center)
-    evals, evecs = torch.linalg.eigh(q)                                     # ascending
-    evecs = evecs.mT                                                        # rows
+    evals, evecs = torch.linalg.eigh(q)  # ascending
+    evecs = evecs.mT  # rows
     pos, neg = evecs.flip(1)[:, :k], evecs[:, :k]
     grad = sign_gradient
     if grad is None:
         grad = g if sign_data is None else data_gradient(net, sign_data)
-    return ClassInteractions(orient(pos, grad), orient(neg, grad), evals.flip(1)[:, :k],
-                             evals[:, :k], g, _shape(net.d_input, image_shape))
+    return ClassInteractions(
+        orient(pos, grad),
+        orient(neg, grad),
+        evals.flip(1)[:, :k],
+        evals[:, :k],
+        g,
+        _shape(net.d_input, image_shape),
+    )
 
 
 def plot_interactions(qf: ClassInteractions, title: str = "", n: int | None = None):
@@ -148,6 +159,7 @@ def plot_interactions(qf: ClassInteractions, title: str = "", n: int | None = No
     from matplotlib.figure import Figure
 
     from .plots import show_image, sign_colorbar
+
     n_classes, k = qf.positive_values.shape
     n = k if n is None else min(n, k)
     h, w = qf.image_shape
@@ -157,11 +169,16 @@ def plot_interactions(qf: ClassInteractions, title: str = "", n: int | None = No
         sign, i = ("+", r) if r < n else ("-", r - n)
         vectors, values = qf.select(sign)
         for c in range(n_classes):
-            show_image(axes[r, c], vectors[c, i].reshape(h, w),
-                       f"{c}: λ={float(values[c, i]):+.2f}")
-        axes[r, 0].set_ylabel(("excitatory" if sign == "+" else "inhibitory") + f" {i + 1}",
-                              fontsize=8)
+            show_image(
+                axes[r, c], vectors[c, i].reshape(h, w), f"{c}: λ={float(values[c, i]):+.2f}"
+            )
+        axes[r, 0].set_ylabel(
+            ("excitatory" if sign == "+" else "inhibitory") + f" {i + 1}", fontsize=8
+        )
     sign_colorbar(fig, axes)
-    fig.suptitle((title + "\n" if title else "") + "eigenvectors of Q_c = ½ Hessian of logit c; "
-                 "λ: eigenvalue (top rows > 0, bottom rows < 0)", fontsize=8)
+    fig.suptitle(
+        (title + "\n" if title else "") + "eigenvectors of Q_c = ½ Hessian of logit c; "
+        "λ: eigenvalue (top rows > 0, bottom rows < 0)",
+        fontsize=8,
+    )
     return fig

@@ -12,6 +12,7 @@ the linear template ``∇logit_c(0)`` (``template_cosines``; notebook 03 measure
 Sign rule (``orient``): an eigenvector's sign is arbitrary; every one the course shows is
 signed so that moving the test images along ``+v`` raises the class's logit on average.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,8 +32,10 @@ def image_shape_of(d_input: int, image_shape=None) -> tuple[int, int]:
     if image_shape is not None:
         h, w = image_shape
         if h * w != d_input:
-            raise ValueError(f"image_shape {tuple(image_shape)} has {h * w} pixels, but the "
-                             f"network has {d_input} inputs")
+            raise ValueError(
+                f"image_shape {tuple(image_shape)} has {h * w} pixels, but the "
+                f"network has {d_input} inputs"
+            )
         return int(h), int(w)
     side = math.isqrt(d_input)
     if side * side != d_input:
@@ -40,7 +43,7 @@ def image_shape_of(d_input: int, image_shape=None) -> tuple[int, int]:
     return side, side
 
 
-_image_shape = image_shape_of   # the old private name, until every caller uses the public one
+_image_shape = image_shape_of  # the old private name, until every caller uses the public one
 
 
 def direction_name(wire: int, k: int) -> str:
@@ -69,11 +72,14 @@ def mean_gradient(model, x: Tensor, batch_size: int = 2000) -> Tensor:
     try:
         with torch.enable_grad():
             for i in range(0, len(x), batch_size):
-                xb = x[i:i + batch_size].to(device=device, dtype=dtype).requires_grad_(True)
+                xb = x[i : i + batch_size].to(device=device, dtype=dtype).requires_grad_(True)
                 logits = model(xb)
-                grads = torch.stack([torch.autograd.grad(logits[:, c].sum(), xb,
-                                                         retain_graph=True)[0].sum(0)
-                                     for c in range(logits.shape[1])])
+                grads = torch.stack(
+                    [
+                        torch.autograd.grad(logits[:, c].sum(), xb, retain_graph=True)[0].sum(0)
+                        for c in range(logits.shape[1])
+                    ]
+                )
                 grads = grads.reshape(grads.shape[0], -1).double().cpu()
                 total = grads if total is None else total + grads
     finally:
@@ -96,8 +102,9 @@ def orient(vectors: Tensor, gradient: Tensor) -> Tensor:
     v = vectors[:, None] if single else vectors
     g = gradient.to(device=v.device, dtype=v.dtype)
     if g.shape != (v.shape[0], v.shape[-1]):
-        raise ValueError(f"gradient must be (classes, d) = {(v.shape[0], v.shape[-1])}, got "
-                         f"{tuple(g.shape)}")
+        raise ValueError(
+            f"gradient must be (classes, d) = {(v.shape[0], v.shape[-1])}, got {tuple(g.shape)}"
+        )
     sign = torch.where(torch.einsum("ckd,cd->ck", v, g) >= 0, 1.0, -1.0).to(v.dtype)
     out = v * sign[..., None]
     return out[:, 0] if single else out
@@ -144,9 +151,13 @@ class ClassEigenvectors:
 
 
 @torch.no_grad()
-def class_eigenvectors(dec: Decomposition, k: int = 3, image_shape=None,
-                       sign_data: Tensor | None = None,
-                       sign_gradient: Tensor | None = None) -> ClassEigenvectors:
+def class_eigenvectors(
+    dec: Decomposition,
+    k: int = 3,
+    image_shape=None,
+    sign_data: Tensor | None = None,
+    sign_gradient: Tensor | None = None,
+) -> ClassEigenvectors:
     """Top-``k`` eigenvectors of every **class Gram**, from the weights alone.
 
     The class Gram of logit c is the Gram of the network unfolded at one input copy
@@ -172,8 +183,9 @@ def class_eigenvectors(dec: Decomposition, k: int = 3, image_shape=None,
     """
     net = dec.network
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= net.d_input:
-        raise ValueError(f"k must be an int between 1 and {net.d_input} (the input size), "
-                         f"got {k!r}")
+        raise ValueError(
+            f"k must be an int between 1 and {net.d_input} (the input size), got {k!r}"
+        )
     u = net.head[1:]
     m = input_grams(net, u[:, :, None] * u[:, None, :])
     block = m[:, 1:, 1:]
@@ -189,10 +201,13 @@ def class_eigenvectors(dec: Decomposition, k: int = 3, image_shape=None,
         rule = f"raises the logit on average over {len(sign_data):,} inputs"
     vectors = orient(evecs[:, :k].contiguous(), grad)
     return ClassEigenvectors(
-        values=evals[:, :k], share=evals[:, :k] / evals.sum(-1, keepdim=True).clamp_min(tiny),
-        images=vectors.reshape(*vectors.shape[:2], h, w), vectors=vectors,
+        values=evals[:, :k],
+        share=evals[:, :k] / evals.sum(-1, keepdim=True).clamp_min(tiny),
+        images=vectors.reshape(*vectors.shape[:2], h, w),
+        vectors=vectors,
         pixel_share=evals.sum(-1) / m.diagonal(dim1=-2, dim2=-1).sum(-1).clamp_min(tiny),
-        sign=rule)
+        sign=rule,
+    )
 
 
 def data_gradient(net: Network, x: Tensor) -> Tensor:
@@ -264,9 +279,13 @@ def compositional_tree(dec: Decomposition, rank=15, image_shape=None) -> Tree:
     class_matrices = None
     if interactions:
         class_matrices = torch.einsum("co,oij->cij", net.head[1:], interactions.pop())
-    return Tree(features=net.embed[:, 1:].reshape(-1, h, w), interactions=interactions,
-                class_matrices=class_matrices,
-                importance=[imp[: k + 1] for imp, k in zip(dec.importance, ranks)], ranks=ranks)
+    return Tree(
+        features=net.embed[:, 1:].reshape(-1, h, w),
+        interactions=interactions,
+        class_matrices=class_matrices,
+        importance=[imp[: k + 1] for imp, k in zip(dec.importance, ranks)],
+        ranks=ranks,
+    )
 
 
 def top_pairs(matrix: Tensor, top: int) -> list[tuple[int, int, float]]:
@@ -294,8 +313,13 @@ def trace_class(tree: Tree, c: int, top: int = 3) -> list[dict]:
     if isinstance(c, bool) or not isinstance(c, int) or not 0 <= c < n_classes:
         raise ValueError(f"class must be an int in [0, {n_classes}), got {c!r}")
     n_layers = len(tree.interactions) + 1
-    steps = [{"layer": n_layers - 1, "output": f"class {c}",
-              "pairs": top_pairs(tree.class_matrices[c], top)}]
+    steps = [
+        {
+            "layer": n_layers - 1,
+            "output": f"class {c}",
+            "pairs": top_pairs(tree.class_matrices[c], top),
+        }
+    ]
     frontier = {i for i, j, _ in steps[0]["pairs"] for i in (i, j)} - {0}
     for layer in reversed(range(n_layers - 1)):
         below = set()
@@ -350,13 +374,17 @@ def measure_truncation(dec: Decomposition, data, ranks, full_predictions=None) -
     network's predictions (``full_predictions``, computed when not given) and the
     ``parameters`` of the compressed module (``compress.to_module``)."""
     from .compress import to_module
+
     if full_predictions is None:
         full_predictions = predictions(dec.network, data)
     net = dec.truncate(ranks)
     pred = predictions(net, data)
-    return {"rank": ranks, "accuracy": float((pred == data.labels).double().mean()),
-                "agreement": float((pred == full_predictions).double().mean()),
-                "parameters": to_module(net).num_parameters()}
+    return {
+        "rank": ranks,
+        "accuracy": float((pred == data.labels).double().mean()),
+        "agreement": float((pred == full_predictions).double().mean()),
+        "parameters": to_module(net).num_parameters(),
+    }
 
 
 def accuracy_vs_rank(dec: Decomposition, data, ranks) -> list[dict]:

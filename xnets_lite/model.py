@@ -12,6 +12,7 @@ residual). Without normalisation, or with the scalar ``"batch-rms"`` one, the wh
 network is a polynomial of degree ``2**n_layers`` in its input: a tree tensor network
 (see ``network.py``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -83,7 +84,7 @@ class DirectBilinear(nn.Module):
     def reset_parameters(self) -> None:
         d = self.left.in_features
         for linear in (self.left, self.right):
-            nn.init.normal_(linear.weight, std=d ** -0.5)
+            nn.init.normal_(linear.weight, std=d**-0.5)
             if linear.bias is not None:
                 nn.init.zeros_(linear.bias)
 
@@ -223,9 +224,16 @@ class XNet(nn.Module):
     rebuilds the model; configs saved before ``block`` existed mean ``"residual"``.
     """
 
-    def __init__(self, d_input: int, d_model: int = 128, d_hidden: int | None = None,
-                 n_classes: int = 10, n_layers: int = 3, norm: Norm = None,
-                 block: Block = "residual"):
+    def __init__(
+        self,
+        d_input: int,
+        d_model: int = 128,
+        d_hidden: int | None = None,
+        n_classes: int = 10,
+        n_layers: int = 3,
+        norm: Norm = None,
+        block: Block = "residual",
+    ):
         super().__init__()
         if norm not in NORMS:
             raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
@@ -233,8 +241,9 @@ class XNet(nn.Module):
             raise ValueError(f"block must be one of {BLOCKS}, got {block!r}")
         if d_hidden is None:
             d_hidden = d_model if block == "direct" else DEFAULT_HIDDEN
-        for name, value in dict(d_input=d_input, d_model=d_model, d_hidden=d_hidden,
-                                n_classes=n_classes).items():
+        for name, value in dict(
+            d_input=d_input, d_model=d_model, d_hidden=d_hidden, n_classes=n_classes
+        ).items():
             if int(value) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if int(n_layers) < 0:
@@ -243,17 +252,26 @@ class XNet(nn.Module):
             raise ValueError(
                 f"block='direct' has no hidden layer: its products (Ax + a) ⊙ (Bx + b) are the "
                 f"d_model={d_model} coordinates of the next wire, so d_hidden={d_hidden} cannot "
-                f"apply; leave d_hidden out (None) or pass d_hidden={d_model}")
-        self.config = dict(d_input=int(d_input), d_model=int(d_model), d_hidden=int(d_hidden),
-                           n_classes=int(n_classes), n_layers=int(n_layers), norm=norm,
-                           block=block)
+                f"apply; leave d_hidden out (None) or pass d_hidden={d_model}"
+            )
+        self.config = dict(
+            d_input=int(d_input),
+            d_model=int(d_model),
+            d_hidden=int(d_hidden),
+            n_classes=int(n_classes),
+            n_layers=int(n_layers),
+            norm=norm,
+            block=block,
+        )
         bias = norm != "rms"
         self.embed = nn.Linear(d_input, d_model)
         self.norms = nn.ModuleList(make_norm(norm) for _ in range(n_layers))
         self.blocks = nn.ModuleList(
-            DirectBilinear(d_model, bias=bias) if block == "direct"
+            DirectBilinear(d_model, bias=bias)
+            if block == "direct"
             else Bilinear(d_model, d_hidden, d_model, bias=bias)
-            for _ in range(n_layers))
+            for _ in range(n_layers)
+        )
         self.head = nn.Linear(d_model, n_classes)
 
     @property
@@ -289,9 +307,10 @@ def calibrate_batch_rms(model: XNet, batches: Iterable) -> list[float]:
     Returns the new running values; the model's train/eval mode is restored.
     """
     if not isinstance(model, XNet) or model.norm != "batch-rms":
-        raise ValueError("calibrate_batch_rms needs an XNet built with norm='batch-rms', got "
-                         + (f"norm={model.norm!r}" if isinstance(model, XNet)
-                            else type(model).__name__))
+        raise ValueError(
+            "calibrate_batch_rms needs an XNet built with norm='batch-rms', got "
+            + (f"norm={model.norm!r}" if isinstance(model, XNet) else type(model).__name__)
+        )
     hidden = []
     for batch in batches:
         x = batch[0] if isinstance(batch, (tuple, list)) else batch
@@ -308,8 +327,9 @@ def calibrate_batch_rms(model: XNet, batches: Iterable) -> list[float]:
             norm.running_rms.copy_(rms)
             norm.initialized.fill_(True)
             values.append(float(rms))
-            hidden = [h + block(norm(h)) if model.block == "residual" else block(norm(h))
-                      for h in hidden]
+            hidden = [
+                h + block(norm(h)) if model.block == "residual" else block(norm(h)) for h in hidden
+            ]
     finally:
         model.train(was_training)
     return values
@@ -319,18 +339,32 @@ class MLP(nn.Module):
     """The conventional baseline: the same embedding, width, depth and head as ``XNet``, with
     residual blocks ``x + W₂ σ(W₁ x)`` (σ = ReLU or GELU) in place of the bilinear ones."""
 
-    def __init__(self, d_input: int, d_model: int = 128, d_hidden: int = 128,
-                 n_classes: int = 10, n_layers: int = 3, activation: Activation = "relu"):
+    def __init__(
+        self,
+        d_input: int,
+        d_model: int = 128,
+        d_hidden: int = 128,
+        n_classes: int = 10,
+        n_layers: int = 3,
+        activation: Activation = "relu",
+    ):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-        self.config = dict(d_input=int(d_input), d_model=int(d_model), d_hidden=int(d_hidden),
-                           n_classes=int(n_classes), n_layers=int(n_layers), activation=activation)
+        self.config = dict(
+            d_input=int(d_input),
+            d_model=int(d_model),
+            d_hidden=int(d_hidden),
+            n_classes=int(n_classes),
+            n_layers=int(n_layers),
+            activation=activation,
+        )
         act = nn.ReLU if activation == "relu" else nn.GELU
         self.embed = nn.Linear(d_input, d_model)
-        self.blocks = nn.ModuleList(nn.Sequential(nn.Linear(d_model, d_hidden), act(),
-                                                  nn.Linear(d_hidden, d_model))
-                                    for _ in range(n_layers))
+        self.blocks = nn.ModuleList(
+            nn.Sequential(nn.Linear(d_model, d_hidden), act(), nn.Linear(d_hidden, d_model))
+            for _ in range(n_layers)
+        )
         self.head = nn.Linear(d_model, n_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -350,7 +384,8 @@ def check_input(x: torch.Tensor, d_input: int) -> torch.Tensor:
     raise ValueError(
         f"input of shape {tuple(x.shape)} does not fit a model with d_input={d_input}: pass a "
         f"batch of shape (batch, {d_input}) or of images with {d_input} pixels each "
-        f"(e.g. (batch, 1, 32, 32) for grayscale SVHN, (batch, 784) for MNIST)")
+        f"(e.g. (batch, 1, 32, 32) for grayscale SVHN, (batch, 784) for MNIST)"
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -373,23 +408,43 @@ class ModelKind:
 
 
 #: Every model the course trains, by name (``Run.model(kind)``, the recipes' ``main``).
-MODEL_KINDS: dict[str, ModelKind] = {k.name: k for k in (
-    ModelKind("xnet", "xnet", dict(block="residual", norm=None),
-              "χ-net, residual blocks x + D((Lx + b_L) ⊙ (Rx + b_R)) + b_D, no normalisation "
-              "(a pure tree)"),
-    ModelKind("xnet-direct", "xnet", dict(block="direct", norm="batch-rms"),
-              "χ-net, the paper's direct layer (Ax + a) ⊙ (Bx + b) with a scalar running RMS"),
-    ModelKind("xnet-rms", "xnet", dict(norm="rms"),
-              "χ-net, residual blocks with a per-sample RMS norm (exact only up to a scale)"),
-    ModelKind("mlp", "mlp", dict(activation="relu"),
-              "ReLU MLP, residual blocks x + W₂ relu(W₁x), the conventional baseline"),
-)}
+MODEL_KINDS: dict[str, ModelKind] = {
+    k.name: k
+    for k in (
+        ModelKind(
+            "xnet",
+            "xnet",
+            dict(block="residual", norm=None),
+            "χ-net, residual blocks x + D((Lx + b_L) ⊙ (Rx + b_R)) + b_D, no normalisation "
+            "(a pure tree)",
+        ),
+        ModelKind(
+            "xnet-direct",
+            "xnet",
+            dict(block="direct", norm="batch-rms"),
+            "χ-net, the paper's direct layer (Ax + a) ⊙ (Bx + b) with a scalar running RMS",
+        ),
+        ModelKind(
+            "xnet-rms",
+            "xnet",
+            dict(norm="rms"),
+            "χ-net, residual blocks with a per-sample RMS norm (exact only up to a scale)",
+        ),
+        ModelKind(
+            "mlp",
+            "mlp",
+            dict(activation="relu"),
+            "ReLU MLP, residual blocks x + W₂ relu(W₁x), the conventional baseline",
+        ),
+    )
+}
 
 Kind = Literal["xnet", "xnet-direct", "xnet-rms", "mlp"]
 
 
-def make_model(kind: Kind, d_input: int, width: int, n_classes: int, n_layers: int,
-               **options) -> nn.Module:
+def make_model(
+    kind: Kind, d_input: int, width: int, n_classes: int, n_layers: int, **options
+) -> nn.Module:
     """An untrained model of ``kind`` (a key of ``MODEL_KINDS``) with ``d_model = d_hidden =
     width``; ``options`` change the kind's own (e.g. ``norm=None`` for a direct χ-net
     without a norm, ``activation="gelu"`` for the MLP)."""
@@ -397,8 +452,13 @@ def make_model(kind: Kind, d_input: int, width: int, n_classes: int, n_layers: i
     if spec is None:
         raise ValueError(f"unknown model kind {kind!r}; expected one of {', '.join(MODEL_KINDS)}")
     return ARCHITECTURES[spec.architecture](
-        d_input=d_input, d_model=width, d_hidden=width, n_classes=n_classes,
-        n_layers=n_layers, **{**spec.options, **options})
+        d_input=d_input,
+        d_model=width,
+        d_hidden=width,
+        n_classes=n_classes,
+        n_layers=n_layers,
+        **{**spec.options, **options},
+    )
 
 
 def model_config(model: nn.Module) -> dict:
@@ -417,8 +477,9 @@ def build_model(config: dict) -> nn.Module:
     kind = config.pop("kind", "xnet")
     cls = ARCHITECTURES.get(kind)
     if cls is None:
-        raise ValueError(f"unknown model kind {kind!r}; expected "
-                         f"{' or '.join(repr(k) for k in ARCHITECTURES)}")
+        raise ValueError(
+            f"unknown model kind {kind!r}; expected {' or '.join(repr(k) for k in ARCHITECTURES)}"
+        )
     return cls(**config)
 
 

@@ -20,6 +20,7 @@ hidden units that carry ``x̃ᵢ · 1`` (``residual_block``), a direct block wit
 
 Nothing of size k³ or (d+1)^(2^L) is built, except by ``Network.dense`` (tests, tiny models).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -51,7 +52,8 @@ class BilinearLayer:
             raise ValueError(
                 f"inconsistent bilinear layer: left {tuple(self.left.shape)}, right "
                 f"{tuple(self.right.shape)}, down {tuple(self.down.shape)}; expected left and "
-                f"right (k, n_in) and down (n_out, k)")
+                f"right (k, n_in) and down (n_out, k)"
+            )
 
     @property
     def n_in(self) -> int:
@@ -103,12 +105,16 @@ class Network:
         widths = [self.embed.shape[0]]
         for i, layer in enumerate(self.layers):
             if layer.n_in != widths[-1]:
-                raise ValueError(f"layer {i} reads a wire of size {layer.n_in}, but the wire "
-                                 f"before it has size {widths[-1]}")
+                raise ValueError(
+                    f"layer {i} reads a wire of size {layer.n_in}, but the wire "
+                    f"before it has size {widths[-1]}"
+                )
             widths.append(layer.n_out)
         if self.head.shape[1] != widths[-1]:
-            raise ValueError(f"head reads a wire of size {self.head.shape[1]}, but the last wire "
-                             f"has size {widths[-1]}")
+            raise ValueError(
+                f"head reads a wire of size {self.head.shape[1]}, but the last wire "
+                f"has size {widths[-1]}"
+            )
 
     # -- shapes -------------------------------------------------------------------------
     @property
@@ -148,25 +154,34 @@ class Network:
     def device(self) -> torch.device:
         return self.embed.device
 
-    def to(self, device: torch.device | str | None = None,
-           dtype: torch.dtype | None = None) -> Network:
+    def to(
+        self, device: torch.device | str | None = None, dtype: torch.dtype | None = None
+    ) -> Network:
         fn = lambda t: t.to(device=device, dtype=dtype)  # noqa: E731
         return self.map(fn)
 
     def map(self, fn: Callable[[Tensor], Tensor]) -> Network:
-        return Network(fn(self.embed), [layer.map(fn) for layer in self.layers],
-                       fn(self.head), dict(self.meta))
+        return Network(
+            fn(self.embed), [layer.map(fn) for layer in self.layers], fn(self.head), dict(self.meta)
+        )
 
     @classmethod
     def from_factors(cls, *args, **kwargs) -> Network:
         """``network.from_factors``: the network of any bilinear model, from its weights."""
         return from_factors(*args, **kwargs)
 
-    def replace(self, embed: Tensor | None = None, layers: list[BilinearLayer] | None = None,
-                head: Tensor | None = None) -> Network:
-        return Network(self.embed if embed is None else embed,
-                       list(self.layers if layers is None else layers),
-                       self.head if head is None else head, dict(self.meta))
+    def replace(
+        self,
+        embed: Tensor | None = None,
+        layers: list[BilinearLayer] | None = None,
+        head: Tensor | None = None,
+    ) -> Network:
+        return Network(
+            self.embed if embed is None else embed,
+            list(self.layers if layers is None else layers),
+            self.head if head is None else head,
+            dict(self.meta),
+        )
 
     # -- evaluation ---------------------------------------------------------------------
     def lift(self, x: Tensor) -> Tensor:
@@ -203,10 +218,12 @@ class Network:
         ``MAX_DENSE_ELEMENTS`` numbers.
         """
         p = self.d_input + 1
-        size = p ** self.n_copies * self.head.shape[0]
+        size = p**self.n_copies * self.head.shape[0]
         if size > MAX_DENSE_ELEMENTS:
-            raise ValueError(f"the dense tensor would have {size:.3g} entries "
-                             f"((d_input+1)^{self.n_copies} per output); use a smaller model")
+            raise ValueError(
+                f"the dense tensor would have {size:.3g} entries "
+                f"((d_input+1)^{self.n_copies} per output); use a smaller model"
+            )
         t = self.embed  # (n, P): wire as a function of the P flattened input indices
         for layer in self.layers:
             t = torch.einsum("oh,hp,hq->opq", layer.down, layer.left @ t, layer.right @ t)
@@ -242,10 +259,10 @@ def residual_block(left: Tensor, right: Tensor, down: Tensor, down_bias: Tensor)
     eye = torch.eye(n, dtype=left.dtype, device=left.device)
     e0 = eye[:1].expand(n, n)
     d_out = torch.zeros(n, h + n, dtype=left.dtype, device=left.device)
-    d_out[0, h] = 1                      # 1 · 1 → the constant coordinate
+    d_out[0, h] = 1  # 1 · 1 → the constant coordinate
     d_out[1:, :h] = down
-    d_out[1:, h] = down_bias             # b_D · (1 · 1)
-    d_out[1:, h + 1:] = eye[1:, 1:]      # x_i · 1 → the residual
+    d_out[1:, h] = down_bias  # b_D · (1 · 1)
+    d_out[1:, h + 1 :] = eye[1:, 1:]  # x_i · 1 → the residual
     return BilinearLayer(torch.cat([left, eye]), torch.cat([right, e0.clone()]), d_out)
 
 
@@ -270,12 +287,12 @@ def rms_layer(n: int, dtype: torch.dtype, device: torch.device) -> BilinearLayer
     d = n - 1
     eye = torch.eye(n, dtype=dtype, device=device)
     e0 = eye[:1].expand(d, n)
-    left = torch.cat([eye[:1], eye[1:], e0])                   # w₀ | w_i | w₀
-    right = torch.cat([eye[:1], eye[1:], eye[1:]])             # w₀ | w_i | w_i
+    left = torch.cat([eye[:1], eye[1:], e0])  # w₀ | w_i | w₀
+    right = torch.cat([eye[:1], eye[1:], eye[1:]])  # w₀ | w_i | w_i
     down = torch.zeros(d + 2, 1 + 2 * d, dtype=dtype, device=device)
     down[0, 0] = 1
-    down[1, 1:1 + d] = 1.0 / d
-    down[2:, 1 + d:] = torch.eye(d, dtype=dtype, device=device)
+    down[1, 1 : 1 + d] = 1.0 / d
+    down[2:, 1 + d :] = torch.eye(d, dtype=dtype, device=device)
     return BilinearLayer(left, right, down)
 
 
@@ -292,10 +309,10 @@ def rms_block(left: Tensor, right: Tensor, down: Tensor, down_bias: Tensor) -> B
     lefts = torch.cat([eye[:1], eye[1:2].expand(d, n), torch.cat([pad, left], 1)])
     rights = torch.cat([eye[1:2], eye[2:], torch.cat([pad, right], 1)])
     d_out = left.new_zeros(d + 1, 1 + d + h)
-    d_out[0, 0] = 1                       # a σ
-    d_out[1:, 0] = down_bias              # b_D a σ
-    d_out[1:, 1:1 + d] = torch.eye(d, dtype=left.dtype, device=left.device)  # σ z
-    d_out[1:, 1 + d:] = down
+    d_out[0, 0] = 1  # a σ
+    d_out[1:, 0] = down_bias  # b_D a σ
+    d_out[1:, 1 : 1 + d] = torch.eye(d, dtype=left.dtype, device=left.device)  # σ z
+    d_out[1:, 1 + d :] = down
     return BilinearLayer(lefts, rights, d_out)
 
 
@@ -315,8 +332,9 @@ def rms_direct_block(left: Tensor, right: Tensor) -> BilinearLayer:
 
 
 @torch.no_grad()
-def to_network(model: XNet, dtype: torch.dtype = torch.float64,
-               device: torch.device | str | None = None) -> Network:
+def to_network(
+    model: XNet, dtype: torch.dtype = torch.float64, device: torch.device | str | None = None
+) -> Network:
     """The exact tensor-network form of a trained ``XNet`` (see the module docstring).
 
     ``norm=None``: one bilinear layer per block (a tree of degree 2^L): ``residual_block``
@@ -331,14 +349,17 @@ def to_network(model: XNet, dtype: torch.dtype = torch.float64,
     ``Network.__call__`` divides out.
     """
     if not isinstance(model, XNet):
-        raise TypeError(f"to_network expects an XNet (a χ-net), got {type(model).__name__}; "
-                        f"a ReLU/GELU baseline has no tensor-network form")
+        raise TypeError(
+            f"to_network expects an XNet (a χ-net), got {type(model).__name__}; "
+            f"a ReLU/GELU baseline has no tensor-network form"
+        )
     if model.norm == "batch-rms" and model.training:
         warnings.warn(
             "to_network: this batch-rms χ-net is in train mode, where each block input is divided "
             "by the RMS of its batch; the network folds the frozen running value instead (the "
             "eval-mode function). Call model.eval() before comparing their outputs.",
-            stacklevel=2)
+            stacklevel=2,
+        )
     cast = lambda t: None if t is None else t.detach().to(device=device, dtype=dtype)  # noqa: E731
     embed = affine(cast(model.embed.weight), cast(model.embed.bias))
     n = embed.shape[0]
@@ -348,8 +369,11 @@ def to_network(model: XNet, dtype: torch.dtype = torch.float64,
         lw, rw = cast(block.left.weight), cast(block.right.weight)
         if model.norm == "rms":
             layers.append(rms_layer(n, embed.dtype, embed.device))
-            layers.append(rms_direct_block(lw, rw) if direct else
-                          rms_block(lw, rw, cast(block.down.weight), cast(block.down.bias)))
+            layers.append(
+                rms_direct_block(lw, rw)
+                if direct
+                else rms_block(lw, rw, cast(block.down.weight), cast(block.down.bias))
+            )
             continue
         if model.norm == "batch-rms":
             # n(x) = x / c with a constant c: L(x / c) + b = (L / c) x + b. The sum
@@ -361,8 +385,9 @@ def to_network(model: XNet, dtype: torch.dtype = torch.float64,
         if direct:
             layers.append(direct_block(left, right))
         else:
-            layers.append(residual_block(left[1:], right[1:], cast(block.down.weight),
-                                         cast(block.down.bias)))
+            layers.append(
+                residual_block(left[1:], right[1:], cast(block.down.weight), cast(block.down.bias))
+            )
     head = affine(cast(model.head.weight), cast(model.head.bias))
     meta = dict(source=dict(model.config), norm=model.norm, block=model.block)
     return Network(embed, layers, head, meta)
@@ -380,14 +405,18 @@ def _block_factors(block: tuple[Tensor, ...] | dict, index: int, residual: bool)
     if isinstance(block, dict):
         unknown = set(block) - set(BLOCK_KEYS)
         if unknown or "left" not in block or "right" not in block:
-            raise ValueError(f"block {index}: a block mapping needs 'left' and 'right' and may "
-                             f"have {', '.join(BLOCK_KEYS[2:])}; got keys {sorted(block)}")
+            raise ValueError(
+                f"block {index}: a block mapping needs 'left' and 'right' and may "
+                f"have {', '.join(BLOCK_KEYS[2:])}; got keys {sorted(block)}"
+            )
         out = dict(block)
     elif isinstance(block, (tuple, list)) and len(block) in (2, 3):
         out = dict(zip(("left", "right", "down"), block))
     else:
-        raise TypeError(f"block {index} must be (L, R), (L, R, D) or a dict with keys "
-                        f"{', '.join(BLOCK_KEYS)}; got {type(block).__name__}")
+        raise TypeError(
+            f"block {index} must be (L, R), (L, R, D) or a dict with keys "
+            f"{', '.join(BLOCK_KEYS)}; got {type(block).__name__}"
+        )
     out.setdefault("residual", residual)
     return out
 
@@ -396,31 +425,44 @@ def _block_layer(f: dict, i: int) -> BilinearLayer:
     """Block ``i``'s factors (``BLOCK_KEYS``, cast) → its bilinear layer on homogeneous wires."""
     lw, rw = f["left"], f["right"]
     if lw.dim() != 2 or rw.shape != lw.shape:
-        raise ValueError(f"block {i}: L and R must be matrices of one shape (h, d_in), got "
-                         f"{tuple(lw.shape)} and {tuple(rw.shape)}")
+        raise ValueError(
+            f"block {i}: L and R must be matrices of one shape (h, d_in), got "
+            f"{tuple(lw.shape)} and {tuple(rw.shape)}"
+        )
     down = f.get("down")
     if down is None:
         down = torch.eye(lw.shape[0], dtype=lw.dtype, device=lw.device)
     if down.dim() != 2 or down.shape[1] != lw.shape[0]:
-        raise ValueError(f"block {i}: D must be (d_out, h) with h = {lw.shape[0]} (the rows "
-                         f"of L and R), got {tuple(down.shape)}")
+        raise ValueError(
+            f"block {i}: D must be (d_out, h) with h = {lw.shape[0]} (the rows "
+            f"of L and R), got {tuple(down.shape)}"
+        )
     left, right = affine(lw, f.get("left_bias")), affine(rw, f.get("right_bias"))
     if not f["residual"]:
         return BilinearLayer(left, right, affine(down, f.get("down_bias")))
     if down.shape[0] != lw.shape[1]:
-        raise ValueError(f"block {i} is residual, so D must map back to the width "
-                         f"d_in = {lw.shape[1]}; got D of shape {tuple(down.shape)}")
+        raise ValueError(
+            f"block {i} is residual, so D must map back to the width "
+            f"d_in = {lw.shape[1]}; got D of shape {tuple(down.shape)}"
+        )
     bias = f.get("down_bias")
-    return residual_block(left[1:], right[1:], down,
-                          down.new_zeros(down.shape[0]) if bias is None else bias)
+    return residual_block(
+        left[1:], right[1:], down, down.new_zeros(down.shape[0]) if bias is None else bias
+    )
 
 
 @torch.no_grad()
-def from_factors(embed_weight: Tensor, embed_bias: Tensor | None = None,
-                 blocks: Sequence[tuple[Tensor, ...] | dict] = (),
-                 head_weight: Tensor | None = None, head_bias: Tensor | None = None, *,
-                 residual: bool = False, dtype: torch.dtype = torch.float64,
-                 device: torch.device | str | None = None) -> Network:
+def from_factors(
+    embed_weight: Tensor,
+    embed_bias: Tensor | None = None,
+    blocks: Sequence[tuple[Tensor, ...] | dict] = (),
+    head_weight: Tensor | None = None,
+    head_bias: Tensor | None = None,
+    *,
+    residual: bool = False,
+    dtype: torch.dtype = torch.float64,
+    device: torch.device | str | None = None,
+) -> Network:
     """The ``Network`` of any bilinear model, from its weights: embedding, blocks, head.
 
     The model is ``logits = H w_L + b_H`` with ``w₀ = E x + b_E`` and, per block,
@@ -468,12 +510,26 @@ def from_factors(embed_weight: Tensor, embed_bias: Tensor | None = None,
     """
     if head_weight is None:
         raise TypeError("from_factors needs head_weight, the (n_classes, d_L) read-out")
-    cast = lambda t: None if t is None else torch.as_tensor(t).detach().to(  # noqa: E731
-        device=device, dtype=dtype)
+    cast = lambda t: (
+        None
+        if t is None
+        else torch.as_tensor(t)
+        .detach()
+        .to(  # noqa: E731
+            device=device, dtype=dtype
+        )
+    )
     embed = affine(cast(embed_weight), cast(embed_bias))
-    layers = [_block_layer({k: cast(v) if k != "residual" else v
-                            for k, v in _block_factors(block, i, residual).items()}, i)
-              for i, block in enumerate(blocks)]
+    layers = [
+        _block_layer(
+            {
+                k: cast(v) if k != "residual" else v
+                for k, v in _block_factors(block, i, residual).items()
+            },
+            i,
+        )
+        for i, block in enumerate(blocks)
+    ]
     head = affine(cast(head_weight), cast(head_bias))
     try:
         return Network(embed, layers, head, dict(source="factors", norm=None))

@@ -18,6 +18,7 @@ Dataset choice (never a silent switch):
   and at the end that says what failed, how to get SVHN and how to force a dataset.
 * Inside a notebook, ``dataset="svhn"`` without data raises ``DataNotFoundError``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,12 +35,24 @@ from .model import MODEL_KINDS, make_model
 from .outputs import INFO_CLASS
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = ("00_tensor_networks", "01_training", "02_decomposition", "03_eigenvectors",
-             "04_tree", "05_validation")
+NOTEBOOKS = (
+    "00_tensor_networks",
+    "01_training",
+    "02_decomposition",
+    "03_eigenvectors",
+    "04_tree",
+    "05_validation",
+)
 
 #: Environment variables read by the ``parameters`` cell of every notebook.
-ENV = dict(dataset="XNETS_DATASET", fast="XNETS_FAST", seed="XNETS_SEED", device="XNETS_DEVICE",
-           checkpoints="XNETS_CHECKPOINTS", figures="XNETS_FIGURES")
+ENV = dict(
+    dataset="XNETS_DATASET",
+    fast="XNETS_FAST",
+    seed="XNETS_SEED",
+    device="XNETS_DEVICE",
+    checkpoints="XNETS_CHECKPOINTS",
+    figures="XNETS_FIGURES",
+)
 
 #: The χ-net kinds (and the baseline) a notebook can ask ``Run.model`` for.
 KINDS = {name: kind.description for name, kind in MODEL_KINDS.items()}
@@ -53,8 +66,10 @@ class NotebookDataError(Exception):
     (``_render_traceback_``) with the fix that works *in a notebook*, not a traceback."""
 
     def _render_traceback_(self) -> list[str]:
-        return [f"\x1b[31m{type(self).__name__}\x1b[0m: {line}" if i == 0 else line
-                for i, line in enumerate(str(self).splitlines())]
+        return [
+            f"\x1b[31m{type(self).__name__}\x1b[0m: {line}" if i == 0 else line
+            for i, line in enumerate(str(self).splitlines())
+        ]
 
 
 def _info(text: str) -> None:
@@ -68,12 +83,15 @@ def _info(text: str) -> None:
     except ImportError:  # pragma: no cover - IPython is a dependency
         get_ipython = None
     if get_ipython is not None and get_ipython() is not None:
-        display(HTML(f'<div class="{INFO_CLASS}" style="color:#555;font-size:85%">'
-                     f"ℹ {html.escape(text)}</div>"), metadata={INFO_CLASS: True})
+        display(
+            HTML(
+                f'<div class="{INFO_CLASS}" style="color:#555;font-size:85%">'
+                f"ℹ {html.escape(text)}</div>"
+            ),
+            metadata={INFO_CLASS: True},
+        )
     else:
         print(text, file=sys.stderr)
-
-
 
 
 @dataclass
@@ -148,8 +166,12 @@ class Run:
         overrides = self._changed(overrides)
         r = self.recipe.with_overrides(**overrides)
         name = f"{kind}-w{r.width}-l{r.n_layers}-e{r.epochs}" + ("-fast" if r.fast else "")
-        for key, short in (("noise_std", "n"), ("weight_decay", "wd"), ("lr", "lr"),
-                           ("batch_size", "b")):
+        for key, short in (
+            ("noise_std", "n"),
+            ("weight_decay", "wd"),
+            ("lr", "lr"),
+            ("batch_size", "b"),
+        ):
             if key in overrides:
                 name += f"-{short}{overrides[key]:g}"
         return Path(self.checkpoints) / self.dataset / f"{name}-s{self.seed}.pt"
@@ -161,6 +183,7 @@ class Run:
 
     def torch_device(self):
         from .train import resolve_device
+
         return resolve_device(self.device)
 
     # -- data and models ----------------------------------------------------------------
@@ -170,6 +193,7 @@ class Run:
         ``NotebookDataError`` with the fix that works in a notebook."""
         if self._data is None:
             from .data import DataNotFoundError, balanced_subset, load_splits
+
             try:
                 train, test = load_splits(self.dataset, extra=self.recipe.extra)
             except DataNotFoundError as err:
@@ -198,10 +222,17 @@ class Run:
         path = self.checkpoint_path(kind, **overrides)
         before = path.stat().st_mtime_ns if path.exists() else None
         start = time.perf_counter()
-        model, meta = train_or_load(path, lambda: self.make(kind, **overrides), train, test,
-                                    seed=self.seed, device=self.torch_device(),
-                                    progress=(not self.fast) if progress is None else progress,
-                                    desc=kind, **r.train_kwargs)
+        model, meta = train_or_load(
+            path,
+            lambda: self.make(kind, **overrides),
+            train,
+            test,
+            seed=self.seed,
+            device=self.torch_device(),
+            progress=(not self.fast) if progress is None else progress,
+            desc=kind,
+            **r.train_kwargs,
+        )
         model.cpu().eval()
         after = path.stat().st_mtime_ns if path.exists() else None
         how = "loaded" if before is not None and before == after else "trained and saved"
@@ -213,9 +244,11 @@ class Run:
         return {kind: self.model(kind) for kind in kinds}
 
     def __repr__(self) -> str:
-        return (f"Run(dataset={self.dataset!r} [{self.label}], width={self.width}, "
-                f"n_layers={self.n_layers}, epochs={self.epochs}, main={self.main!r}, "
-                f"seed={self.seed}, device={self.device!r})")
+        return (
+            f"Run(dataset={self.dataset!r} [{self.label}], width={self.width}, "
+            f"n_layers={self.n_layers}, epochs={self.epochs}, main={self.main!r}, "
+            f"seed={self.seed}, device={self.device!r})"
+        )
 
 
 _TRUE = ("1", "true", "yes", "on")
@@ -230,8 +263,10 @@ class NotebookParameterError(NotebookDataError, ValueError):
 
 
 def _fix(name: str, example: str, env_example: str) -> str:
-    return (f"Set {name} = {example} in the notebook's parameters cell, or start Jupyter with "
-            f"{ENV[name]}={env_example}.")
+    return (
+        f"Set {name} = {example} in the notebook's parameters cell, or start Jupyter with "
+        f"{ENV[name]}={env_example}."
+    )
 
 
 def parse_flag(value, name: str = "fast") -> bool:
@@ -253,8 +288,8 @@ def parse_flag(value, name: str = "fast") -> bool:
         return False
     raise NotebookParameterError(
         f"{name} = {value!r} is not a yes/no value (use True/False; as text: "
-        f"{'/'.join(_TRUE)} or {'/'.join(f for f in _FALSE if f)}).\n"
-        + _fix(name, "False", "0"))
+        f"{'/'.join(_TRUE)} or {'/'.join(f for f in _FALSE if f)}).\n" + _fix(name, "False", "0")
+    )
 
 
 def parse_int(value, name: str = "seed", minimum: int | None = None) -> int:
@@ -268,20 +303,22 @@ def parse_int(value, name: str = "seed", minimum: int | None = None) -> int:
     ok = not isinstance(value, (bool, float)) and text.lstrip("-").isdigit()
     if not ok or (minimum is not None and int(text) < minimum):
         kind = "an integer" if minimum is None else f"an integer ≥ {minimum}"
-        raise NotebookParameterError(f"{name} = {value!r} is not {kind}.\n"
-                                     + _fix(name, "0", "0"))
+        raise NotebookParameterError(f"{name} = {value!r} is not {kind}.\n" + _fix(name, "0", "0"))
     return int(text)
 
 
 def parse_dataset(value) -> str:
     """``"svhn"`` or ``"mnist"`` (any case); anything else is refused with the fix."""
     from .data import DATASETS
+
     name = str(value).strip().lower()
     if name not in DATASETS:
         raise NotebookParameterError(
             f"dataset = {value!r} is not a dataset of this course (choose "
             f"{' or '.join(repr(d) for d in DATASETS)}).\n"
-            + _fix("dataset", '"mnist"', "mnist") + ' ("svhn" is the paper\'s data.)')
+            + _fix("dataset", '"mnist"', "mnist")
+            + ' ("svhn" is the paper\'s data.)'
+        )
     return name
 
 
@@ -290,19 +327,25 @@ def parse_device(value) -> str:
     ``"mps"``; anything else, or a GPU that is not there, is refused with the fix (in our
     words, not torch's list of every device type it knows)."""
     import torch
+
     text = str(value).strip().lower()
     kind, _, index = text.partition(":")
     if text == "auto" or (kind in ("cpu", "cuda", "mps") and (not index or index.isdigit())):
         if kind == "cuda" and not torch.cuda.is_available():
-            raise NotebookParameterError(f"device = {value!r}, but CUDA is not available here.\n"
-                                         + _fix("device", '"auto"', "auto"))
+            raise NotebookParameterError(
+                f"device = {value!r}, but CUDA is not available here.\n"
+                + _fix("device", '"auto"', "auto")
+            )
         if kind == "mps" and not (torch.backends.mps.is_available()):
-            raise NotebookParameterError(f"device = {value!r}, but MPS is not available here.\n"
-                                         + _fix("device", '"auto"', "auto"))
+            raise NotebookParameterError(
+                f"device = {value!r}, but MPS is not available here.\n"
+                + _fix("device", '"auto"', "auto")
+            )
         return text
     raise NotebookParameterError(
         f"device = {value!r} is not a device (choose one of {', '.join(DEVICES)}).\n"
-        + _fix("device", '"auto"', "auto"))
+        + _fix("device", '"auto"', "auto")
+    )
 
 
 def parse_path(value, name: str) -> str:
@@ -311,8 +354,9 @@ def parse_path(value, name: str) -> str:
     text = os.path.expanduser(str(value).strip())
     if not text:
         default = getattr(Run, name)
-        raise NotebookParameterError(f"{name} = {value!r} is empty.\n"
-                                     + _fix(name, f'"{default}"', default))
+        raise NotebookParameterError(
+            f"{name} = {value!r} is empty.\n" + _fix(name, f'"{default}"', default)
+        )
     return text
 
 
@@ -321,19 +365,26 @@ def notebook_data_advice(dataset: str, err: Exception) -> str:
     cell and the environment variables it reads, not command-line flags): what is missing,
     then the fixes."""
     import re
+
     # the data module's first sentence says what is missing; drop its command-line advice
     first = re.sub(r"\s*\([^)]*(--|argument)[^)]*\)", "", str(err).split(". ")[0]).rstrip(".")
-    fixes = ("Set dataset = \"mnist\" in the notebook's parameters cell (full MNIST, offline) "
-             "or start Jupyter with XNETS_DATASET=mnist")
+    fixes = (
+        'Set dataset = "mnist" in the notebook\'s parameters cell (full MNIST, offline) '
+        "or start Jupyter with XNETS_DATASET=mnist"
+    )
     if dataset == "svhn":
         from .data import SVHN_URL
-        fixes += (f"; for SVHN, put its .mat files from {SVHN_URL} in {_data_dir_hint()} (or "
-                  f"start Jupyter with XNETS_DATA=<their folder>)")
+
+        fixes += (
+            f"; for SVHN, put its .mat files from {SVHN_URL} in {_data_dir_hint()} (or "
+            f"start Jupyter with XNETS_DATA=<their folder>)"
+        )
     return f"{first}.\n{fixes}, and re-run the notebook."
 
 
 def _data_dir_hint() -> str:
     from .data import data_root
+
     return str(data_root().resolve())
 
 
@@ -355,6 +406,7 @@ def save(fig, run: Run, name: str, full_dpi: int | None = None) -> str:
     A pyplot-managed figure is closed, so it is not drawn a second time at the cell's end.
     """
     from .plots import save_figure
+
     path = run.figure_path(name)
     save_figure(fig, path)
     written = [_rel(path)]
@@ -362,10 +414,11 @@ def save(fig, run: Run, name: str, full_dpi: int | None = None) -> str:
         written.append(_rel(save_figure(fig, run.figure_path(f"{name}_full"), dpi=full_dpi)))
     pyplot = sys.modules.get("matplotlib.pyplot")
     if pyplot is not None:  # never import pyplot (and pick a backend) just to close
-        pyplot.close(fig)   # a no-op for a figure pyplot does not manage
+        pyplot.close(fig)  # a no-op for a figure pyplot does not manage
     try:
         from IPython import get_ipython
         from IPython.display import Image, display
+
         if get_ipython() is not None:
             display(Image(data=path.read_bytes(), format="png"))
     except ImportError:  # pragma: no cover
@@ -380,9 +433,13 @@ def svhn_available(root=None, extra: bool = False) -> tuple[bool, str]:
     """Whether SVHN's files are on disk (train and test, plus extra for the paper's run),
     and a sentence on what is missing."""
     from .data import svhn_path
+
     splits = ("train", "test", "extra") if extra else ("train", "test")
-    missing = [str(svhn_path(root, split).resolve()) for split in splits
-               if not svhn_path(root, split).is_file()]
+    missing = [
+        str(svhn_path(root, split).resolve())
+        for split in splits
+        if not svhn_path(root, split).is_file()
+    ]
     if missing:
         return False, "SVHN files not found: " + ", ".join(missing)
     return True, ""
@@ -396,16 +453,19 @@ def banner(lines: list[str]) -> str:
 
 def fallback_message(reason: str) -> str:
     from .data import DATA_ENV, SVHN_URL
-    return banner([
-        "DATASET FALLBACK: running on full MNIST (offline), NOT on SVHN (the paper's data).",
-        f"Why: {reason}.",
-        f"To use SVHN: put train_32x32.mat, test_32x32.mat and extra_32x32.mat from {SVHN_URL}",
-        f"  into ./data (or ${DATA_ENV}), or run "
-        "`python -m xnets_lite train --dataset svhn --download`.",
-        "To choose explicitly: make reproduce DATASET=svhn  (error if missing)",
-        "                      make reproduce DATASET=mnist (offline, no banner).",
-        "Every output and figure is labelled with the dataset actually used.",
-    ])
+
+    return banner(
+        [
+            "DATASET FALLBACK: running on full MNIST (offline), NOT on SVHN (the paper's data).",
+            f"Why: {reason}.",
+            f"To use SVHN: put train_32x32.mat, test_32x32.mat and extra_32x32.mat from {SVHN_URL}",
+            f"  into ./data (or ${DATA_ENV}), or run "
+            "`python -m xnets_lite train --dataset svhn --download`.",
+            "To choose explicitly: make reproduce DATASET=svhn  (error if missing)",
+            "                      make reproduce DATASET=mnist (offline, no banner).",
+            "Every output and figure is labelled with the dataset actually used.",
+        ]
+    )
 
 
 def resolve_dataset(requested: str | None, fast: bool = False) -> tuple[str, str | None]:
@@ -414,6 +474,7 @@ def resolve_dataset(requested: str | None, fast: bool = False) -> tuple[str, str
     paper's run (not ``fast``) needs SVHN's extra split too."""
     from .data import DATASETS, DataNotFoundError
     from .recipes import recipe
+
     requested = (requested or "auto").lower()
     extra = recipe("svhn", fast).extra
     if requested == "auto":
@@ -427,7 +488,8 @@ def resolve_dataset(requested: str | None, fast: bool = False) -> tuple[str, str
             raise DataNotFoundError(
                 f"DATASET=svhn was asked for explicitly, but {reason}. Download it "
                 f"(`python -m xnets_lite train --dataset svhn --download`, or the .mat files "
-                f"into ./data or $XNETS_DATA), or run offline with DATASET=mnist.")
+                f"into ./data or $XNETS_DATA), or run offline with DATASET=mnist."
+            )
     return requested, None
 
 
@@ -440,8 +502,9 @@ def _quiet_papermill() -> None:
     class _Filter(logging.Filter):
         def filter(self, record):
             msg = record.getMessage()
-            return not (msg.startswith("Unable to parse line") or
-                        msg.startswith("Passed unknown parameter"))
+            return not (
+                msg.startswith("Unable to parse line") or msg.startswith("Passed unknown parameter")
+            )
 
     for name in ("papermill", "papermill.translators"):
         logger = logging.getLogger(name)
@@ -449,12 +512,19 @@ def _quiet_papermill() -> None:
             logger.addFilter(_Filter())
 
 
-def run_notebooks(dataset: str = "auto", fast: bool = False, out: str | os.PathLike = "build",
-                  checkpoints: str | os.PathLike | None = None,
-                  figures: str | os.PathLike | None = None, seed: int = 0,
-                  device: str = "auto", only: list[str] | None = None,
-                  timeout: int = 1800, commit: bool | None = None,
-                  solutions: bool = False) -> list[Path]:
+def run_notebooks(
+    dataset: str = "auto",
+    fast: bool = False,
+    out: str | os.PathLike = "build",
+    checkpoints: str | os.PathLike | None = None,
+    figures: str | os.PathLike | None = None,
+    seed: int = 0,
+    device: str = "auto",
+    only: list[str] | None = None,
+    timeout: int = 1800,
+    commit: bool | None = None,
+    solutions: bool = False,
+) -> list[Path]:
     """Execute the notebooks in order with papermill; returns the executed copies' paths.
 
     Parameters are injected (absolute paths), so the executed copies in ``out`` re-run
@@ -476,21 +546,33 @@ def run_notebooks(dataset: str = "auto", fast: bool = False, out: str | os.PathL
     out.mkdir(parents=True, exist_ok=True)
     checkpoints = Path(checkpoints or (out / "checkpoints" if fast else ROOT / "checkpoints"))
     figures = Path(figures or (out / "figures" if fast else ROOT / "figures"))
-    params = dict(dataset=chosen, fast=bool(fast), seed=int(seed), device=device,
-                  checkpoints=str(checkpoints.resolve()), figures=str(figures.resolve()))
+    params = dict(
+        dataset=chosen,
+        fast=bool(fast),
+        seed=int(seed),
+        device=device,
+        checkpoints=str(checkpoints.resolve()),
+        figures=str(figures.resolve()),
+    )
     names = [n for n in NOTEBOOKS if not only or any(n.startswith(o) for o in only)]
     if solutions:
         commit = False
     if commit is None:
-        commit = (not fast and chosen == "mnist"
-                  and figures.resolve() == (ROOT / "figures").resolve())
+        commit = (
+            not fast and chosen == "mnist" and figures.resolve() == (ROOT / "figures").resolve()
+        )
     if warning:
         print(warning, file=sys.stderr, flush=True)
-    print(f"running {len(names)} notebooks on dataset={chosen} ({'fast' if fast else 'full'}) "
-          f"into {_rel(out)}; figures → {_rel(figures / chosen)}", file=sys.stderr, flush=True)
+    print(
+        f"running {len(names)} notebooks on dataset={chosen} ({'fast' if fast else 'full'}) "
+        f"into {_rel(out)}; figures → {_rel(figures / chosen)}",
+        file=sys.stderr,
+        flush=True,
+    )
     # The kernels inherit this: the package importable from a fresh clone without installing.
     os.environ["PYTHONPATH"] = os.pathsep.join(
-        [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
+        [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    )
     done, timings = [], {}
     bar = tqdm(names, desc="notebooks", unit="nb", file=sys.stderr)
     for name in bar:
@@ -500,9 +582,15 @@ def run_notebooks(dataset: str = "auto", fast: bool = False, out: str | os.PathL
         source = ROOT / "notebooks" / f"{name}.ipynb"
         if solutions:
             source = _with_solutions(source, out / ".with-solutions")
-        pm.execute_notebook(str(source), str(target),
-                            parameters=params, cwd=str(ROOT / "notebooks"), kernel_name="python3",
-                            progress_bar=False, execution_timeout=timeout)
+        pm.execute_notebook(
+            str(source),
+            str(target),
+            parameters=params,
+            cwd=str(ROOT / "notebooks"),
+            kernel_name="python3",
+            progress_bar=False,
+            execution_timeout=timeout,
+        )
         timings[name] = round(time.perf_counter() - start, 1)
         note = ""
         if commit:
@@ -511,10 +599,15 @@ def run_notebooks(dataset: str = "auto", fast: bool = False, out: str | os.PathL
         tqdm.write(f"  {name}: {timings[name]} s → {_rel(target)}{note}", file=sys.stderr)
         done.append(target)
     bar.close()
-    (out / "timings.json").write_text(json.dumps(dict(dataset=chosen, fast=bool(fast),
-                                                      seconds=timings), indent=1) + "\n")
-    print(f"done: {len(done)} notebooks on dataset={chosen} in {sum(timings.values()):.0f} s; "
-          f"figures in {_rel(figures / chosen)}", file=sys.stderr, flush=True)
+    (out / "timings.json").write_text(
+        json.dumps(dict(dataset=chosen, fast=bool(fast), seconds=timings), indent=1) + "\n"
+    )
+    print(
+        f"done: {len(done)} notebooks on dataset={chosen} in {sum(timings.values()):.0f} s; "
+        f"figures in {_rel(figures / chosen)}",
+        file=sys.stderr,
+        flush=True,
+    )
     if warning:
         print(warning, file=sys.stderr, flush=True)
     return done
@@ -523,6 +616,7 @@ def run_notebooks(dataset: str = "auto", fast: bool = False, out: str | os.PathL
 def _with_solutions(source: Path, folder: Path) -> Path:
     """A copy of the notebook at ``source`` in ``folder`` with every exercise solved."""
     from .exercises import fill_solutions
+
     filled = fill_solutions(json.loads(source.read_text(encoding="utf-8")))
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / source.name
@@ -531,13 +625,17 @@ def _with_solutions(source: Path, folder: Path) -> Path:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m xnets_lite.notebooks",
-                                     description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m xnets_lite.notebooks", description=__doc__.split("\n\n")[0]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="execute the notebooks in order with papermill")
-    run.add_argument("--dataset", default=os.environ.get("DATASET") or "auto",
-                     help="auto (SVHN if on disk, else full MNIST offline, loudly), svhn "
-                          "or mnist; default $DATASET or auto")
+    run.add_argument(
+        "--dataset",
+        default=os.environ.get("DATASET") or "auto",
+        help="auto (SVHN if on disk, else full MNIST offline, loudly), svhn "
+        "or mnist; default $DATASET or auto",
+    )
     run.add_argument("--fast", action="store_true", help="the small CI setting")
     run.add_argument("--out", default="build", help="where executed notebooks go (build/)")
     run.add_argument("--checkpoints", default=None)
@@ -546,14 +644,27 @@ def main(argv=None) -> int:
     run.add_argument("--device", default="auto")
     run.add_argument("--only", nargs="*", help="notebook name prefixes, e.g. 00 02")
     run.add_argument("--timeout", type=int, default=1800, help="per-cell timeout in seconds")
-    run.add_argument("--solutions", action="store_true",
-                     help="fill in every exercise's solution (solutions/); never committed")
+    run.add_argument(
+        "--solutions",
+        action="store_true",
+        help="fill in every exercise's solution (solutions/); never committed",
+    )
     args = parser.parse_args(argv)
     from .data import DataNotFoundError
+
     try:
-        run_notebooks(args.dataset, args.fast, args.out, args.checkpoints, args.figures,
-                      args.seed, args.device, args.only, args.timeout,
-                      solutions=args.solutions)
+        run_notebooks(
+            args.dataset,
+            args.fast,
+            args.out,
+            args.checkpoints,
+            args.figures,
+            args.seed,
+            args.device,
+            args.only,
+            args.timeout,
+            solutions=args.solutions,
+        )
     except DataNotFoundError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

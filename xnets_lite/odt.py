@@ -26,6 +26,7 @@ rotations act on the other coordinates after removing their overlap with the con
 (a Gram–Schmidt step), so a wire keeps a dedicated constant direction that carries the
 biases, the residual's linear terms and the logit offsets. It is never truncated.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -68,8 +69,9 @@ def pair_grams(layer: BilinearLayer, gram: Tensor | None = None) -> tuple[Tensor
     return lgl, sandwich(layer.right, gram), sandwich(layer.left, gram, layer.right)
 
 
-def layer_gram(layer: BilinearLayer, gram: Tensor | None = None,
-               pairs: tuple[Tensor, ...] | None = None) -> Tensor:
+def layer_gram(
+    layer: BilinearLayer, gram: Tensor | None = None, pairs: tuple[Tensor, ...] | None = None
+) -> Tensor:
     """Upstream Gram of a layer's output (n_out, n_out), from that of its input ``gram``
     (``None`` = identity):
 
@@ -96,8 +98,12 @@ def upstream_grams(net: Network) -> list[Tensor]:
     return grams
 
 
-def propagate_down(layer: BilinearLayer, m: Tensor, gram: Tensor | None = None,
-                   pairs: tuple[Tensor, ...] | None = None) -> Tensor:
+def propagate_down(
+    layer: BilinearLayer,
+    m: Tensor,
+    gram: Tensor | None = None,
+    pairs: tuple[Tensor, ...] | None = None,
+) -> Tensor:
     """Downstream Gram of one input copy of a layer, from that of its output.
 
     With ``A = Dᵀ M D`` and ``G`` the upstream Gram of the input wire (``None`` = identity,
@@ -166,8 +172,10 @@ def whitening(gram: Tensor, rtol: float = RTOL) -> tuple[Tensor, Tensor]:
     """
     g00 = gram[0, 0]
     if not g00 > 0:
-        raise ValueError("the constant coordinate of a wire has zero norm: index 0 must be the "
-                         "homogeneous coordinate (build the network with to_network)")
+        raise ValueError(
+            "the constant coordinate of a wire has zero norm: index 0 must be the "
+            "homogeneous coordinate (build the network with to_network)"
+        )
     g = gram[1:, 0] / g00
     schur = gram[1:, 1:] - torch.outer(gram[1:, 0], g)
     evals, vecs = torch.linalg.eigh((schur + schur.T) / 2)
@@ -213,8 +221,9 @@ def _orthogonalise(net: Network, rtol: float) -> tuple[Network, list[tuple[Tenso
     return net, pairs
 
 
-def diagonalise(net: Network, pairs: list[tuple[Tensor, ...]] | None = None
-                ) -> tuple[Network, list[Tensor], list[Tensor]]:
+def diagonalise(
+    net: Network, pairs: list[tuple[Tensor, ...]] | None = None
+) -> tuple[Network, list[Tensor], list[Tensor]]:
     """Output → input: rotate every wire so its downstream Gram is diagonal.
 
     Needs an orthogonalised network (upstream Grams = I). From the head's ``Hᵀ H`` down,
@@ -251,18 +260,24 @@ def check_ranks(widths: list[int], ranks: Ranks) -> list[int]:
     """Normalise ``ranks`` (int, or one int per wire) to a list; clear errors otherwise."""
     n_wires = len(widths)
     if isinstance(ranks, bool) or not isinstance(ranks, (int, list, tuple)):
-        raise TypeError(f"ranks must be an int or a list of {n_wires} ints (one per wire), "
-                        f"got {type(ranks).__name__}")
+        raise TypeError(
+            f"ranks must be an int or a list of {n_wires} ints (one per wire), "
+            f"got {type(ranks).__name__}"
+        )
     ranks = [ranks] * n_wires if isinstance(ranks, int) else list(ranks)
     if len(ranks) != n_wires:
-        raise ValueError(f"got {len(ranks)} ranks for a network with {n_wires} wires; "
-                         f"give one rank per wire (wire 0 = after the embedding)")
+        raise ValueError(
+            f"got {len(ranks)} ranks for a network with {n_wires} wires; "
+            f"give one rank per wire (wire 0 = after the embedding)"
+        )
     for wire, (k, n) in enumerate(zip(ranks, widths)):
         if isinstance(k, bool) or not isinstance(k, int):
             raise TypeError(f"rank of wire {wire} must be an int, got {k!r}")
         if k < 0 or k > n - 1:
-            raise ValueError(f"rank {k} for wire {wire} is out of range: that wire has {n - 1} "
-                             f"directions besides the constant, so choose 0 ≤ rank ≤ {n - 1}")
+            raise ValueError(
+                f"rank {k} for wire {wire} is out of range: that wire has {n - 1} "
+                f"directions besides the constant, so choose 0 ≤ rank ≤ {n - 1}"
+            )
     return ranks
 
 
@@ -353,8 +368,10 @@ class Decomposition:
             True
         """
         if (ranks is None) == (energy is None):
-            raise TypeError("truncate needs exactly one of ranks (directions per wire) or "
-                            "energy (the share of each wire's importance to keep, e.g. 0.99)")
+            raise TypeError(
+                "truncate needs exactly one of ranks (directions per wire) or "
+                "energy (the share of each wire's importance to keep, e.g. 0.99)"
+            )
         if energy is not None:
             ranks = self.ranks_for(energy)
         return truncate(self.network, ranks)
@@ -362,15 +379,17 @@ class Decomposition:
     def effective_dimensions(self, energy: float = 0.99) -> list[int]:
         return [effective_dimension(s, energy) for s in self.spectra]
 
-    def local_effective_dimensions(self, energy: float = 0.99, view: View = "reader"
-                                   ) -> list[int]:
+    def local_effective_dimensions(self, energy: float = 0.99, view: View = "reader") -> list[int]:
         """Per wire, the ``effective_dimension`` of the local-SVD spectrum in ``view``."""
         return [effective_dimension(s, energy) for s in self.local_spectra(view)]
 
 
-def odt(model_or_network: XNet | Network, device: torch.device | str | None = None,
-        dtype: torch.dtype = torch.float64,
-        rtol: float = RTOL) -> Decomposition:
+def odt(
+    model_or_network: XNet | Network,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float64,
+    rtol: float = RTOL,
+) -> Decomposition:
     """Orthogonalise, then diagonalise, a χ-net (``XNet``) or its ``Network``.
 
     Runs in ``dtype`` (float64 by default) on ``device`` (e.g. ``"cuda"``; default: where the
@@ -384,15 +403,19 @@ def odt(model_or_network: XNet | Network, device: torch.device | str | None = No
         except (RuntimeError, TypeError) as err:
             raise ValueError(f"unknown device {device!r}: use 'cpu', 'cuda' or 'cuda:N'") from err
         if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError("device='cuda' was asked for, but CUDA is not available on this "
-                             "machine; pass device='cpu' (or None to stay where the model is)")
+            raise ValueError(
+                "device='cuda' was asked for, but CUDA is not available on this "
+                "machine; pass device='cpu' (or None to stay where the model is)"
+            )
     if isinstance(model_or_network, XNet):
         net = to_network(model_or_network, dtype=dtype, device=device)
     elif isinstance(model_or_network, Network):
         net = model_or_network.to(device=device, dtype=dtype)
     else:
-        raise TypeError(f"odt expects an XNet or a Network, got {type(model_or_network).__name__}"
-                        f" (a ReLU/GELU baseline has no tensor-network form)")
+        raise TypeError(
+            f"odt expects an XNet or a Network, got {type(model_or_network).__name__}"
+            f" (a ReLU/GELU baseline has no tensor-network form)"
+        )
     # No explicit symmetrise: the Grams are those of the symmetrised tree, computed from L
     # and R directly at half the cost (symmetrising doubles the hidden size).
     source = net
@@ -406,8 +429,10 @@ def odt(model_or_network: XNet | Network, device: torch.device | str | None = No
 # ---------------------------------------------------------------------------------------
 def check_view(view: View) -> View:
     if view not in LOCAL_VIEWS:
-        raise ValueError(f"view must be 'reader' (the layer that reads each wire) or 'writer' "
-                         f"(the layer that produces it), got {view!r}")
+        raise ValueError(
+            f"view must be 'reader' (the layer that reads each wire) or 'writer' "
+            f"(the layer that produces it), got {view!r}"
+        )
     return view
 
 
@@ -443,8 +468,9 @@ def local_spectra(net: Network, view: View = "reader") -> list[Tensor]:
         return torch.linalg.eigvalsh(gram).flip(0).clamp_min(0)
 
     if view == "writer":
-        return [spectrum(sandwich(net.embed))] + [spectrum(layer_gram(layer))
-                                                  for layer in net.layers]
+        return [spectrum(sandwich(net.embed))] + [
+            spectrum(layer_gram(layer)) for layer in net.layers
+        ]
     net = symmetrise(net)
     out = []
     for layer in net.layers:
@@ -469,4 +495,4 @@ def effective_dimension(spectrum: Tensor, energy: float = 0.99) -> int:
 
 def participation_ratio(spectrum: Tensor) -> float:
     """``(Σ λ)² / Σ λ²``: a smooth effective dimension (1 for one direction, n for n equal)."""
-    return float(spectrum.sum() ** 2 / (spectrum ** 2).sum())
+    return float(spectrum.sum() ** 2 / (spectrum**2).sum())

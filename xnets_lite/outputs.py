@@ -12,6 +12,7 @@ the "trained/loaded" status lines, live widget views (a reopened notebook has no
 draw them; a panel's output keeps the static snapshot published in the same bundle), cells
 tagged ``volatile`` (timings), and papermill's timestamps.
 """
+
 from __future__ import annotations
 
 import copy
@@ -22,10 +23,10 @@ from pathlib import Path
 from .files import atomic_write
 
 PACKAGE = Path(__file__).resolve().parent
-KEY = "xnets_lite"                      # notebook metadata key of the fingerprint
-VOLATILE = "volatile"                   # cell tag: outputs are never committed
+KEY = "xnets_lite"  # notebook metadata key of the fingerprint
+VOLATILE = "volatile"  # cell tag: outputs are never committed
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-INFO_CLASS = "xnets-info"               # metadata flag of the status lines (notebooks._info)
+INFO_CLASS = "xnets-info"  # metadata flag of the status lines (notebooks._info)
 
 
 def _text(source) -> str:
@@ -101,8 +102,12 @@ def _coalesce(outputs: list[dict]) -> list[dict]:
     joined: list[dict] = []
     for o in outputs:
         last = joined[-1] if joined else None
-        if (o.get("output_type") == "stream" and last is not None
-                and last.get("output_type") == "stream" and last.get("name") == o.get("name")):
+        if (
+            o.get("output_type") == "stream"
+            and last is not None
+            and last.get("output_type") == "stream"
+            and last.get("name") == o.get("name")
+        ):
             last["text"] = _text(last["text"]) + _text(o["text"])
         else:
             joined.append(dict(o))
@@ -115,8 +120,11 @@ def _coalesce(outputs: list[dict]) -> list[dict]:
 def merge_outputs(source: dict, executed: dict, dataset: str) -> dict:
     """The source notebook with the executed copy's outputs (papermill's injected cell
     dropped, cells matched by id), volatile outputs removed, and the fingerprint recorded."""
-    ran = [c for c in executed["cells"]
-           if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+    ran = [
+        c
+        for c in executed["cells"]
+        if "injected-parameters" not in c.get("metadata", {}).get("tags", [])
+    ]
     by_id = {c.get("id"): c for c in ran}
     out = copy.deepcopy(source)
     count = 0
@@ -125,12 +133,16 @@ def merge_outputs(source: dict, executed: dict, dataset: str) -> dict:
             continue
         twin = by_id.get(cell.get("id")) or (ran[i] if i < len(ran) else None)
         if twin is None or _text(twin["source"]) != _text(cell["source"]):
-            raise ValueError(f"executed notebook does not match its source at cell {i}: was it "
-                             f"made from another version of the notebook?")
+            raise ValueError(
+                f"executed notebook does not match its source at cell {i}: was it "
+                f"made from another version of the notebook?"
+            )
         tags = cell.get("metadata", {}).get("tags", [])
-        outputs = [] if VOLATILE in tags else _coalesce([_without_widget_view(o)
-                                                         for o in twin.get("outputs", [])
-                                                         if _keep(o)])
+        outputs = (
+            []
+            if VOLATILE in tags
+            else _coalesce([_without_widget_view(o) for o in twin.get("outputs", []) if _keep(o)])
+        )
         count += 1
         cell["outputs"] = outputs
         for o in outputs:
@@ -191,8 +203,11 @@ def panel_problems(nb: dict, live: bool) -> list[str]:
         source = _text(cell.get("source", ""))
         if cell["cell_type"] != "code" or not ("Panel(" in source and ".display()" in source):
             continue
-        snaps = [o for o in cell.get("outputs", [])
-                 if 'class="xnets-snapshot"' in _text(o.get("data", {}).get("text/html", ""))]
+        snaps = [
+            o
+            for o in cell.get("outputs", [])
+            if 'class="xnets-snapshot"' in _text(o.get("data", {}).get("text/html", ""))
+        ]
         if len(snaps) != 1:
             problems.append(f"cell {i}: {len(snaps)} panel snapshots, not 1")
             continue
@@ -200,10 +215,15 @@ def panel_problems(nb: dict, live: bool) -> list[str]:
         if ("data:image/png" in _text(data["text/html"])) != ("image/png" in data):
             problems.append(f"cell {i}: the snapshot's HTML and PNG disagree on its figure")
         if live and WIDGET_VIEW not in data:
-            problems.append(f"cell {i}: the live widget is not in the snapshot's output, so "
-                            f"JupyterLab would show both")
-        others = [o for o in cell.get("outputs", []) if o is not snaps[0]
-                  and WIDGET_VIEW in o.get("data", {})]
+            problems.append(
+                f"cell {i}: the live widget is not in the snapshot's output, so "
+                f"JupyterLab would show both"
+            )
+        others = [
+            o
+            for o in cell.get("outputs", [])
+            if o is not snaps[0] and WIDGET_VIEW in o.get("data", {})
+        ]
         if others or (not live and WIDGET_VIEW in data):
             problems.append(f"cell {i}: a widget view outside the panel's one output")
     return problems

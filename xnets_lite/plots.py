@@ -8,6 +8,7 @@ how a kernel draws, and a figure is drawn only where it is saved or displayed.
 Every figure is sized to be read at about 900 px wide (the width JupyterLab and a code host
 show a notebook's images): 9 inches at ``DPI`` = 100.
 """
+
 from __future__ import annotations
 
 import io
@@ -20,10 +21,10 @@ from matplotlib.ticker import MaxNLocator
 from .files import atomic_write
 from .odt import Decomposition, effective_dimension
 
-CMAP = "RdBu"          # weights and images: blue > 0, red < 0, white 0
-CMAP_CONST = "PuOr"    # the constant's row/column of an interaction matrix: its own scale
-DPI = 100              # pixels per inch of every saved and displayed figure
-ZERO = 1e-12           # an eigenvalue below ZERO × the largest is drawn as "zero", not as a value
+CMAP = "RdBu"  # weights and images: blue > 0, red < 0, white 0
+CMAP_CONST = "PuOr"  # the constant's row/column of an interaction matrix: its own scale
+DPI = 100  # pixels per inch of every saved and displayed figure
+ZERO = 1e-12  # an eigenvalue below ZERO × the largest is drawn as "zero", not as a value
 
 
 def __getattr__(name):
@@ -31,6 +32,7 @@ def __getattr__(name):
     # importing plots never selects a backend.
     if name == "plt":
         import matplotlib.pyplot as plt
+
         return plt
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -89,6 +91,7 @@ def save_figure(fig: Figure, path, dpi: int = DPI) -> Path:
 
 def _same_pixels(path: Path, png: bytes) -> bool:
     from matplotlib.image import imread
+
     try:
         old = imread(path, format="png")
     except (OSError, ValueError, SyntaxError):  # unreadable or not a PNG: replace it
@@ -112,21 +115,37 @@ def show_image(ax, image, title=None):
         ax.set_title(title, fontsize=8)
 
 
-def sign_colorbar(fig: Figure, axes, label: str | None = None, cmap: str = CMAP,
-                  fontsize: float = 8, location: str = "right"):
+def sign_colorbar(
+    fig: Figure,
+    axes,
+    label: str | None = None,
+    cmap: str = CMAP,
+    fontsize: float = 8,
+    location: str = "right",
+):
     """One colour bar for ``show_image`` panels: −max (red), 0 (white), +max (blue).
 
     ``label`` defaults to what the scale is: "value / its max |value|" for one image,
     "each panel scaled to its own max |value|" for a grid."""
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import Normalize
+
     axes = list(np.ravel(axes))
     if label is None:
-        label = ("value / its max |value|" if len(axes) == 1
-                 else "each panel scaled to its own max |value|")
-    bar = fig.colorbar(ScalarMappable(Normalize(-1, 1), cmap), ax=axes,
-                       shrink=0.8 if len(axes) == 1 else 0.6, aspect=25, pad=0.02,
-                       ticks=[-1, 0, 1], location=location)
+        label = (
+            "value / its max |value|"
+            if len(axes) == 1
+            else "each panel scaled to its own max |value|"
+        )
+    bar = fig.colorbar(
+        ScalarMappable(Normalize(-1, 1), cmap),
+        ax=axes,
+        shrink=0.8 if len(axes) == 1 else 0.6,
+        aspect=25,
+        pad=0.02,
+        ticks=[-1, 0, 1],
+        location=location,
+    )
     bar.ax.set_yticklabels(["−max", "0", "+max"], fontsize=fontsize)
     bar.set_label(label, fontsize=fontsize)
     return bar
@@ -146,8 +165,7 @@ def show_interaction(ax, matrix, title=None):
     vb = float(np.abs(m[1:, 1:]).max()) if m.shape[0] > 1 else 0.0
     ve = float(np.abs(m[const]).max())
     ax.imshow(block, cmap=CMAP, vmin=-(vb or 1.0), vmax=vb or 1.0, interpolation="nearest")
-    ax.imshow(edge, cmap=CMAP_CONST, vmin=-(ve or 1.0), vmax=ve or 1.0,
-              interpolation="nearest")
+    ax.imshow(edge, cmap=CMAP_CONST, vmin=-(ve or 1.0), vmax=ve or 1.0, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
     if title is not None:
@@ -184,14 +202,29 @@ def tree_rows(tree, classes=None) -> list[tuple[str, list[tuple[str, object, str
     n_layers = len(tree.interactions) + 1
     classes = list(range(tree.class_matrices.shape[0])) if classes is None else list(classes)
     last = n_layers - 1
-    rows = [(f"layer {n_layers} + head:\nclasses from\nw{last}·w{last}",
-             [(f"class {c}", tree.class_matrices[c], "matrix") for c in classes])]
+    rows = [
+        (
+            f"layer {n_layers} + head:\nclasses from\nw{last}·w{last}",
+            [(f"class {c}", tree.class_matrices[c], "matrix") for c in classes],
+        )
+    ]
     for layer in reversed(range(len(tree.interactions))):
         mats = tree.interactions[layer]
-        rows.append((f"layer {layer + 1}:\nw{layer + 1} from\nw{layer}·w{layer}",
-                     [(f"w{layer + 1}.d{o}", mats[o], "matrix") for o in range(1, mats.shape[0])]))
-    rows.append(("w0 features\n(pixels)", [(f"w0.d{i}" if i else "const", tree.features[i], "image")
-                                          for i in range(tree.features.shape[0])]))
+        rows.append(
+            (
+                f"layer {layer + 1}:\nw{layer + 1} from\nw{layer}·w{layer}",
+                [(f"w{layer + 1}.d{o}", mats[o], "matrix") for o in range(1, mats.shape[0])],
+            )
+        )
+    rows.append(
+        (
+            "w0 features\n(pixels)",
+            [
+                (f"w0.d{i}" if i else "const", tree.features[i], "image")
+                for i in range(tree.features.shape[0])
+            ],
+        )
+    )
     return rows
 
 
@@ -208,8 +241,11 @@ def plot_tree(tree, title: str, classes=None, columns: int = TREE_COLUMNS) -> Fi
     ``widgets.direction_name``. Save it with ``dpi=200`` too for a full-resolution file.
     """
     rows = tree_rows(tree, classes)
-    lines = [(label if i == 0 else "", panels[i:i + columns])
-             for label, panels in rows for i in range(0, len(panels), columns)]
+    lines = [
+        (label if i == 0 else "", panels[i : i + columns])
+        for label, panels in rows
+        for i in range(0, len(panels), columns)
+    ]
     fig = Figure(figsize=(9.0, 1.12 * len(lines) + 0.9), layout="constrained")
     axes = fig.subplots(len(lines), columns, squeeze=False)
     for (label, panels), ax_row in zip(lines, axes):
@@ -223,10 +259,15 @@ def plot_tree(tree, title: str, classes=None, columns: int = TREE_COLUMNS) -> Fi
         if label:
             ax_row[0].set_ylabel(label, fontsize=8, rotation=0, ha="right", va="center")
     fig.suptitle(title, fontsize=10)
-    sign_colorbar(fig, axes, label="pairs (rows/cols ≥ 1) and pixels:\n"
-                                   "each panel / its own max |value|")
-    sign_colorbar(fig, axes, cmap=CMAP_CONST,
-                  label="row/column 0 (the constant):\neach panel / its own max |value|")
+    sign_colorbar(
+        fig, axes, label="pairs (rows/cols ≥ 1) and pixels:\neach panel / its own max |value|"
+    )
+    sign_colorbar(
+        fig,
+        axes,
+        cmap=CMAP_CONST,
+        label="row/column 0 (the constant):\neach panel / its own max |value|",
+    )
     return fig
 
 
@@ -234,9 +275,11 @@ def plot_effective_dimensions(dec: Decomposition, title: str, energy: float = 0.
     """ODT vs local-SVD effective dimension per wire (the paper's bar chart), with both local
     views: the map that writes the wire (the shape of the paper's bars) and the one that
     reads it (``odt.local_spectra``)."""
-    bars_of = {"ODT (global)": dec.spectra,
-               "local SVD, writer view": dec.local_spectra("writer"),
-               "local SVD, reader view": dec.local_spectra("reader")}
+    bars_of = {
+        "ODT (global)": dec.spectra,
+        "local SVD, writer view": dec.local_spectra("writer"),
+        "local SVD, reader view": dec.local_spectra("reader"),
+    }
     x = np.arange(len(dec.spectra))
     fig = Figure(figsize=(min(9.0, 1.5 * len(x) + 3.0), 3.4), layout="constrained")
     ax = fig.subplots()
@@ -274,6 +317,7 @@ def plot_spectra(dec: Decomposition, title: str = "", ranks=None) -> Figure:
     Numerically zero eigenvalues are not drawn; a note says how many there are.
     """
     from .odt import check_ranks
+
     if ranks is not None:
         ranks = check_ranks(dec.widths, ranks)
     n = len(dec.spectra)
@@ -291,8 +335,16 @@ def plot_spectra(dec: Decomposition, title: str = "", ranks=None) -> Figure:
             ax.axvline(ranks[wire] + 1.5, color="C3", lw=1.2, label=f"keep const + {ranks[wire]}")
             ax.legend(fontsize=7, loc="upper right", frameon=False)
         if n_zero:
-            ax.text(0.97, 0.04, f"{n_zero} more eigenvalues\nare 0 (not drawn)",
-                    transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color="0.3")
+            ax.text(
+                0.97,
+                0.04,
+                f"{n_zero} more eigenvalues\nare 0 (not drawn)",
+                transform=ax.transAxes,
+                ha="right",
+                va="bottom",
+                fontsize=7,
+                color="0.3",
+            )
         ax.set_xlim(0, len(dec.spectra[wire]) + 1)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
         ax.set_title(f"wire w{wire} ({len(dec.spectra[wire])} coordinates)", fontsize=8)
@@ -305,8 +357,9 @@ def plot_spectra(dec: Decomposition, title: str = "", ranks=None) -> Figure:
     return fig
 
 
-def plot_accuracy_vs_rank(rows: list[dict], title: str,
-                          full_accuracy: float | None = None) -> Figure:
+def plot_accuracy_vs_rank(
+    rows: list[dict], title: str, full_accuracy: float | None = None
+) -> Figure:
     """Test accuracy (and agreement with the full model) against the rank kept per wire."""
     ranks = [r["rank"] if isinstance(r["rank"], int) else max(r["rank"]) for r in rows]
     fig = Figure(figsize=(6.0, 3.4), layout="constrained")

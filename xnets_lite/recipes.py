@@ -18,6 +18,7 @@ Sources quoted below:
 * [paper] arXiv 2504.02667: 3 layers, ~85% on grayscale SVHN; its ODT-vs-SVD bars put 229
   local directions on one wire, so its width is at least 229.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -77,15 +78,19 @@ class Recipe:
         names = TrainConfig.names()
         hyper = {k: v for k, v in values.items() if k in names}
         rest = {k: v for k, v in values.items() if k not in names}
-        return replace(self, **rest, train=self.train.replace(**hyper)) if hyper else \
-            replace(self, **rest)
+        return (
+            replace(self, **rest, train=self.train.replace(**hyper))
+            if hyper
+            else replace(self, **rest)
+        )
 
     def with_overrides(self, **overrides) -> Recipe:
         """A copy with some values changed (e.g. ``noise_std=0.0`` for a sweep)."""
         unknown = set(overrides) - set(OVERRIDABLE)
         if unknown:
-            raise ValueError(f"cannot override {sorted(unknown)}; overridable: "
-                             f"{', '.join(OVERRIDABLE)}")
+            raise ValueError(
+                f"cannot override {sorted(unknown)}; overridable: {', '.join(OVERRIDABLE)}"
+            )
         return self.changed(**overrides)
 
     def describe(self) -> list[str]:
@@ -105,38 +110,51 @@ OVERRIDABLE = ("width", "n_layers", *TrainConfig.names())
 _SWEEP = "our sweep on full MNIST (benchmarks/recipe_sweep.md)"
 
 MNIST = Recipe(
-    dataset="mnist", width=128, n_layers=3, main="xnet",
+    dataset="mnist",
+    width=128,
+    n_layers=3,
+    main="xnet",
     train=TrainConfig(epochs=10, batch_size=128, lr=1e-3, weight_decay=0.5, noise_std=0.5),
     sources=dict(
         width="ours: a 2-core CPU budget (the paper's SVHN width is ≥ 229)",
         n_layers="[paper] 3 layers",
         main="ours: residual χ-net, picked with the recipe for the readability of the "
-             "class-eigenvector figure; notebook 03 compares the direct form",
+        "class-eigenvector figure; notebook 03 compares the direct form",
         epochs="ours: 10 epochs (benchmarks/recipe_sweep.md); notebook 01 prints each model's time",
         batch_size="ours",
         lr="[x-vla] AdamW lr 1e-3, cosine",
         weight_decay=_SWEEP,
         noise_std=_SWEEP + "; the authors use noise as a regulariser ([authors], std 0.3 on SVHN)",
-    ))
+    ),
+)
 
 SVHN = Recipe(
-    dataset="svhn", width=256, n_layers=3, main="xnet-direct",
-    train=TrainConfig(epochs=20, batch_size=2048, lr=1e-3, weight_decay=1.0,
-                      noise_std=round(rgb_noise_to_gray(0.3), 4)),
+    dataset="svhn",
+    width=256,
+    n_layers=3,
+    main="xnet-direct",
+    train=TrainConfig(
+        epochs=20,
+        batch_size=2048,
+        lr=1e-3,
+        weight_decay=1.0,
+        noise_std=round(rgb_noise_to_gray(0.3), 4),
+    ),
     extra=True,
     sources=dict(
         width="[x-vla] width 256 ([paper]: ≥ 229)",
         n_layers="[x-vla], [paper] 3 layers",
         main="[x-vla] the direct layer (Ax + a) ⊙ (Bx + b) with a scalar running RMS "
-             "before each layer",
+        "before each layer",
         epochs="[x-vla] 20 epochs",
         batch_size="[x-vla] batch 2048",
         lr="[x-vla] AdamW lr 1e-3, cosine schedule",
         weight_decay="[x-vla] weight decay 1.0",
         noise_std="[authors] std 0.3 on RGB before gray = 0.3·‖luma‖ on gray, the same "
-                  "distribution (data.rgb_noise_to_gray); [x-vla] adds 0.3 after gray instead",
+        "distribution (data.rgb_noise_to_gray); [x-vla] adds 0.3 after gray instead",
         extra="[authors] train on train + extra (73,257 + 531,131 images)",
-    ))
+    ),
+)
 
 #: The CI setting: the same code path, small enough to run every notebook in a minute or two.
 _FAST = dict(width=64, epochs=8, per_class=(1000, 100), extra=False, fast=True)
@@ -153,5 +171,7 @@ def recipe(dataset: str, fast: bool = False) -> Recipe:
     if base.batch_size > 256:  # a batch of 2048 on 5,000 images would be 3 steps an epoch
         fast_values["batch_size"] = 128
     note = "fast CI setting, not a result"
-    return replace(base.changed(**fast_values),
-                   sources={**base.sources, **{k: note for k in fast_values if k != "fast"}})
+    return replace(
+        base.changed(**fast_values),
+        sources={**base.sources, **{k: note for k in fast_values if k != "fast"}},
+    )

@@ -16,6 +16,7 @@ On CPU the resumed run ends with exactly the weights of an uninterrupted one.
 
 Imports point one way: ``storage`` and ``config`` ← ``resume`` ← ``train`` ← ``checkpoint``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,8 +32,17 @@ from .config import TrainConfig, run_record
 from .files import atomic_write
 from .storage import ResumeError, first_line, set_aside, versions
 
-__all__ = ["ResumeError", "resume_path_for", "resume_key", "save_resume_state",
-           "load_resume_state", "capture", "save", "restore", "digest"]
+__all__ = [
+    "ResumeError",
+    "resume_path_for",
+    "resume_key",
+    "save_resume_state",
+    "load_resume_state",
+    "capture",
+    "save",
+    "restore",
+    "digest",
+]
 
 RESUME_FORMAT = "xnets-lite-resume"
 RESUME_FORMAT_VERSION = 1
@@ -43,11 +53,12 @@ def resume_path_for(path: str | os.PathLike) -> Path:
     """The resume file of a run that trains towards the checkpoint ``path``: beside it,
     ``xnet.pt`` → ``xnet.resume.pt`` (any other name gets ``.resume.pt`` appended)."""
     path = Path(path)
-    stem = path.name[:-len(".pt")] if path.name.endswith(".pt") else path.name
+    stem = path.name[: -len(".pt")] if path.name.endswith(".pt") else path.name
     return path.with_name(f"{stem}.resume.pt")
 
 
 # ----------------------------------------------------------------------------- the run's key
+
 
 def resume_key(model: nn.Module, train_data, test_data, seed: int, config: TrainConfig) -> dict:
     """What a resume state must match to be continued, as JSON: the run's record
@@ -55,10 +66,12 @@ def resume_key(model: nn.Module, train_data, test_data, seed: int, config: Train
     hyper-parameters) plus sha256 digests of the initial weights and of the train and test
     images and labels, so that another dataset of the same name and size, or another
     initialisation, is noticed too."""
-    key = {"recipe": run_record(model, train_data, test_data, seed, config),
-           "initial_weights": digest(model.state_dict().values()),
-           "train_data": digest([train_data.images, train_data.labels]),
-           "test_data": None if test_data is None else digest([test_data.images, test_data.labels])}
+    key = {
+        "recipe": run_record(model, train_data, test_data, seed, config),
+        "initial_weights": digest(model.state_dict().values()),
+        "train_data": digest([train_data.images, train_data.labels]),
+        "test_data": None if test_data is None else digest([test_data.images, test_data.labels]),
+    }
     return json.loads(json.dumps(key))
 
 
@@ -74,6 +87,7 @@ def digest(tensors) -> str:
 
 
 # ----------------------------------------------------------------------------- state of a run
+
 
 def _to_cpu(obj):
     """A copy of a nested state (dicts, lists, tuples) with every tensor on the CPU."""
@@ -97,8 +111,16 @@ def _rng_states(generators: dict, device: torch.device) -> dict:
     return states
 
 
-def capture(key: dict, epoch: int, model: nn.Module, optimizer, scheduler, generators: dict,
-            device: torch.device, history: dict) -> dict:
+def capture(
+    key: dict,
+    epoch: int,
+    model: nn.Module,
+    optimizer,
+    scheduler,
+    generators: dict,
+    device: torch.device,
+    history: dict,
+) -> dict:
     """The training state after ``epoch``, as ``save_resume_state`` writes it (on the CPU)."""
     return {
         "key": key,
@@ -112,15 +134,32 @@ def capture(key: dict, epoch: int, model: nn.Module, optimizer, scheduler, gener
     }
 
 
-def save(path, key: dict, epoch: int, model: nn.Module, optimizer, scheduler,
-         generators: dict, device: torch.device, history: dict) -> None:
+def save(
+    path,
+    key: dict,
+    epoch: int,
+    model: nn.Module,
+    optimizer,
+    scheduler,
+    generators: dict,
+    device: torch.device,
+    history: dict,
+) -> None:
     """``save_resume_state(path, capture(...))``."""
-    save_resume_state(path, capture(key, epoch, model, optimizer, scheduler, generators,
-                                    device, history))
+    save_resume_state(
+        path, capture(key, epoch, model, optimizer, scheduler, generators, device, history)
+    )
 
 
-def restore(state: dict, model: nn.Module, optimizer, scheduler, generators: dict,
-            device: torch.device, history: dict) -> tuple[int, float]:
+def restore(
+    state: dict,
+    model: nn.Module,
+    optimizer,
+    scheduler,
+    generators: dict,
+    device: torch.device,
+    history: dict,
+) -> tuple[int, float]:
     """Load a resume state into the run; returns ``(epochs done, seconds trained)``."""
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])  # moves the moments to the params' device
@@ -141,12 +180,15 @@ def restore(state: dict, model: nn.Module, optimizer, scheduler, generators: dic
 
 def state_error(path, err: BaseException) -> ResumeError:
     """The error for a resume file of this run whose state does not load into it."""
-    return ResumeError(f"resume file {path} matches this run but its state could not be loaded "
-                       f"({type(err).__name__}: {first_line(err)}); delete it (or move it "
-                       f"away) to train from the beginning")
+    return ResumeError(
+        f"resume file {path} matches this run but its state could not be loaded "
+        f"({type(err).__name__}: {first_line(err)}); delete it (or move it "
+        f"away) to train from the beginning"
+    )
 
 
 # ----------------------------------------------------------------------------- the file
+
 
 def save_resume_state(path: str | os.PathLike, state: dict) -> Path:
     """Write a training state (the fields listed in this module's docstring) to ``path``
@@ -154,8 +196,12 @@ def save_resume_state(path: str | os.PathLike, state: dict) -> Path:
     missing = [k for k in FIELDS if k not in state]
     if missing:
         raise ValueError(f"resume state lacks {', '.join(missing)}")
-    payload = {"format": RESUME_FORMAT, "format_version": RESUME_FORMAT_VERSION,
-               "versions": versions(), **state}
+    payload = {
+        "format": RESUME_FORMAT,
+        "format_version": RESUME_FORMAT_VERSION,
+        "versions": versions(),
+        **state,
+    }
     return atomic_write(path, lambda f: torch.save(payload, f))
 
 
@@ -179,28 +225,39 @@ def load_resume_state(path: str | os.PathLike, key: dict, device_type: str) -> d
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # UnpicklingError, EOFError, zip errors, RuntimeError, ...
-        return _discard(path, f"resume file {path} could not be read (corrupt, truncated, or not "
-                              f"written by xnets-lite: {type(err).__name__}: {first_line(err)})",
-                        warn=True)
+        return _discard(
+            path,
+            f"resume file {path} could not be read (corrupt, truncated, or not "
+            f"written by xnets-lite: {type(err).__name__}: {first_line(err)})",
+            warn=True,
+        )
     if not isinstance(payload, dict) or payload.get("format") != RESUME_FORMAT:
         return _discard(path, f"{path} is not an xnets-lite resume file", warn=True)
     version = payload.get("format_version")
     if not isinstance(version, int) or version > RESUME_FORMAT_VERSION:
-        return _discard(path, f"resume file {path} has format version {version!r}; this "
-                              f"xnets-lite reads up to {RESUME_FORMAT_VERSION}", warn=True)
+        return _discard(
+            path,
+            f"resume file {path} has format version {version!r}; this "
+            f"xnets-lite reads up to {RESUME_FORMAT_VERSION}",
+            warn=True,
+        )
     missing = [k for k in FIELDS if k not in payload]
     if missing:
         return _discard(path, f"resume file {path} lacks {', '.join(missing)}", warn=True)
     if payload["key"] != key:
         what = "; ".join(_differences(payload["key"], key)) or "its run differs"
-        return _discard(path, f"{path} is the resume file of another training run ({what}); "
-                              f"training starts from the beginning")
+        return _discard(
+            path,
+            f"{path} is the resume file of another training run ({what}); "
+            f"training starts from the beginning",
+        )
     if payload["device_type"] != device_type:
         raise ResumeError(
             f"{path} holds this run after epoch {payload['epoch']}, trained on "
             f"{payload['device_type']}; continue it on {payload['device_type']} "
             f"(device={payload['device_type']!r}), or move the file away to start again on "
-            f"{device_type}")
+            f"{device_type}"
+        )
     return payload
 
 
@@ -209,8 +266,9 @@ def _discard(path: Path, message: str, warn: bool = False) -> None:
     old = set_aside(path, reason=message, quiet=warn)
     if warn:
         # stacklevel: _discard ← load_resume_state ← train._resume_from ← train ← its caller
-        warnings.warn(f"{message}; it is kept as {old} and training starts from the beginning",
-                      stacklevel=5)
+        warnings.warn(
+            f"{message}; it is kept as {old} and training starts from the beginning", stacklevel=5
+        )
     return None
 
 

@@ -11,6 +11,7 @@ Example::
 
     >>> fig = plot_spectrum_vs_kept(odt(model), title="MNIST")
 """
+
 from __future__ import annotations
 
 import torch
@@ -38,11 +39,18 @@ def plot_spectrum_vs_kept(dec: Decomposition, title: str = "") -> Figure:
         total = float(spectrum.sum())
         s, k = spectrum / total, imp / total
         idx = torch.arange(len(s))
-        ax.semilogy(idx[s > ZERO_SHARE], s[s > ZERO_SHARE], ".", ms=3, color="C0",
-                    label="eigenvalues of M (the spectrum)")
-        kk = idx[1:len(k)][k[1:] > ZERO_SHARE]
-        ax.semilogy(kk, k[1:][k[1:] > ZERO_SHARE], "-", lw=1.4, color="C1",
-                    label="kept basis: wl.dk, k ≥ 1")
+        ax.semilogy(
+            idx[s > ZERO_SHARE],
+            s[s > ZERO_SHARE],
+            ".",
+            ms=3,
+            color="C0",
+            label="eigenvalues of M (the spectrum)",
+        )
+        kk = idx[1 : len(k)][k[1:] > ZERO_SHARE]
+        ax.semilogy(
+            kk, k[1:][k[1:] > ZERO_SHARE], "-", lw=1.4, color="C1", label="kept basis: wl.dk, k ≥ 1"
+        )
         ax.axhline(float(k[0]), color="k", ls="--", lw=1, label="const (k = 0, pinned)")
         ax.set_title(f"w{wire}: top λ {float(s[0]):.2f}, const {float(k[0]):.2f}", fontsize=9)
         ax.set_xlabel("eigenvalue number / k of wl.dk", fontsize=8)

@@ -4,6 +4,7 @@ setting an old file aside instead of destroying it.
 Both file formats of the package, checkpoints (``checkpoint.py``) and resume states
 (``resume.py``), build on this module, so neither needs the other.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,8 +29,12 @@ class ResumeError(CheckpointError):
 def versions() -> dict:
     """The library versions every file records: xnets_lite, torch and python."""
     from . import __version__
-    return {"xnets_lite": str(__version__), "torch": str(torch.__version__),
-            "python": platform.python_version()}
+
+    return {
+        "xnets_lite": str(__version__),
+        "torch": str(torch.__version__),
+        "python": platform.python_version(),
+    }
 
 
 def first_line(err: BaseException) -> str:
@@ -38,8 +43,9 @@ def first_line(err: BaseException) -> str:
     return text[0][:200] if text else ""
 
 
-def set_aside(path: str | os.PathLike, reason: str | None = None,
-              quiet: bool = False) -> Path | None:
+def set_aside(
+    path: str | os.PathLike, reason: str | None = None, quiet: bool = False
+) -> Path | None:
     """Rename an existing file to ``<name>.old<N>`` (the first free N) and say so on stderr
     (after ``reason``, if given; nothing with ``quiet``). Returns the new path, or None if
     there was no file."""
@@ -51,6 +57,8 @@ def set_aside(path: str | os.PathLike, reason: str | None = None,
         n += 1
     os.replace(path, old)
     if not quiet:
-        print(f"{reason + '; ' if reason else ''}kept the previous {path.name} as {old}",
-              file=sys.stderr)
+        print(
+            f"{reason + '; ' if reason else ''}kept the previous {path.name} as {old}",
+            file=sys.stderr,
+        )
     return old

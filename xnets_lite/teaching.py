@@ -9,6 +9,7 @@
 * Small helpers of notebook 01: ``matching_width`` (a model resized to a parameter count)
   and ``describe_recipe`` (every recipe value with its source or meaning).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from matplotlib.ticker import MaxNLocator
 
 def _node(ax, xy, text, color="#dbe9f6", size=0.16):
     from matplotlib.patches import Circle
+
     ax.add_patch(Circle(xy, size, facecolor=color, edgecolor="black", lw=1.2, zorder=3))
     ax.text(*xy, text, ha="center", va="center", fontsize=10, zorder=4)
 
@@ -27,8 +29,13 @@ def _node(ax, xy, text, color="#dbe9f6", size=0.16):
 def _leg(ax, a, b, label=None, offset=(0.06, 0.0)):
     ax.plot([a[0], b[0]], [a[1], b[1]], color="black", lw=1.2, zorder=1)
     if label:
-        ax.text((a[0] + b[0]) / 2 + offset[0], (a[1] + b[1]) / 2 + offset[1], label, fontsize=9,
-                color="#444")
+        ax.text(
+            (a[0] + b[0]) / 2 + offset[0],
+            (a[1] + b[1]) / 2 + offset[1],
+            label,
+            fontsize=9,
+            color="#444",
+        )
 
 
 def _blank(ax, title, xlim, ylim):
@@ -67,9 +74,13 @@ def tensor_diagrams(n_layers: int = 2) -> Figure:
     _leg(ax2, (-0.55, -0.45), (-0.55, -0.95), "i")
     _leg(ax2, (0.55, -0.45), (0.55, -0.95), "j")
 
-    leaves = 2 ** n_layers
-    _blank(ax3, f"{n_layers} stacked layers: a tree with {leaves} input copies",
-           (-0.5, leaves - 0.5), (-0.9, n_layers + 1.5))
+    leaves = 2**n_layers
+    _blank(
+        ax3,
+        f"{n_layers} stacked layers: a tree with {leaves} input copies",
+        (-0.5, leaves - 0.5),
+        (-0.9, n_layers + 1.5),
+    )
     xs = [float(i) for i in range(leaves)]
     for x in xs:
         _node(ax3, (x, 0), "x", "#eeeeee", 0.22)
@@ -83,8 +94,9 @@ def tensor_diagrams(n_layers: int = 2) -> Figure:
     _leg(ax3, (xs[0], n_layers), (xs[0], n_layers + 0.8))
     _node(ax3, (xs[0], n_layers + 0.8), "H", "#f6e0c8", 0.25)
     ax3.text(xs[0] + 0.35, n_layers + 1.15, "logits", fontsize=9, color="#444")
-    ax3.text(-0.4, -0.75, "with biases and residuals each leaf is x̃ = [1, x] (section 4)",
-             fontsize=8)
+    ax3.text(
+        -0.4, -0.75, "with biases and residuals each leaf is x̃ = [1, x] (section 4)", fontsize=8
+    )
     return fig
 
 
@@ -104,15 +116,27 @@ def wire_diagram(n_layers: int = 3, width: int | None = None) -> Figure:
     ax.axis("off")
 
     def arrow(x0, x1, label):
-        ax.add_patch(FancyArrowPatch((x0, 0), (x1, 0), arrowstyle="-|>", mutation_scale=12,
-                                     color="black", lw=1.2))
-        ax.text((x0 + x1) / 2, 0.12, label, ha="center", fontsize=10, color="#1f4e79",
-                fontweight="bold")
+        ax.add_patch(
+            FancyArrowPatch(
+                (x0, 0), (x1, 0), arrowstyle="-|>", mutation_scale=12, color="black", lw=1.2
+            )
+        )
+        ax.text(
+            (x0 + x1) / 2, 0.12, label, ha="center", fontsize=10, color="#1f4e79", fontweight="bold"
+        )
 
     for i, (x, name) in enumerate(zip(xs, boxes)):
         color = "#f6e0c8" if name in ("embedding", "head") else "#dbe9f6"
-        ax.add_patch(FancyBboxPatch((x - 0.5, -0.3), 1.0, 0.6, boxstyle="round,pad=0.03",
-                                    facecolor=color, edgecolor="black"))
+        ax.add_patch(
+            FancyBboxPatch(
+                (x - 0.5, -0.3),
+                1.0,
+                0.6,
+                boxstyle="round,pad=0.03",
+                facecolor=color,
+                edgecolor="black",
+            )
+        )
         ax.text(x, 0, name, ha="center", va="center", fontsize=8)
         if i + 1 < len(xs):
             arrow(x + 0.5, xs[i + 1] - 0.5, f"w{i}")
@@ -120,8 +144,14 @@ def wire_diagram(n_layers: int = 3, width: int | None = None) -> Figure:
     arrow(xs[-1] + 0.5, xs[-1] + 1.4, "logits")
     size = f" (each 1 + {width} wide: the constant, then {width} directions)" if width else ""
     ax.text(xs[0] - 0.6, -0.55, f"wires w0 … w{n_layers}{size}", fontsize=8, color="#444")
-    ax.text(xs[0] - 0.6, -0.85, "layer l reads w(l−1) and writes wl; direction k of wire l is "
-            "wl.dk; index 0 (const) is the constant", fontsize=8, color="#444")
+    ax.text(
+        xs[0] - 0.6,
+        -0.85,
+        "layer l reads w(l−1) and writes wl; direction k of wire l is "
+        "wl.dk; index 0 (const) is the constant",
+        fontsize=8,
+        color="#444",
+    )
     return fig
 
 
@@ -154,8 +184,13 @@ def class_spectra(ce, title: str, labels=None) -> Figure:
     for ax, (label, c) in zip(axes, sets.items()):
         share = c.share.detach().cpu().double()
         for k in range(share.shape[0]):
-            ax.semilogy(range(1, share.shape[1] + 1), share[k].clamp_min(1e-12).numpy(),
-                        marker=".", lw=1, label=f"class {k}")
+            ax.semilogy(
+                range(1, share.shape[1] + 1),
+                share[k].clamp_min(1e-12).numpy(),
+                marker=".",
+                lw=1,
+                label=f"class {k}",
+            )
         ax.set(xlabel="eigenvector (sorted, 1 = top)", title=label or None)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # eigenvector numbers are integers
         ax.grid(alpha=0.3)
@@ -185,8 +220,9 @@ def wire_polynomials(net, wire: int) -> torch.Tensor:
     """
     _check_wire(net, wire)
     n = net.widths[wire]
-    below = net.replace(layers=net.layers[:wire], head=torch.eye(n, dtype=net.dtype,
-                                                                 device=net.device))
+    below = net.replace(
+        layers=net.layers[:wire], head=torch.eye(n, dtype=net.dtype, device=net.device)
+    )
     return below.dense(include_scale=True).reshape(n, -1)
 
 
@@ -201,24 +237,32 @@ def network_above(net, wire: int):
     ``einsum("cab,cxy,by->ax", U, U, G)``. Tiny networks only.
     """
     from .network import Network
+
     _check_wire(net, wire)
     n = net.widths[wire]
-    return Network(torch.eye(n, dtype=net.dtype, device=net.device), net.layers[wire:],
-                   net.head, dict(net.meta))
+    return Network(
+        torch.eye(n, dtype=net.dtype, device=net.device),
+        net.layers[wire:],
+        net.head,
+        dict(net.meta),
+    )
 
 
 def _check_wire(net, wire: int) -> None:
     n_wires = len(net.layers) + 1
     if isinstance(wire, bool) or not isinstance(wire, int) or not 0 <= wire < n_wires:
-        raise ValueError(f"wire must be an integer from 0 to {n_wires - 1} (this network has "
-                         f"{len(net.layers)} bilinear layers), got {wire!r}")
+        raise ValueError(
+            f"wire must be an integer from 0 to {n_wires - 1} (this network has "
+            f"{len(net.layers)} bilinear layers), got {wire!r}"
+        )
 
 
 # ---------------------------------------------------------------------------------------
 # Notebook 01
 # ---------------------------------------------------------------------------------------
-def matching_width(n_parameters: Callable[[int], int], target: int, start: int = 1,
-                   limit: int = 1 << 16) -> int:
+def matching_width(
+    n_parameters: Callable[[int], int], target: int, start: int = 1, limit: int = 1 << 16
+) -> int:
     """The width ``w ≥ start`` whose model has the parameter count closest to ``target``.
 
     ``n_parameters(w)`` must grow with ``w`` (it does for every model of the course, e.g.

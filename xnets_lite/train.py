@@ -13,6 +13,7 @@ The pieces, one idea each: ``train_step`` (one batch), ``train_epoch`` (one pass
 ``Progress`` (the epoch bar and the nested batch bar), ``calibrate`` (the ``"batch-rms"``
 χ-net's hook after every epoch, see ``default_hooks``), and ``train``, which ties them.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -32,9 +33,20 @@ from .data import Dataset, add_noise, rgb_noise_to_gray
 from .evaluation import BATCH_SIZE, accuracy, placement
 from .model import calibrate_batch_rms
 
-__all__ = ["train", "evaluate", "train_step", "train_epoch", "resolve_device", "seed_everything",
-           "calibrate", "default_hooks", "Progress", "TrainConfig", "RUN_OPTIONS",
-           "rgb_noise_to_gray"]
+__all__ = [
+    "train",
+    "evaluate",
+    "train_step",
+    "train_epoch",
+    "resolve_device",
+    "seed_everything",
+    "calibrate",
+    "default_hooks",
+    "Progress",
+    "TrainConfig",
+    "RUN_OPTIONS",
+    "rgb_noise_to_gray",
+]
 
 #: The batch bar (a second, nested progress bar) is shown for epochs of more than this many
 #: batches, and for runs expected to last longer than ``BATCH_BAR_SECONDS`` (judged after
@@ -54,8 +66,10 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(device)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device {str(device)!r} requested but CUDA is not available "
-                           f"here; use device='cpu' (--device cpu)")
+        raise RuntimeError(
+            f"device {str(device)!r} requested but CUDA is not available "
+            f"here; use device='cpu' (--device cpu)"
+        )
     return device
 
 
@@ -78,8 +92,9 @@ def _deterministic(enabled: bool):
         torch.use_deterministic_algorithms(before, warn_only=before_warn)
 
 
-def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
-               y: torch.Tensor) -> torch.Tensor:
+def train_step(
+    model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor
+) -> torch.Tensor:
     """One optimiser step on a batch ``x`` (B, d_input), ``y`` (B,); returns the (detached) loss."""
     loss = F.cross_entropy(model(x), y)
     optimizer.zero_grad(set_to_none=True)
@@ -88,22 +103,35 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tens
     return loss.detach()
 
 
-def evaluate(model: nn.Module, data: Dataset, device: str | torch.device | None = None,
-             batch_size: int = BATCH_SIZE) -> float:
+def evaluate(
+    model: nn.Module,
+    data: Dataset,
+    device: str | torch.device | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> float:
     """Accuracy of ``model`` on ``data`` in [0, 1] (no noise): ``evaluation.accuracy``.
 
     ``device`` is accepted for old callers and must be the model's (inputs always go where
     the model is). The model's train/eval mode is restored afterwards."""
     if device is not None and torch.device(device).type != placement(model)[0].type:
-        raise ValueError(f"evaluate: the model is on {placement(model)[0]}, not {device}; move "
-                         f"it with model.to({str(device)!r}) or leave device out")
+        raise ValueError(
+            f"evaluate: the model is on {placement(model)[0]}, not {device}; move "
+            f"it with model.to({str(device)!r}) or leave device out"
+        )
     return accuracy(model, data, batch_size)
 
 
-def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, scheduler,
-                train_data: Dataset, config: TrainConfig, generators: dict,
-                device: torch.device, history: dict,
-                on_step: Callable[[], None] | None = None) -> float:
+def train_epoch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler,
+    train_data: Dataset,
+    config: TrainConfig,
+    generators: dict,
+    device: torch.device,
+    history: dict,
+    on_step: Callable[[], None] | None = None,
+) -> float:
     """One pass over ``train_data`` in shuffled batches with input noise, one optimiser and
     schedule step per batch; returns the mean loss over the epoch's samples.
 
@@ -112,8 +140,9 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, scheduler,
     called after each (the batch bar).
     """
     total_loss = torch.zeros((), device=device)
-    for x, y in train_data.batches(config.batch_size, shuffle=True,
-                                   generator=generators["shuffle"], device=device):
+    for x, y in train_data.batches(
+        config.batch_size, shuffle=True, generator=generators["shuffle"], device=device
+    ):
         x = add_noise(x, config.noise_std, generators["noise"])
         # Summing on the device avoids a host sync per step on CUDA.
         total_loss += train_step(model, optimizer, x, y) * len(y)
@@ -135,8 +164,9 @@ class Progress:
 
         self._tqdm, self.enabled, self.epochs, self.done = tqdm, enabled, epochs, done
         self.steps_per_epoch = steps_per_epoch
-        self.bar = tqdm(total=epochs, initial=done, desc=desc, unit="epoch",
-                        disable=not enabled, leave=True)
+        self.bar = tqdm(
+            total=epochs, initial=done, desc=desc, unit="epoch", disable=not enabled, leave=True
+        )
         self.show_batches = enabled and steps_per_epoch > BATCH_BAR_STEPS
         self.batch_bar = None
         # ~50 updates of the batch bar per epoch: tqdm's own cost stays invisible next to a step.
@@ -161,18 +191,24 @@ class Progress:
                 self.batch_bar.update(self.pending)
                 self.pending = 0
 
-    def end_epoch(self, epoch: int, train_loss: float, acc: float | None,
-                  now: float | None = None) -> None:
+    def end_epoch(
+        self, epoch: int, train_loss: float, acc: float | None, now: float | None = None
+    ) -> None:
         """Epoch ``epoch`` done at time ``now`` (``time.perf_counter()``; default: now)."""
         if self.batch_bar is not None and self.pending:
             self.batch_bar.update(self.pending)
         self.pending = 0
         self.bar.update(1)
-        self.bar.set_postfix(loss=f"{train_loss:.4f}",
-                             **({} if acc is None else {"test_acc": f"{acc:.2%}"}))
+        self.bar.set_postfix(
+            loss=f"{train_loss:.4f}", **({} if acc is None else {"test_acc": f"{acc:.2%}"})
+        )
         seconds = (time.perf_counter() if now is None else now) - self.epoch_start
-        if (self.enabled and not self.show_batches and epoch == self.done + 1
-                and seconds * (self.epochs - self.done) > BATCH_BAR_SECONDS):
+        if (
+            self.enabled
+            and not self.show_batches
+            and epoch == self.done + 1
+            and seconds * (self.epochs - self.done) > BATCH_BAR_SECONDS
+        ):
             self.show_batches = True
 
     def __enter__(self) -> Progress:
@@ -190,47 +226,73 @@ def default_hooks(model: nn.Module) -> list[EpochHook]:
     return [calibrate_hook] if getattr(model, "norm", None) == "batch-rms" else []
 
 
-def calibrate_hook(model: nn.Module, train_data: Dataset, config: TrainConfig, seed: int,
-                   device: torch.device) -> None:
+def calibrate_hook(
+    model: nn.Module, train_data: Dataset, config: TrainConfig, seed: int, device: torch.device
+) -> None:
     """``calibrate`` as an epoch hook."""
     calibrate(model, train_data, config.batch_size, seed, device)
 
 
-def _optimiser(model: nn.Module, config: TrainConfig, steps_per_epoch: int, seed: int,
-               device: torch.device) -> tuple:
+def _optimiser(
+    model: nn.Module, config: TrainConfig, steps_per_epoch: int, seed: int, device: torch.device
+) -> tuple:
     """AdamW, its per-step cosine schedule to zero, and the run's seeded generators."""
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr,
-                                  weight_decay=config.weight_decay)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+    )
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
-        optimizer, T_max=max(config.epochs * steps_per_epoch, 1))
+        optimizer, T_max=max(config.epochs * steps_per_epoch, 1)
+    )
     # Shuffling always draws from a CPU generator (so it does not depend on the device);
     # the noise is drawn where the batch lives.
-    generators = dict(shuffle=torch.Generator().manual_seed(seed),
-                      noise=torch.Generator(device=device).manual_seed(seed + 1))
+    generators = dict(
+        shuffle=torch.Generator().manual_seed(seed),
+        noise=torch.Generator(device=device).manual_seed(seed + 1),
+    )
     return optimizer, scheduler, generators
 
 
-def _resume_from(path, key: dict, model, optimizer, scheduler, generators: dict,
-                 device: torch.device, history: dict, label: str, epochs: int) -> tuple[int, float]:
+def _resume_from(
+    path,
+    key: dict,
+    model,
+    optimizer,
+    scheduler,
+    generators: dict,
+    device: torch.device,
+    history: dict,
+    label: str,
+    epochs: int,
+) -> tuple[int, float]:
     """Load this run's state from ``path`` if it has one: ``(epochs done, seconds trained)``."""
     state = resume.load_resume_state(path, key, device.type)
     if state is None:
         return 0, 0.0
     try:
-        done, elapsed = resume.restore(state, model, optimizer, scheduler, generators, device,
-                                       history)
+        done, elapsed = resume.restore(
+            state, model, optimizer, scheduler, generators, device, history
+        )
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
         raise resume.state_error(path, err) from err
     print(f"{label}: resuming from {path} after epoch {done} of {epochs}", file=sys.stderr)
     return done, elapsed
 
 
-def train(model: nn.Module, train_data: Dataset, test_data: Dataset | None = None,
-          config: TrainConfig | None = None, *, seed: int = 0,
-          device: str | torch.device | None = None, progress: bool = True,
-          desc: str | None = None, resume_path: str | os.PathLike | None = None,
-          resume_every: float = 10.0, hooks: Sequence[EpochHook] | None = None,
-          **hyper) -> dict:
+def train(
+    model: nn.Module,
+    train_data: Dataset,
+    test_data: Dataset | None = None,
+    config: TrainConfig | None = None,
+    *,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+    progress: bool = True,
+    desc: str | None = None,
+    resume_path: str | os.PathLike | None = None,
+    resume_every: float = 10.0,
+    hooks: Sequence[EpochHook] | None = None,
+    **hyper,
+) -> dict:
     """Train ``model`` in place and return its history.
 
     Args:
@@ -275,39 +337,81 @@ def train(model: nn.Module, train_data: Dataset, test_data: Dataset | None = Non
     steps_per_epoch = math.ceil(len(train_data) / config.batch_size)
     optimizer, scheduler, generators = _optimiser(model, config, steps_per_epoch, seed, device)
     hooks = default_hooks(model) if hooks is None else list(hooks)
-    history = dict(epoch=[], train_loss=[], test_accuracy=[], time=[], device=str(device),
-                   steps=0, resumed_at=[])
+    history = dict(
+        epoch=[],
+        train_loss=[],
+        test_accuracy=[],
+        time=[],
+        device=str(device),
+        steps=0,
+        resumed_at=[],
+    )
     label = desc or type(model).__name__
     key, done, elapsed_before = None, 0, 0.0
     if resume_path is not None:
         key = resume.resume_key(model, train_data, test_data, seed, config)
-        done, elapsed_before = _resume_from(resume_path, key, model, optimizer, scheduler,
-                                            generators, device, history, label, config.epochs)
+        done, elapsed_before = _resume_from(
+            resume_path,
+            key,
+            model,
+            optimizer,
+            scheduler,
+            generators,
+            device,
+            history,
+            label,
+            config.epochs,
+        )
 
     start = last_write = time.perf_counter()
     # Deterministic kernels on CPU only: on CUDA they need CUBLAS_WORKSPACE_CONFIG, and
     # CUDA runs are seeded but not promised to be bit-identical.
-    with Progress(progress, config.epochs, done, steps_per_epoch, label) as bars, \
-            _deterministic(device.type == "cpu"):
+    with (
+        Progress(progress, config.epochs, done, steps_per_epoch, label) as bars,
+        _deterministic(device.type == "cpu"),
+    ):
         model.train()
         for epoch in range(done + 1, config.epochs + 1):
             bars.start_epoch(epoch)
-            train_loss = train_epoch(model, optimizer, scheduler, train_data, config,
-                                     generators, device, history, bars.step)
+            train_loss = train_epoch(
+                model,
+                optimizer,
+                scheduler,
+                train_data,
+                config,
+                generators,
+                device,
+                history,
+                bars.step,
+            )
             if not math.isfinite(train_loss):
                 raise FloatingPointError(
                     f"training diverged at epoch {epoch} (loss {train_loss}); lower lr (now "
-                    f"{config.lr}) or use norm='rms'")
+                    f"{config.lr}) or use norm='rms'"
+                )
             for hook in hooks:
                 hook(model, train_data, config, seed, device)
             acc = evaluate(model, test_data) if test_data is not None else None
             now = time.perf_counter()
-            for k, v in (("epoch", epoch), ("train_loss", train_loss), ("test_accuracy", acc),
-                         ("time", elapsed_before + now - start)):
+            for k, v in (
+                ("epoch", epoch),
+                ("train_loss", train_loss),
+                ("test_accuracy", acc),
+                ("time", elapsed_before + now - start),
+            ):
                 history[k].append(v)
             if key is not None and (epoch == config.epochs or now - last_write >= resume_every):
-                resume.save(resume_path, key, epoch, model, optimizer, scheduler, generators,
-                            device, history)
+                resume.save(
+                    resume_path,
+                    key,
+                    epoch,
+                    model,
+                    optimizer,
+                    scheduler,
+                    generators,
+                    device,
+                    history,
+                )
                 last_write = time.perf_counter()
             bars.end_epoch(epoch, train_loss, acc, now)
     return history
@@ -317,8 +421,9 @@ CALIBRATION_BATCHES = 64
 
 
 @torch.no_grad()
-def calibrate(model: nn.Module, train_data: Dataset, batch_size: int, seed: int,
-              device: torch.device) -> list[float]:
+def calibrate(
+    model: nn.Module, train_data: Dataset, batch_size: int, seed: int, device: torch.device
+) -> list[float]:
     """Set a ``norm="batch-rms"`` χ-net's frozen scales from clean training images.
 
     Training divides by each batch's own RMS and keeps an EMA of it; the EMA lags behind the
@@ -332,8 +437,9 @@ def calibrate(model: nn.Module, train_data: Dataset, batch_size: int, seed: int,
     """
     gen = torch.Generator().manual_seed(seed + 2)
     batches = []
-    for i, (x, _) in enumerate(train_data.batches(batch_size, shuffle=True, generator=gen,
-                                                  device=device)):
+    for i, (x, _) in enumerate(
+        train_data.batches(batch_size, shuffle=True, generator=gen, device=device)
+    ):
         if i == CALIBRATION_BATCHES:
             break
         batches.append(x)

@@ -39,6 +39,7 @@ Example::
     >>> rows = product_usage(dec.truncate(15), x_test)
     >>> rows[0]["variance_share"]      # layer 1: share of its output's variance from products
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -77,28 +78,35 @@ def layer_terms(layer: BilinearLayer, w: Tensor) -> LayerTerms:
     ``LayerTerms`` of (N, n_out) tensors whose sum is ``layer(w)`` up to rounding.
     """
     if w.dim() != 2 or w.shape[1] != layer.n_in:
-        raise ValueError(f"w must be (N, {layer.n_in}): a batch of the layer's input wire, "
-                         f"got shape {tuple(w.shape)}")
+        raise ValueError(
+            f"w must be (N, {layer.n_in}): a batch of the layer's input wire, "
+            f"got shape {tuple(w.shape)}"
+        )
     w0 = w[:, :1]
     rest = torch.cat([torch.zeros_like(w0), w[:, 1:]], dim=1)
-    l0, r0 = w0 * layer.left[:, 0], w0 * layer.right[:, 0]         # (N, k)
-    lr, rr = rest @ layer.left.T, rest @ layer.right.T             # (N, k)
+    l0, r0 = w0 * layer.left[:, 0], w0 * layer.right[:, 0]  # (N, k)
+    lr, rr = rest @ layer.left.T, rest @ layer.right.T  # (N, k)
     down = layer.down.T
-    return LayerTerms(constant=(l0 * r0) @ down, linear=(l0 * rr + lr * r0) @ down,
-                      product=(lr * rr) @ down)
+    return LayerTerms(
+        constant=(l0 * r0) @ down, linear=(l0 * rr + lr * r0) @ down, product=(lr * rr) @ down
+    )
 
 
 def _check_net(net: Network, x: Tensor) -> None:
     if not isinstance(net, Network):
-        raise TypeError(f"expected a Network (e.g. odt(model).network or dec.truncate(k)), "
-                        f"got {type(net).__name__}")
+        raise TypeError(
+            f"expected a Network (e.g. odt(model).network or dec.truncate(k)), "
+            f"got {type(net).__name__}"
+        )
     if not net.layers:
         raise ValueError("this network has no bilinear layer: there are no products to measure")
     scale = net.homogeneous(x[:8])[:, 0]
     if not torch.allclose(scale, torch.ones_like(scale)):
-        raise ValueError("this network has a per-sample scale (a per-sample RMS χ-net): its "
-                         "logits are ratios, not sums of layer terms; use a norm-free or "
-                         "batch-rms χ-net")
+        raise ValueError(
+            "this network has a per-sample scale (a per-sample RMS χ-net): its "
+            "logits are ratios, not sums of layer terms; use a norm-free or "
+            "batch-rms χ-net"
+        )
 
 
 @torch.no_grad()
@@ -136,12 +144,16 @@ def usage_row(terms: LayerTerms) -> dict:
       constant + linear part). Can exceed 1 when the two parts cancel.
     * ``linear_r2``: ``1 − Var(product) / Var(output)`` (the same fact, as an R²).
     """
-    var_lin, var_prod, var_out = (_variance(t) for t in (terms.linear, terms.product,
-                                                        terms.total()))
+    var_lin, var_prod, var_out = (
+        _variance(t) for t in (terms.linear, terms.product, terms.total())
+    )
     tiny = torch.finfo(var_out.dtype).tiny
     share = float(var_prod / var_out.clamp_min(tiny))
-    return {"size_ratio": float((var_prod / var_lin.clamp_min(tiny)).sqrt()),
-            "variance_share": share, "linear_r2": 1.0 - share}
+    return {
+        "size_ratio": float((var_prod / var_lin.clamp_min(tiny)).sqrt()),
+        "variance_share": share,
+        "linear_r2": 1.0 - share,
+    }
 
 
 @torch.no_grad()
@@ -165,8 +177,11 @@ def kept_variance(full, truncated, x: Tensor) -> Tensor:
     ``Network`` or a model in eval mode)."""
     f, g = full(x), truncated(x)
     if f.shape != g.shape:
-        raise ValueError(f"the two networks give logits of shapes {tuple(f.shape)} and "
-                         f"{tuple(g.shape)}; compare networks of the same model")
+        raise ValueError(
+            f"the two networks give logits of shapes {tuple(f.shape)} and "
+            f"{tuple(g.shape)}; compare networks of the same model"
+        )
+
     def var(t: Tensor) -> Tensor:
         return ((t - t.mean(0)) ** 2).mean(0)
 
@@ -184,8 +199,9 @@ def pair_contributions(matrix: Tensor, w: Tensor, pairs) -> tuple[Tensor, Tensor
     """
     n = matrix.shape[-1]
     if matrix.shape != (n, n) or w.dim() != 2 or w.shape[1] != n:
-        raise ValueError(f"matrix must be (n, n) and w (N, n); got {tuple(matrix.shape)} and "
-                         f"{tuple(w.shape)}")
+        raise ValueError(
+            f"matrix must be (n, n) and w (N, n); got {tuple(matrix.shape)} and {tuple(w.shape)}"
+        )
     mask = torch.zeros_like(matrix, dtype=torch.bool)
     for i, j in pairs:
         if not (0 <= i <= j < n):

@@ -22,6 +22,7 @@ weights) and the local reading; and beside the class's signed interactions
 
 The measurements are here; the figures that draw them are in ``validation_figures.py``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -48,7 +49,7 @@ def logits_of(model, x: Tensor) -> Tensor:
 
 def _all_inputs(data) -> tuple[Tensor, Tensor]:
     """A whole ``Dataset`` as ``(x (N, d) float32 in [0, 1], labels (N,))``."""
-    return data[0:len(data)]
+    return data[0 : len(data)]
 
 
 def predict(model, x: Tensor, batch_size: int = 2000) -> Tensor:
@@ -60,8 +61,9 @@ def per_class_accuracy(model, data, transform=None, batch_size: int = 1000) -> T
     """Accuracy per true class (C,) float64, on ``data`` with every batch of inputs (B, d)
     passed through ``transform`` first (``None`` = as is). A class absent from ``data``
     gets NaN (``evaluation.per_class_accuracy``)."""
-    return evaluation.per_class_accuracy(model, data, batch_size, transform=transform,
-                                         n_classes=getattr(data, "n_classes", None))
+    return evaluation.per_class_accuracy(
+        model, data, batch_size, transform=transform, n_classes=getattr(data, "n_classes", None)
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -76,8 +78,10 @@ def orthonormalise(directions: Tensor) -> Tensor:
     q, r = torch.linalg.qr(directions.double().T)
     diag = r.diagonal().abs()
     if len(diag) and diag.min() <= 1e-10 * max(float(diag.max()), 1e-300):
-        raise ValueError(f"the {directions.shape[0]} directions are linearly dependent (or one is "
-                         f"zero); pass independent directions")
+        raise ValueError(
+            f"the {directions.shape[0]} directions are linearly dependent (or one is "
+            f"zero); pass independent directions"
+        )
     return q.T.to(directions.dtype)
 
 
@@ -88,14 +92,17 @@ def project_out(x: Tensor, basis: Tensor) -> Tensor:
     return x - (x @ basis.T) @ basis
 
 
-def global_directions(dec: Decomposition, k: int = 3, image_shape=None,
-                      sign_data: Tensor | None = None,
-                      sign_gradient: Tensor | None = None) -> ClassEigenvectors:
+def global_directions(
+    dec: Decomposition,
+    k: int = 3,
+    image_shape=None,
+    sign_data: Tensor | None = None,
+    sign_gradient: Tensor | None = None,
+) -> ClassEigenvectors:
     """The reading under test: each class's top-k class-Gram eigenvectors
     (``class_eigenvectors``), signed by the course's rule on ``sign_data`` (or with the
     mean gradient ``sign_gradient`` already computed)."""
-    return class_eigenvectors(dec, k, image_shape, sign_data=sign_data,
-                              sign_gradient=sign_gradient)
+    return class_eigenvectors(dec, k, image_shape, sign_data=sign_data, sign_gradient=sign_gradient)
 
 
 def first_block(model_or_network) -> Network:
@@ -104,15 +111,20 @@ def first_block(model_or_network) -> Network:
     the model with blocks 2… set to zero (tested). For a direct block (no residual) the head
     then reads block 1's products in place of the last block's: a cruder cut. For
     ``norm="rms"`` a block is two bilinear layers."""
-    net = (model_or_network if isinstance(model_or_network, Network)
-           else to_network(model_or_network))
+    net = (
+        model_or_network if isinstance(model_or_network, Network) else to_network(model_or_network)
+    )
     per_block = 2 if net.meta.get("norm") == "rms" else 1
     return net.replace(layers=net.layers[:per_block])
 
 
-def local_directions(model_or_network, k: int = 3, image_shape=None,
-                     sign_data: Tensor | None = None,
-                     sign_gradient: Tensor | None = None) -> ClassEigenvectors:
+def local_directions(
+    model_or_network,
+    k: int = 3,
+    image_shape=None,
+    sign_data: Tensor | None = None,
+    sign_gradient: Tensor | None = None,
+) -> ClassEigenvectors:
     """The **local (single-layer) reading**: the class eigenvectors of ``first_block``.
 
     Definition: run the same recipe as ``class_eigenvectors`` (the head row of class c as a
@@ -122,8 +134,13 @@ def local_directions(model_or_network, k: int = 3, image_shape=None,
     global reading); the later layers' interactions are ignored. The ablation then asks
     whether the global decomposition is a better map of what the whole network uses.
     """
-    return class_eigenvectors(odt(first_block(model_or_network)), k, image_shape,
-                              sign_data=sign_data, sign_gradient=sign_gradient)
+    return class_eigenvectors(
+        odt(first_block(model_or_network)),
+        k,
+        image_shape,
+        sign_data=sign_data,
+        sign_gradient=sign_gradient,
+    )
 
 
 def random_directions(n_classes: int, k: int, d_input: int, seed: int = 0) -> Tensor:
@@ -142,9 +159,12 @@ def template_directions(model, x_train: Tensor, k: int = 3) -> Tensor:
     For a logit that is linear in x the three coincide, and an ablation with k > 1 then
     refuses them as linearly dependent."""
     from .interpret import mean_gradient
+
     if not 1 <= k <= 3:
-        raise ValueError(f"template_directions offers k in 1…3 (gradients at 0, at the mean, "
-                         f"mean gradient), got {k}")
+        raise ValueError(
+            f"template_directions offers k in 1…3 (gradients at 0, at the mean, "
+            f"mean gradient), got {k}"
+        )
     x_train = x_train.reshape(len(x_train), -1)
     zero = torch.zeros(1, x_train.shape[1], dtype=x_train.dtype)
     points = [zero, x_train.double().mean(0, keepdim=True).to(x_train.dtype), x_train][:k]
@@ -171,23 +191,33 @@ def class_mean_directions(data, k: int = 3, n_classes: int | None = None) -> Ten
         vs = [m / m.norm()]
         if k > 1:
             _, _, vh = torch.linalg.svd(xc - xc.mean(0), full_matrices=False)
-            for v in vh[:k - 1]:
+            for v in vh[: k - 1]:
                 vs.append(v if float(v @ m) >= 0 else -v)
         out.append(torch.stack(vs))
     return torch.stack(out)
 
 
-def quadratic_directions(model, k: int = 3, sign: str = "+", center=None,
-                         sign_data: Tensor | None = None,
-                         sign_gradient: Tensor | None = None) -> Tensor:
+def quadratic_directions(
+    model,
+    k: int = 3,
+    sign: str = "+",
+    center=None,
+    sign_data: Tensor | None = None,
+    sign_gradient: Tensor | None = None,
+) -> Tensor:
     """(C, k, d): the top-k eigenvectors of every class's signed interactions ``Q_c``
     (``interactions.class_interactions``), ``sign`` ``"+"`` (excitatory, positive
     eigenvalues) or ``"-"`` (inhibitory)."""
     from .interactions import class_interactions
-    qf = class_interactions(model, k, center=center, sign_data=sign_data,
-                            sign_gradient=sign_gradient,
-                            image_shape=(1, model.config["d_input"]) if isinstance(model, XNet)
-                            else (1, model.d_input))
+
+    qf = class_interactions(
+        model,
+        k,
+        center=center,
+        sign_data=sign_data,
+        sign_gradient=sign_gradient,
+        image_shape=(1, model.config["d_input"]) if isinstance(model, XNet) else (1, model.d_input),
+    )
     return qf.select(sign)[0]
 
 
@@ -240,8 +270,9 @@ class Ablation:
         return (d.sum(1) - d.diagonal()) / (n - 1)
 
 
-def ablation_matrix(model, data, directions: Tensor, ks=(1, 2, 3), name: str = "",
-                    batch_size: int = 1000) -> Ablation:
+def ablation_matrix(
+    model, data, directions: Tensor, ks=(1, 2, 3), name: str = "", batch_size: int = 1000
+) -> Ablation:
     """For every class c and k in ``ks``: remove the span of ``directions[c, :k]`` from the
     inputs and measure the accuracy per true class.
 
@@ -251,13 +282,24 @@ def ablation_matrix(model, data, directions: Tensor, ks=(1, 2, 3), name: str = "
     directions = torch.as_tensor(directions)
     ks = tuple(int(k) for k in ks)
     if directions.dim() != 3 or directions.shape[2] != data.d_input:
-        raise ValueError(f"directions must be (classes, k, {data.d_input}), got "
-                         f"{tuple(directions.shape)}")
+        raise ValueError(
+            f"directions must be (classes, k, {data.d_input}), got {tuple(directions.shape)}"
+        )
     if not ks or min(ks) < 1 or max(ks) > directions.shape[1]:
-        raise ValueError(f"every k must be in [1, {directions.shape[1]}] (directions given per "
-                         f"class), got {ks}")
-    acc = torch.stack([torch.stack([ablation_accuracy(model, data, directions[c, :k], batch_size)
-                                    for c in range(directions.shape[0])]) for k in ks])
+        raise ValueError(
+            f"every k must be in [1, {directions.shape[1]}] (directions given per class), got {ks}"
+        )
+    acc = torch.stack(
+        [
+            torch.stack(
+                [
+                    ablation_accuracy(model, data, directions[c, :k], batch_size)
+                    for c in range(directions.shape[0])
+                ]
+            )
+            for k in ks
+        ]
+    )
     return Ablation(ks, acc, per_class_accuracy(model, data, batch_size=batch_size), name)
 
 
@@ -275,21 +317,24 @@ def ablation_lines(ablations: list[Ablation]) -> list[str]:
     for ab in ablations:
         for k in ab.ks:
             own, others = 100 * ab.diagonal_drop(k), 100 * ab.off_diagonal_drop(k)
-            lines.append(f"{ab.name:<22} {k}   {own.mean():9.1f}  ({own.min():5.1f} … "
-                         f"{own.max():5.1f})   {others.mean():6.1f}   "
-                         f"{100 * selectivity(ab, k):8.1f}")
+            lines.append(
+                f"{ab.name:<22} {k}   {own.mean():9.1f}  ({own.min():5.1f} … "
+                f"{own.max():5.1f})   {others.mean():6.1f}   "
+                f"{100 * selectivity(ab, k):8.1f}"
+            )
     return lines
 
 
 def verdict_line(result: dict) -> str:
     """One ``compare_readings`` result as a sentence with its numbers (points)."""
-    return (f"k = {result['k']}: {result['reading']} {100 * result['score']:.1f} pts vs best "
-            f"control {result['best_control']} {100 * result['best_score']:.1f} pts "
-            f"→ {result['verdict']}")
+    return (
+        f"k = {result['k']}: {result['reading']} {100 * result['score']:.1f} pts vs best "
+        f"control {result['best_control']} {100 * result['best_score']:.1f} pts "
+        f"→ {result['verdict']}"
+    )
 
 
-def compare_readings(ablations: list[Ablation], reading: str, k: int,
-                     tie: float = 0.02) -> dict:
+def compare_readings(ablations: list[Ablation], reading: str, k: int, tie: float = 0.02) -> dict:
     """The reading named ``reading`` against every other set in ``ablations`` at ``k``, by
     ``selectivity``: ``{"k", "reading", "score", "best_control", "best_score", "verdict"}``
     with verdict ``"better"`` (above the best control by more than ``tie``), ``"tie"``
@@ -303,8 +348,14 @@ def compare_readings(ablations: list[Ablation], reading: str, k: int,
     best = max(scores, key=scores.get)
     gap = mine - scores[best]
     verdict = "better" if gap > tie else ("tie" if gap >= -tie else "worse")
-    return {"k": k, "reading": reading, "score": mine, "best_control": best,
-            "best_score": scores[best], "verdict": verdict}
+    return {
+        "k": k,
+        "reading": reading,
+        "score": mine,
+        "best_control": best,
+        "best_score": scores[best],
+        "verdict": verdict,
+    }
 
 
 # ---------------------------------------------------------------------------------------
@@ -330,8 +381,10 @@ def steering_sign(model, x: Tensor, v: Tensor, c: int, step: float | None = None
 @torch.no_grad()
 def steered_share(model, x: Tensor, v: Tensor, c: int, alphas) -> Tensor:
     """(A,): share of the rows of ``x`` predicted as ``c`` after ``x + α v``, per α."""
-    return torch.tensor([float((predict(model, x + float(a) * v) == c).double().mean())
-                         for a in alphas], dtype=torch.float64)
+    return torch.tensor(
+        [float((predict(model, x + float(a) * v) == c).double().mean()) for a in alphas],
+        dtype=torch.float64,
+    )
 
 
 @dataclass
@@ -360,8 +413,15 @@ class Steering:
         return i, float(mean[i])
 
 
-def steering(model, data, vectors: Tensor, alphas, seed: int = 0,
-             max_images: int | None = None, random_control: bool = True) -> Steering:
+def steering(
+    model,
+    data,
+    vectors: Tensor,
+    alphas,
+    seed: int = 0,
+    max_images: int | None = None,
+    random_control: bool = True,
+) -> Steering:
     """Steer images of the other classes towards every class c along ``vectors[c]`` (C, d)
     (normalised to unit length, signed by ``steering_sign``), and along a seeded random
     unit direction (signed the same way) as the control. ``max_images`` caps the images per
@@ -389,9 +449,14 @@ def steering(model, data, vectors: Tensor, alphas, seed: int = 0,
             v = v * steering_sign(model, xc, v, c)
             out[key + "directions"].append(v.double())
             out[key + "share"].append(steered_share(model, xc, v, c, alphas))
-    return Steering(alphas, *(torch.stack(out[k]) for k in ("share", "random_share", "directions",
-                                                             "random_directions")),
-                    mean_norm=float(x.norm(dim=1).mean()))
+    return Steering(
+        alphas,
+        *(
+            torch.stack(out[k])
+            for k in ("share", "random_share", "directions", "random_directions")
+        ),
+        mean_norm=float(x.norm(dim=1).mean()),
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -403,7 +468,7 @@ def pair_contributions(layer: BilinearLayer, w: Tensor, o: int) -> Tensor:
 
     ``P[i, k] = ½ Σ_h D[o, h] (L[h, i] R[h, k] + R[h, i] L[h, k]) w[i] w[k]``.
     """
-    lw, rw = layer.left * w, layer.right * w        # (h, n): L[h, i] w[i]
+    lw, rw = layer.left * w, layer.right * w  # (h, n): L[h, i] w[i]
     p = (lw.T * layer.down[o]) @ rw
     return (p + p.T) / 2
 
@@ -449,8 +514,14 @@ class Explanation:
 
 
 @torch.no_grad()
-def explain_image(dec: Decomposition, x: Tensor, label: int | None = None, top: int = 3,
-                  rank=None, image_shape=None) -> Explanation:
+def explain_image(
+    dec: Decomposition,
+    x: Tensor,
+    label: int | None = None,
+    top: int = 3,
+    rank=None,
+    image_shape=None,
+) -> Explanation:
     """Explain one input ``x`` (d,) or (H, W): exact term-by-term contributions to the
     logits, the wire coordinates, and a trace from the predicted class's ``top`` largest
     terms down to the first wire's features (``top`` pairs per direction, at most ``top``
@@ -467,9 +538,16 @@ def explain_image(dec: Decomposition, x: Tensor, label: int | None = None, top: 
     logits = out[1:] / scale
     contributions = net.head[1:] * wires[-1] / scale
     order = logits.argsort(descending=True)
-    expl = Explanation(x.reshape(h, w).double(), label, logits, int(order[0]),
-                       int(order[1]) if len(order) > 1 else int(order[0]), wires, scale,
-                       contributions)
+    expl = Explanation(
+        x.reshape(h, w).double(),
+        label,
+        logits,
+        int(order[0]),
+        int(order[1]) if len(order) > 1 else int(order[0]),
+        wires,
+        scale,
+        contributions,
+    )
     frontier = [j for j, _ in expl.top_terms(expl.predicted, top + 1) if j != 0][:top]
     for layer_index in reversed(range(len(net.layers))):
         layer, below = net.layers[layer_index], wires[layer_index]
@@ -477,8 +555,15 @@ def explain_image(dec: Decomposition, x: Tensor, label: int | None = None, top: 
         for o in frontier:
             pairs = _top_pairs(pair_contributions(layer, below, o), top)
             value = float(wires[layer_index + 1][o])
-            expl.steps.append({"wire": layer_index, "output": o, "value": value, "pairs": pairs,
-                                   "rest": value - sum(p[2] for p in pairs)})
+            expl.steps.append(
+                {
+                    "wire": layer_index,
+                    "output": o,
+                    "value": value,
+                    "pairs": pairs,
+                    "rest": value - sum(p[2] for p in pairs),
+                }
+            )
             for i, k, v in pairs:
                 for d in {i, k} - {0}:
                     weight[d] = max(weight.get(d, 0.0), abs(v))
@@ -524,19 +609,29 @@ class NoiseTradeoff:
     def table(self) -> str:
         """The rows as text; the drops in accuracy points (pts), the rest in %."""
         own = f"own drop (k={self.k})"
-        head = (f"{'noise std':>9} {'accuracy':>9} {'top share min/mean':>19} "
-                f"{'eff. dims per wire':>22} {own:>15} {'others':>7}  (drops in pts)")
+        head = (
+            f"{'noise std':>9} {'accuracy':>9} {'top share min/mean':>19} "
+            f"{'eff. dims per wire':>22} {own:>15} {'others':>7}  (drops in pts)"
+        )
         lines = [head]
         for r in self.rows:
-            lines.append(f"{r['std']:>9g} {r['accuracy']:>9.1%} "
-                         f"{r['top_share_min']:>9.0%} /{r['top_share_mean']:>7.0%} "
-                         f"{r['effective_dimensions']!s:>22} {100 * r['ablation_diagonal']:>15.1f} "
-                         f"{100 * r['ablation_off_diagonal']:>7.1f}")
+            lines.append(
+                f"{r['std']:>9g} {r['accuracy']:>9.1%} "
+                f"{r['top_share_min']:>9.0%} /{r['top_share_mean']:>7.0%} "
+                f"{r['effective_dimensions']!s:>22} {100 * r['ablation_diagonal']:>15.1f} "
+                f"{100 * r['ablation_off_diagonal']:>7.1f}"
+            )
         return "\n".join(lines)
 
 
-def noise_tradeoff(models: dict, data, k: int = 3, energy: float = 0.99,
-                   image_shape=None, sign_data: Tensor | None = None) -> NoiseTradeoff:
+def noise_tradeoff(
+    models: dict,
+    data,
+    k: int = 3,
+    energy: float = 0.99,
+    image_shape=None,
+    sign_data: Tensor | None = None,
+) -> NoiseTradeoff:
     """Measure each model of ``models`` (noise std → trained ``XNet``) on ``data``: test
     accuracy, how concentrated its class eigenvectors are, its effective dimensions, and how
     much removing each class's top-``k`` eigenvectors costs that class (and the others).
@@ -552,17 +647,24 @@ def noise_tradeoff(models: dict, data, k: int = 3, energy: float = 0.99,
         ce = class_eigenvectors(dec, k, image_shape, sign_data=sign_data)
         abl = ablation_matrix(model, data, ce.vectors, ks=(k,))
         top = ce.share[:, 0]
-        rows.append({"std": float(std), "accuracy": evaluation.accuracy(model, data),
-                         "top_share_min": float(top.min()), "top_share_mean": float(top.mean()),
-                         "effective_dimensions": dec.effective_dimensions(energy),
-                         "ablation_diagonal": float(abl.diagonal_drop(k).mean()),
-                         "ablation_off_diagonal": float(abl.off_diagonal_drop(k).mean())})
+        rows.append(
+            {
+                "std": float(std),
+                "accuracy": evaluation.accuracy(model, data),
+                "top_share_min": float(top.min()),
+                "top_share_mean": float(top.mean()),
+                "effective_dimensions": dec.effective_dimensions(energy),
+                "ablation_diagonal": float(abl.diagonal_drop(k).mean()),
+                "ablation_off_diagonal": float(abl.off_diagonal_drop(k).mean()),
+            }
+        )
         eigen[float(std)] = ce
     return NoiseTradeoff(rows, eigen, k)
 
 
-def steered_gallery(model, data, directions: Tensor, classes, alphas, image_shape=None,
-                    index: int = 0) -> dict:
+def steered_gallery(
+    model, data, directions: Tensor, classes, alphas, image_shape=None, index: int = 0
+) -> dict:
     """For each class c in ``classes``, the ``index``-th image of ``data`` not of class c,
     steered along ``directions[c]`` by every α: ``images`` (len(classes), A, H, W) and the
     predicted classes ``predicted`` (len(classes), A)."""
@@ -574,5 +676,9 @@ def steered_gallery(model, data, directions: Tensor, classes, alphas, image_shap
         steered = torch.stack([base + float(a) * directions[c].float() for a in alphas])
         images.append(steered.reshape(-1, h, w))
         preds.append(predict(model, steered))
-    return {"classes": list(classes), "alphas": list(map(float, alphas)),
-            "images": torch.stack(images), "predicted": torch.stack(preds)}
+    return {
+        "classes": list(classes),
+        "alphas": list(map(float, alphas)),
+        "images": torch.stack(images),
+        "predicted": torch.stack(preds),
+    }

@@ -4,6 +4,7 @@ so a notebook shows it only where it is saved or displayed), drawn from the meas
 
 Labels are sized for a figure shown about 900 px wide; every diverging map has a colour bar.
 """
+
 from __future__ import annotations
 
 from matplotlib.ticker import MaxNLocator
@@ -11,21 +12,32 @@ from matplotlib.ticker import MaxNLocator
 from .interpret import direction_name
 from .validation import Ablation, Explanation, NoiseTradeoff, Steering, selectivity
 
-__all__ = ["DIVERGING", "POSITIVE", "NEGATIVE", "plot_ablation", "plot_ablation_vs_k",
-           "plot_steering", "plot_steering_gallery", "plot_explanation",
-           "plot_class_truncation", "plot_noise_rows", "plot_noise_tradeoff",
-           "plot_readings"]
+__all__ = [
+    "DIVERGING",
+    "POSITIVE",
+    "NEGATIVE",
+    "plot_ablation",
+    "plot_ablation_vs_k",
+    "plot_steering",
+    "plot_steering_gallery",
+    "plot_explanation",
+    "plot_class_truncation",
+    "plot_noise_rows",
+    "plot_noise_tradeoff",
+    "plot_readings",
+]
 
 
 # ---------------------------------------------------------------------------------------
 # Figures
 # ---------------------------------------------------------------------------------------
-DIVERGING = "RdBu_r"   # heat maps of accuracy lost: red = lost, blue = gained (colour bar)
-POSITIVE, NEGATIVE = "C0", "C3"   # bars: blue > 0, red < 0, as ``plots.show_image``
+DIVERGING = "RdBu_r"  # heat maps of accuracy lost: red = lost, blue = gained (colour bar)
+POSITIVE, NEGATIVE = "C0", "C3"  # bars: blue > 0, red < 0, as ``plots.show_image``
 
 
 def _figure(width: float, height: float):
     from matplotlib.figure import Figure
+
     return Figure(figsize=(width, height), layout="constrained")
 
 
@@ -37,9 +49,9 @@ def plot_ablation(results: list[Ablation], k: int = 3, title: str = ""):
     rows = -(-len(results) // cols)
     fig = _figure(3.3 * cols + 1.0, 3.6 * rows + 0.4)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    for ax in axes[len(results):]:
+    for ax in axes[len(results) :]:
         ax.set_axis_off()
-    axes = axes[:len(results)]
+    axes = axes[: len(results)]
     drops = [100 * r.drop[r.index_of(k)].numpy() for r in results]
     vmax = max(max(abs(float(d.min())), abs(float(d.max()))) for d in drops) or 1.0
     for ax, r, d in zip(axes, results, drops):
@@ -85,10 +97,22 @@ def plot_steering(result: Steering, title: str = ""):
     ax = fig.subplots()
     alphas = result.alphas.numpy()
     for c in range(result.share.shape[0]):
-        ax.plot(alphas, 100 * result.share[c].numpy(), "-", color=f"C{c % 10}", lw=1.3,
-                label=f"class {c}")
-        ax.plot(alphas, 100 * result.random_share[c].numpy(), "--", color="0.6", lw=0.8,
-                label="random direction" if c == 0 else None)
+        ax.plot(
+            alphas,
+            100 * result.share[c].numpy(),
+            "-",
+            color=f"C{c % 10}",
+            lw=1.3,
+            label=f"class {c}",
+        )
+        ax.plot(
+            alphas,
+            100 * result.random_share[c].numpy(),
+            "--",
+            color="0.6",
+            lw=0.8,
+            label="random direction" if c == 0 else None,
+        )
     ax.axvline(result.mean_norm, color="k", lw=0.8, ls=":")
     ax.text(result.mean_norm, 50, " mean image norm", fontsize=7, va="center")
     ax.set_xlabel("α (norm of the added direction)")
@@ -114,11 +138,17 @@ def plot_steering_gallery(gallery: dict, title: str = ""):
             ax.set_xticks([])
             ax.set_yticks([])
             hit = int(preds[r, j]) == c
-            ax.set_title(f"α={gallery['alphas'][j]:.1f} → {int(preds[r, j])}", fontsize=8,
-                         color="C3" if hit else "k")
+            ax.set_title(
+                f"α={gallery['alphas'][j]:.1f} → {int(preds[r, j])}",
+                fontsize=8,
+                color="C3" if hit else "k",
+            )
         axes[r, 0].set_ylabel(f"towards {c}", fontsize=8)
-    fig.suptitle((title + "\n" if title else "") + "red title: predicted as the target class "
-                 "(each image on its own gray scale)", fontsize=8)
+    fig.suptitle(
+        (title + "\n" if title else "") + "red title: predicted as the target class "
+        "(each image on its own gray scale)",
+        fontsize=8,
+    )
     return fig
 
 
@@ -135,26 +165,40 @@ def plot_explanation(expl: Explanation, top: int = 6, title: str = ""):
     ax_img.imshow(expl.image.numpy(), cmap="gray", interpolation="nearest")
     ax_img.set_xticks([])
     ax_img.set_yticks([])
-    ax_img.set_title(f"label {expl.label} → predicted {expl.predicted}\n"
-                     f"(runner-up {expl.runner_up})", fontsize=8)
+    ax_img.set_title(
+        f"label {expl.label} → predicted {expl.predicted}\n(runner-up {expl.runner_up})", fontsize=8
+    )
     for offset, c in ((-0.2, expl.predicted), (0.2, expl.runner_up)):
         terms = expl.top_terms(c, top)
         ys = [i + offset for i in range(len(terms))]
         vals = [v for _, v in terms]
-        ax_terms.barh(ys, vals, height=0.38, color=[POSITIVE if v > 0 else NEGATIVE for v in vals],
-                      alpha=1.0 if c == expl.predicted else 0.45)
+        ax_terms.barh(
+            ys,
+            vals,
+            height=0.38,
+            color=[POSITIVE if v > 0 else NEGATIVE for v in vals],
+            alpha=1.0 if c == expl.predicted else 0.45,
+        )
         for yy, (j, v) in zip(ys, terms):
-            ax_terms.text(v, yy, f" {direction_name(n_wires - 1, j)} (class {c}) ",
-                          fontsize=8, va="center", ha="left" if v >= 0 else "right")
+            ax_terms.text(
+                v,
+                yy,
+                f" {direction_name(n_wires - 1, j)} (class {c}) ",
+                fontsize=8,
+                va="center",
+                ha="left" if v >= 0 else "right",
+            )
     ax_terms.axvline(0, color="k", lw=0.6)
     ax_terms.invert_yaxis()
     ax_terms.set_yticks([])
     ax_terms.set_xlabel("contribution to the logit", fontsize=8)
     first, second = expl.predicted, expl.runner_up
-    ax_terms.set_title(f"largest terms: logit {first} = {float(expl.logits[first]):.2f} (solid), "
-                       f"logit {second} = {float(expl.logits[second]):.2f} (faded); "
-                       f"blue > 0, red < 0",
-                       fontsize=8)
+    ax_terms.set_title(
+        f"largest terms: logit {first} = {float(expl.logits[first]):.2f} (solid), "
+        f"logit {second} = {float(expl.logits[second]):.2f} (faded); "
+        f"blue > 0, red < 0",
+        fontsize=8,
+    )
     for wire, values in enumerate(expl.wires):
         v = values[1:21].abs().numpy()
         ax_wires.plot(range(1, len(v) + 1), v, "o-", ms=3, lw=0.8, label=f"wire w{wire}")
@@ -172,8 +216,9 @@ def plot_explanation(expl: Explanation, top: int = 6, title: str = ""):
         sign_colorbar(bottom, axes, label="own max |value|")
     else:
         axes[0].set_axis_off()
-    bottom.suptitle("first-wire features the trace reaches (value = its coordinate for this "
-                    "image)", fontsize=8)
+    bottom.suptitle(
+        "first-wire features the trace reaches (value = its coordinate for this image)", fontsize=8
+    )
     if title:
         fig.suptitle(title, fontsize=9)
     return fig
@@ -186,8 +231,15 @@ def plot_class_truncation(result: dict, title: str = ""):
     fig = _figure(5.4, 3.4)
     ax = fig.subplots()
     for c in range(result["accuracy"].shape[1]):
-        ax.plot(ranks, 100 * result["accuracy"][:, c].numpy(), "o-", ms=3, lw=1.1,
-                color=f"C{c % 10}", label=f"class {c}")
+        ax.plot(
+            ranks,
+            100 * result["accuracy"][:, c].numpy(),
+            "o-",
+            ms=3,
+            lw=1.1,
+            color=f"C{c % 10}",
+            label=f"class {c}",
+        )
     ax.set_xscale("log", base=2)
     ax.set_xticks(ranks, [str(r) for r in ranks])
     ax.minorticks_off()
@@ -212,8 +264,11 @@ def plot_noise_rows(tradeoff: NoiseTradeoff, title: str = ""):
             show_image(axes[r, c], ce.images[c, 0], f"{c}: {float(ce.share[c, 0]):.0%}")
         axes[r, 0].set_ylabel(f"noise {std:g}\n{row['accuracy']:.1%}", fontsize=8)
     sign_colorbar(fig, axes)
-    fig.suptitle((title + "\n" if title else "") + "top eigenvector per class and its share of "
-                 "the class's energy; row label: training noise std, test accuracy", fontsize=8)
+    fig.suptitle(
+        (title + "\n" if title else "") + "top eigenvector per class and its share of "
+        "the class's energy; row label: training noise std, test accuracy",
+        fontsize=8,
+    )
     return fig
 
 
@@ -253,13 +308,14 @@ def plot_readings(ablations: list[Ablation], title: str = ""):
     width = 0.8 / len(ablations)
     for i, ab in enumerate(ablations):
         xs = [j + (i - (len(ablations) - 1) / 2) * width for j in range(len(ks))]
-        ax.bar(xs, [100 * selectivity(ab, k) for k in ks], width, color=f"C{i}",
-               label=ab.name)
+        ax.bar(xs, [100 * selectivity(ab, k) for k in ks], width, color=f"C{i}", label=ab.name)
     ax.axhline(0, color="k", lw=0.6)
     ax.set_xticks(range(len(ks)), [f"k = {k}" for k in ks])
     ax.set_ylabel("own − others (points)")
-    ax.set_title((title + "\n" if title else "") + "selectivity of removing each class's "
-                 "top-k directions (mean over classes)", fontsize=9)
-    fig.legend(loc="outside lower center", fontsize=8, frameon=False,
-               ncol=min(4, len(ablations)))
+    ax.set_title(
+        (title + "\n" if title else "") + "selectivity of removing each class's "
+        "top-k directions (mean over classes)",
+        fontsize=9,
+    )
+    fig.legend(loc="outside lower center", fontsize=8, frameon=False, ncol=min(4, len(ablations)))
     return fig

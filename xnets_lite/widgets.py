@@ -21,6 +21,7 @@ Names, the same in every notebook and figure: wire ``w0`` is the embedding's out
 ``l`` (1-based) reads wire ``w(l-1)`` and writes ``wl``, and the head reads the last wire.
 Direction ``k`` of wire ``l`` is ``wl.dk``; ``const`` is the constant coordinate (index 0).
 """
+
 from __future__ import annotations
 
 import html
@@ -42,8 +43,34 @@ def direction_name(wire: int, k: int) -> str:
 
 #: Rank choices offered by the sliders: every small rank, then roughly log-spaced, so the
 #: range where accuracy changes (1–16) takes most of the slider's track.
-RANK_STEPS = (0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 32, 48, 64, 96, 128, 192, 256,
-              384, 512, 768, 1024)
+RANK_STEPS = (
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+    10,
+    12,
+    14,
+    16,
+    20,
+    24,
+    32,
+    48,
+    64,
+    96,
+    128,
+    192,
+    256,
+    384,
+    512,
+    768,
+    1024,
+)
 
 
 def rank_choices(n: int) -> list[int]:
@@ -52,8 +79,9 @@ def rank_choices(n: int) -> list[int]:
 
 
 @torch.no_grad()
-def rank_summary(dec: Decomposition, data, ranks, full_predictions=None,
-                 parameters_base: int | None = None) -> dict:
+def rank_summary(
+    dec: Decomposition, data, ranks, full_predictions=None, parameters_base: int | None = None
+) -> dict:
     """Truncate ``dec`` to ``ranks`` (one per wire) and measure it on ``data``.
 
     Returns ``ranks``, ``accuracy`` (test accuracy in [0, 1]), ``agreement`` (share of
@@ -67,26 +95,34 @@ def rank_summary(dec: Decomposition, data, ranks, full_predictions=None,
     energy = []
     for imp, k in zip(dec.importance, ranks):  # diag of the downstream Gram, constant first
         total = float(imp.sum())
-        energy.append(float(imp[:k + 1].sum()) / total if total > 0 else 1.0)
+        energy.append(float(imp[: k + 1].sum()) / total if total > 0 else 1.0)
     if parameters_base is None:
         parameters_base = to_module(dec.network).num_parameters()
-    return dict(ranks=ranks, accuracy=row["accuracy"], agreement=row["agreement"],
-                parameters=row["parameters"], parameters_base=int(parameters_base),
-                energy=energy)
+    return dict(
+        ranks=ranks,
+        accuracy=row["accuracy"],
+        agreement=row["agreement"],
+        parameters=row["parameters"],
+        parameters_base=int(parameters_base),
+        energy=energy,
+    )
 
 
 def summary_text(summary: dict) -> str:
     """One line for the panel, e.g. ``test accuracy 95.4% · agreement 98.7% · …``."""
-    return (f"test accuracy {summary['accuracy']:.1%} · agreement with full model "
-            f"{summary['agreement']:.1%} · compressed module: {summary['parameters']:,} "
-            f"parameters = {summary['parameters'] / summary['parameters_base']:.1%} of the "
-            f"trained model's {summary['parameters_base']:,}")
+    return (
+        f"test accuracy {summary['accuracy']:.1%} · agreement with full model "
+        f"{summary['agreement']:.1%} · compressed module: {summary['parameters']:,} "
+        f"parameters = {summary['parameters'] / summary['parameters_base']:.1%} of the "
+        f"trained model's {summary['parameters_base']:,}"
+    )
 
 
 def spectra_figure(dec: Decomposition, ranks, title: str = ""):
     """The panel's figure: ``plots.plot_spectra`` (share of spectral energy per eigenvalue,
     one panel per wire, zero eigenvalues left out) with the cut-off of ``ranks`` marked."""
     from .plots import plot_spectra
+
     return plot_spectra(dec, title, ranks)
 
 
@@ -103,12 +139,16 @@ def eigenvector_view(ce, c: int, n: int) -> tuple[torch.Tensor, str]:
     the top ``k`` of the ``d`` eigenvectors were computed (``class_eigenvectors(k=...)``)."""
     n_classes, k = ce.values.shape
     if not 0 <= c < n_classes or not 1 <= n <= k:
-        raise ValueError(f"class must be in [0, {n_classes}) and the eigenvector number in "
-                         f"[1, {k}]; got class {c}, eigenvector {n}")
+        raise ValueError(
+            f"class must be in [0, {n_classes}) and the eigenvector number in "
+            f"[1, {k}]; got class {c}, eigenvector {n}"
+        )
     d = ce.vectors.shape[-1]
-    caption = (f"class {c}, eigenvector {n} of the top {k} computed (of {d:,} pixel "
-               f"directions): eigenvalue {float(ce.values[c, n - 1]):.3g}, "
-               f"{float(ce.share[c, n - 1]):.1%} of the class's spectral energy")
+    caption = (
+        f"class {c}, eigenvector {n} of the top {k} computed (of {d:,} pixel "
+        f"directions): eigenvalue {float(ce.values[c, n - 1]):.3g}, "
+        f"{float(ce.share[c, n - 1]):.1%} of the class's spectral energy"
+    )
     return ce.images[c, n - 1], caption
 
 
@@ -118,6 +158,7 @@ def eigenvector_figure(image: torch.Tensor):
     from matplotlib.figure import Figure
 
     from .plots import show_image, sign_colorbar
+
     fig = Figure(figsize=(3.0, 3.3), layout="constrained")
     ax = fig.subplots()
     show_image(ax, image)
@@ -133,10 +174,15 @@ def trace_lines(tree, c: int, top: int = 3) -> list[str]:
     lines = []
     for step in trace_class(tree, c, top=top):
         wire = step["layer"]  # 0-based layer j reads wire j and writes wire j + 1
-        out = (step["output"] if isinstance(step["output"], str)
-               else direction_name(wire + 1, step["output"]))
-        pairs = ", ".join(f"{direction_name(wire, i)}·{direction_name(wire, j)} ({w:+.2f})"
-                          for i, j, w in step["pairs"])
+        out = (
+            step["output"]
+            if isinstance(step["output"], str)
+            else direction_name(wire + 1, step["output"])
+        )
+        pairs = ", ".join(
+            f"{direction_name(wire, i)}·{direction_name(wire, j)} ({w:+.2f})"
+            for i, j, w in step["pairs"]
+        )
         lines.append(f"layer {wire + 1}: {out} ← {pairs}")
     return lines
 
@@ -166,6 +212,7 @@ def show_figure(output, fig) -> None:
     from IPython.display import Image, display
 
     from .plots import png_bytes
+
     data = png_bytes(fig)
     output.clear_output(wait=True)
     with output:
@@ -185,17 +232,24 @@ def snapped_slider(options, value: int, description: str, width: str = "460px"):
     import ipywidgets as w
 
     options = sorted(int(k) for k in options)
-    slider = w.SelectionSlider(options=options, value=value, description=description,
-                               readout=False, continuous_update=False,
-                               layout=w.Layout(width=width), style={"description_width": "60px"})
-    box = w.BoundedIntText(value=value, min=options[0], max=options[-1],
-                           layout=w.Layout(width="5.5em"))
+    slider = w.SelectionSlider(
+        options=options,
+        value=value,
+        description=description,
+        readout=False,
+        continuous_update=False,
+        layout=w.Layout(width=width),
+        style={"description_width": "60px"},
+    )
+    box = w.BoundedIntText(
+        value=value, min=options[0], max=options[-1], layout=w.Layout(width="5.5em")
+    )
     box.add_class("xnets-number-box")
 
     def from_box(change):
         snapped = snap_rank(options, change["new"])
         if box.value != snapped:
-            box.value = snapped          # fires from_box again, with a value on the grid
+            box.value = snapped  # fires from_box again, with a value on the grid
         else:
             slider.value = snapped
 
@@ -236,8 +290,10 @@ class Panel:
     #: CSS class of every panel's container, and of its snapshot (the browser test finds
     #: them by these).
     CSS, SNAPSHOT_CSS = "xnets-panel", "xnets-snapshot"
-    RERUN = ("Static snapshot of this panel at its initial setting, shown where there is no "
-             "live kernel. Run this cell to get the live panel.")
+    RERUN = (
+        "Static snapshot of this panel at its initial setting, shown where there is no "
+        "live kernel. Run this cell to get the live panel."
+    )
 
     widget = None
 
@@ -253,6 +309,7 @@ class Panel:
     def container(self, title: str, *children):
         """``self.widget``: a ``VBox`` with a bold title and ``children``, CSS class ``CSS``."""
         import ipywidgets as w
+
         box = w.VBox([w.HTML(f"<b>{html.escape(title)}</b>"), *children])
         box.add_class(self.CSS)
         return box
@@ -260,19 +317,30 @@ class Panel:
     def snapshot_html(self) -> str:
         """The snapshot as one self-contained HTML block (the image inlined as a data URI)."""
         import base64
+
         text, png = self.snapshot()
-        image = "" if png is None else (
-            f'<img alt="panel figure" style="max-width:100%" '
-            f'src="data:image/png;base64,{base64.b64encode(png).decode()}">')
-        return (f'<div class="{self.SNAPSHOT_CSS}"><p style="color:#555;font-size:85%">'
-                f"{html.escape(self.RERUN)}</p>{text}{image}</div>")
+        image = (
+            ""
+            if png is None
+            else (
+                f'<img alt="panel figure" style="max-width:100%" '
+                f'src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+            )
+        )
+        return (
+            f'<div class="{self.SNAPSHOT_CSS}"><p style="color:#555;font-size:85%">'
+            f"{html.escape(self.RERUN)}</p>{text}{image}</div>"
+        )
 
     def mimebundle(self) -> dict:
         """The one output ``display()`` publishes: widget view + snapshot fallbacks."""
         import base64
+
         _, png = self.snapshot()
-        bundle = {"text/html": self.snapshot_html(),
-                  "text/plain": f"{type(self).__name__} (run the cell for the live panel)"}
+        bundle = {
+            "text/html": self.snapshot_html(),
+            "text/plain": f"{type(self).__name__} (run the cell for the live panel)",
+        }
         if png is not None:
             bundle["image/png"] = base64.b64encode(png).decode()
         view = self.widget._repr_mimebundle_() or {}
@@ -285,14 +353,16 @@ class Panel:
     def display(self) -> None:
         """Show the panel: one output, live where there is a kernel, the snapshot elsewhere."""
         from IPython.display import display
+
         display(self.mimebundle(), raw=True)
 
 
-_Panel, _show = Panel, show_figure   # the names validation_panels used before
+_Panel, _show = Panel, show_figure  # the names validation_panels used before
 
 
 def _png(fig) -> bytes:
     from .plots import png_bytes
+
     return png_bytes(fig)
 
 
@@ -309,19 +379,26 @@ class RankPanel(Panel):
     (an ``Output``), ``last`` (the last ``rank_summary``), ``widget`` (the ``VBox``).
     """
 
-    def __init__(self, dec: Decomposition, data, ranks=None, title: str = "",
-                 plot: bool = True, parameters_base: int | None = None):
+    def __init__(
+        self,
+        dec: Decomposition,
+        data,
+        ranks=None,
+        title: str = "",
+        plot: bool = True,
+        parameters_base: int | None = None,
+    ):
         import ipywidgets as w
 
         self.dec, self.data, self.title, self.draw = dec, data, title, plot
         self.parameters_base = parameters_base
         self.full = predictions(dec.network, data)
-        ranks = check_ranks(dec.widths, ranks if ranks is not None else
-                            [min(16, n - 1) for n in dec.widths])
+        ranks = check_ranks(
+            dec.widths, ranks if ranks is not None else [min(16, n - 1) for n in dec.widths]
+        )
         self.sliders, self.boxes, rows = [], [], []
         for i, (k, n) in enumerate(zip(ranks, dec.widths)):
-            slider, box, row = snapped_slider(sorted(set(rank_choices(n)) | {k}), k,
-                                              f"wire w{i}")
+            slider, box, row = snapped_slider(sorted(set(rank_choices(n)) | {k}), k, f"wire w{i}")
             slider.observe(lambda change: self.update(), names="value")
             self.sliders.append(slider)
             self.boxes.append(box)
@@ -329,8 +406,9 @@ class RankPanel(Panel):
         self.summary = w.HTML()
         self.summary.add_class("xnets-rank-summary")
         self.plot = w.Output()
-        self.widget = self.container(f"Directions kept per wire — {title}", *rows,
-                                     self.summary, self.plot)
+        self.widget = self.container(
+            f"Directions kept per wire — {title}", *rows, self.summary, self.plot
+        )
         self.update()
 
     @property
@@ -373,8 +451,9 @@ class EigenvectorPanel(Panel):
         self.plot = w.Output()
         for s in (self.klass, self.index):
             s.observe(lambda change: self.update(), names="value")
-        self.widget = self.container(title, w.HBox([self.klass, self.index]), self.caption,
-                                     self.plot)
+        self.widget = self.container(
+            title, w.HBox([self.klass, self.index]), self.caption, self.plot
+        )
         self.update()
 
     def update(self) -> str:
@@ -395,6 +474,7 @@ def trace_figure(tree, c: int, top: int = 3):
     from matplotlib.figure import Figure
 
     from .plots import CMAP_CONST, show_image, show_interaction, sign_colorbar
+
     features = sorted(traced_directions(tree, c, top).get(0, set()))[:5]
     fig = Figure(figsize=(1.25 * (len(features) + 1) + 1.5, 2.1), layout="constrained")
     axes = fig.subplots(1, len(features) + 1, squeeze=False)[0]
@@ -403,8 +483,14 @@ def trace_figure(tree, c: int, top: int = 3):
     for ax, d in zip(axes[1:], features):
         show_image(ax, tree.features[d], direction_name(0, d))
     sign_colorbar(fig, axes, label="each panel / its\nown max |value|", fontsize=7)
-    sign_colorbar(fig, axes[:1], cmap=CMAP_CONST, label="row/col 0 (the\nconstant) / its max",
-                  fontsize=7, location="left")
+    sign_colorbar(
+        fig,
+        axes[:1],
+        cmap=CMAP_CONST,
+        label="row/col 0 (the\nconstant) / its max",
+        fontsize=7,
+        location="left",
+    )
     return fig
 
 
@@ -417,8 +503,12 @@ class TracePanel(Panel):
 
         n_classes = tree.class_matrices.shape[0]
         self.tree, self.top, self.draw = tree, top, plot
-        self.picker = w.ToggleButtons(options=list(range(n_classes)), value=0,
-                                      description="class", style={"button_width": "2.5em"})
+        self.picker = w.ToggleButtons(
+            options=list(range(n_classes)),
+            value=0,
+            description="class",
+            style={"button_width": "2.5em"},
+        )
         self.text = w.HTML()
         self.plot = w.Output()
         self.picker.observe(lambda change: self.update(), names="value")
@@ -433,5 +523,7 @@ class TracePanel(Panel):
         return self.lines
 
     def snapshot(self):
-        return (f"<p>class {self.picker.value}:</p>{self.text.value}",
-                _png(trace_figure(self.tree, self.picker.value, self.top)) if self.draw else None)
+        return (
+            f"<p>class {self.picker.value}:</p>{self.text.value}",
+            _png(trace_figure(self.tree, self.picker.value, self.top)) if self.draw else None,
+        )

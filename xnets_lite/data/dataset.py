@@ -5,6 +5,7 @@ A batch is ``x / 255`` flattened to ``(batch, H*W)`` float32, so an image costs 
 per pixel in memory (SVHN train+extra is 0.6 GB as uint8 against 2.4 GB as float32).
 ``balanced_subset`` picks a fixed class-balanced part of a split (the fast CI setting).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -62,11 +63,14 @@ class Dataset:
 
     def __post_init__(self):
         if self.images.dtype != torch.uint8 or self.images.dim() != 3:
-            raise ValueError(f"images must be a (N, H, W) uint8 tensor, got "
-                             f"{tuple(self.images.shape)} {self.images.dtype}")
+            raise ValueError(
+                f"images must be a (N, H, W) uint8 tensor, got "
+                f"{tuple(self.images.shape)} {self.images.dtype}"
+            )
         if self.labels.shape != (self.images.shape[0],):
-            raise ValueError(f"labels must have shape ({self.images.shape[0]},), "
-                             f"got {tuple(self.labels.shape)}")
+            raise ValueError(
+                f"labels must have shape ({self.images.shape[0]},), got {tuple(self.labels.shape)}"
+            )
 
     @property
     def image_shape(self) -> tuple[int, int]:
@@ -84,14 +88,16 @@ class Dataset:
     def __getitem__(self, index) -> tuple[torch.Tensor, torch.Tensor]:
         """``(x, y)`` for an int, slice or index tensor; ``x`` is float in [0, 1], flattened."""
         if isinstance(index, int):
-            return to_float(self.images[index:index + 1])[0], self.labels[index]
+            return to_float(self.images[index : index + 1])[0], self.labels[index]
         return to_float(self.images[index]), self.labels[index]
 
     def __repr__(self) -> str:
         h, w = self.image_shape
         sel = f", selection={self.selection!r}" if self.selection else ""
-        return (f"Dataset(name={self.name!r}, split={self.split!r}, n={len(self)}, "
-                f"image_shape=({h}, {w}){sel})")
+        return (
+            f"Dataset(name={self.name!r}, split={self.split!r}, n={len(self)}, "
+            f"image_shape=({h}, {w}){sel})"
+        )
 
     def subset(self, indices, selection: str | None = None) -> Dataset:
         """A new ``Dataset`` holding ``images[indices]`` (an int ``n`` means the first ``n``).
@@ -106,13 +112,23 @@ class Dataset:
             default = None
         images, labels = self.images[indices], self.labels[indices]
         what = selection or default or f"{images.shape[0]} of {len(self)} images"
-        return Dataset(images, labels, self.name, self.split, self.n_classes,
-                       f"{self.selection}; {what}" if self.selection else what)
+        return Dataset(
+            images,
+            labels,
+            self.name,
+            self.split,
+            self.n_classes,
+            f"{self.selection}; {what}" if self.selection else what,
+        )
 
-    def batches(self, batch_size: int, *, shuffle: bool = False,
-                generator: torch.Generator | None = None,
-                device: torch.device | str | None = None
-                ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def batches(
+        self,
+        batch_size: int,
+        *,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+        device: torch.device | str | None = None,
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Yield ``(x, y)``: ``x`` (B, H*W) float32 in [0, 1] and ``y`` (B,) int64 on ``device``.
 
         The last batch may be smaller. ``shuffle`` draws a permutation from ``generator``
@@ -123,8 +139,11 @@ class Dataset:
         n = len(self)
         order = torch.randperm(n, generator=generator) if shuffle else None
         for start in range(0, n, batch_size):
-            idx = (order[start:start + batch_size] if order is not None
-                   else slice(start, start + batch_size))
+            idx = (
+                order[start : start + batch_size]
+                if order is not None
+                else slice(start, start + batch_size)
+            )
             # Move the uint8 bytes, convert on the device: 4× less traffic than floats.
             x = self.images[idx].to(device, non_blocking=True)
             yield to_float(x), self.labels[idx].to(device, non_blocking=True)
@@ -135,8 +154,9 @@ def to_float(images: torch.Tensor) -> torch.Tensor:
     return images.reshape(images.shape[0], -1).float().div_(255.0)
 
 
-def add_noise(x: torch.Tensor, std: float,
-              generator: torch.Generator | None = None) -> torch.Tensor:
+def add_noise(
+    x: torch.Tensor, std: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Gaussian input-noise augmentation: ``x + std * N(0, 1)``, same shape as ``x``.
 
     The recipes give the std (``recipes.py``: 0.5 on MNIST; on SVHN 0.2006 on gray, the
@@ -162,8 +182,10 @@ def describe(train: Dataset, test: Dataset) -> str:
         counts = f"{len(train)} train / {len(test)} test images"
         counts += f" ({train.selection})" if train.selection else ""
     else:
-        counts = (f"{len(train)} train ({train.selection or 'whole split'}) / "
-                  f"{len(test)} test ({test.selection or 'whole split'}) images")
+        counts = (
+            f"{len(train)} train ({train.selection or 'whole split'}) / "
+            f"{len(test)} test ({test.selection or 'whole split'}) images"
+        )
     return f"dataset: {train.name} — {what}; using {counts} of {h}×{w} = {train.d_input} inputs"
 
 
@@ -191,7 +213,8 @@ def balanced_subset(dataset: Dataset, per_class: int, seed: int = 0) -> Dataset:
             counts = np.bincount(labels, minlength=dataset.n_classes)
             raise DataError(
                 f"cannot take {per_class} images per class from {dataset!r}: class {c} has "
-                f"only {len(members)}; ask for at most {int(counts.min())} per class")
+                f"only {len(members)}; ask for at most {int(counts.min())} per class"
+            )
         # argsort is stable, so even equal keys (impossible: splitmix64 is a bijection) would
         # give one answer.
         chosen.append(members[np.argsort(key[members], kind="stable")[:per_class]])

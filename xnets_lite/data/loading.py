@@ -1,5 +1,6 @@
 """``load_dataset`` and ``load_splits``: one entry point for both datasets, which are never
 swapped for one another behind the user's back."""
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,12 @@ from .paths import data_root
 from .svhn import _load_svhn
 
 
-def load_dataset(name: str = "mnist", root: str | os.PathLike | None = None,
-                 split: str = "train", download: bool = False) -> Dataset:
+def load_dataset(
+    name: str = "mnist",
+    root: str | os.PathLike | None = None,
+    split: str = "train",
+    download: bool = False,
+) -> Dataset:
     """Load one split of a dataset into memory.
 
     Args:
@@ -32,25 +37,33 @@ def load_dataset(name: str = "mnist", root: str | os.PathLike | None = None,
     """
     key = str(name).lower()
     if key not in DATASETS:
-        raise DataError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)} "
-                        f"('mnist' is the full MNIST, offline; 'svhn' the paper's dataset)")
+        raise DataError(
+            f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)} "
+            f"('mnist' is the full MNIST, offline; 'svhn' the paper's dataset)"
+        )
     parts = split.split("+") if key == "svhn" else [split]
     for part in parts:
         if part not in SPLITS[key]:
-            raise DataError(f"dataset {key!r} has no split {split!r}; choose one of "
-                            f"{', '.join(SPLITS[key])}"
-                            + (" or train+extra" if key == "svhn" else ""))
+            raise DataError(
+                f"dataset {key!r} has no split {split!r}; choose one of "
+                f"{', '.join(SPLITS[key])}" + (" or train+extra" if key == "svhn" else "")
+            )
     if key == "mnist":
         if download:
             fetch_mnist(quiet=True)
         return _load_mnist(split)
     loaded = [_load_svhn(data_root(root), part, download) for part in parts]
-    return Dataset(torch.cat([d.images for d in loaded]), torch.cat([d.labels for d in loaded]),
-                   "svhn", split)
+    return Dataset(
+        torch.cat([d.images for d in loaded]), torch.cat([d.labels for d in loaded]), "svhn", split
+    )
 
 
-def load_splits(name: str = "mnist", root: str | os.PathLike | None = None,
-                download: bool = False, extra: bool = False) -> tuple[Dataset, Dataset]:
+def load_splits(
+    name: str = "mnist",
+    root: str | os.PathLike | None = None,
+    download: bool = False,
+    extra: bool = False,
+) -> tuple[Dataset, Dataset]:
     """``(train, test)`` of a dataset; ``extra=True`` adds SVHN's extra split to train."""
     if extra and str(name).lower() != "svhn":
         raise DataError(f"only svhn has an 'extra' split, not {name!r}")

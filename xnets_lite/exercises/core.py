@@ -10,6 +10,7 @@ passed. It signals a wrong answer by raising ``Mismatch`` (what differs, by how 
 ``None`` result into ``NotAttempted``. ``evaluate`` turns all of this into a ``Result``
 whose ``line`` is stable text (no timings, no addresses), so that nbval can compare it.
 """
+
 from __future__ import annotations
 
 import sys
@@ -78,11 +79,13 @@ EXERCISES: dict[str, Exercise] = {}
 
 def exercise(name: str, hint: str):
     """Register ``checker(answer, **context) -> str`` under ``name`` ("02.some_thing")."""
+
     def register(checker):
         if name in EXERCISES:
             raise ValueError(f"exercise {name!r} is registered twice")
         EXERCISES[name] = Exercise(name, checker, hint)
         return checker
+
     return register
 
 
@@ -98,20 +101,28 @@ def evaluate(name: str, answer, **context) -> Result:
         known = ", ".join(sorted(EXERCISES))
         return Result(name, FAILED, f"no such exercise; known: {known}")
     if answer is None:
-        return Result(name, NOT_ATTEMPTED, f"{NOT_ATTEMPTED} (edit the cell above, run it, "
-                                           f"then run this one)")
+        return Result(
+            name, NOT_ATTEMPTED, f"{NOT_ATTEMPTED} (edit the cell above, run it, then run this one)"
+        )
     try:
         detail = ex.checker(answer, **context)
     except NotAttempted:
-        return Result(name, NOT_ATTEMPTED, f"{NOT_ATTEMPTED} (your function returns None: "
-                                           f"fill it in, run its cell, then this one)")
+        return Result(
+            name,
+            NOT_ATTEMPTED,
+            f"{NOT_ATTEMPTED} (your function returns None: "
+            f"fill it in, run its cell, then this one)",
+        )
     except Mismatch as err:
         return Result(name, FAILED, f"{_short(err, 300)} Hint: {err.hint or ex.hint}")
     except StudentError as err:
         return Result(name, FAILED, f"your code raised {err}. Hint: {ex.hint}")
     except Exception as err:  # noqa: BLE001 - a checker must never stop Run All
-        return Result(name, FAILED, f"could not check this answer ({type(err).__name__}: "
-                                    f"{_short(err)}). Hint: {ex.hint}")
+        return Result(
+            name,
+            FAILED,
+            f"could not check this answer ({type(err).__name__}: {_short(err)}). Hint: {ex.hint}",
+        )
     return Result(name, PASSED, f"correct. {detail}".strip())
 
 
@@ -130,8 +141,10 @@ def check(name: str, answer, **context) -> None:
 def call(fn, *args, **kwargs):
     """Run the student's ``fn``: their exception → ``StudentError``, ``None`` → ``NotAttempted``."""
     if not callable(fn):
-        raise Mismatch(f"expected a function, got {type(fn).__name__}",
-                       hint="pass the function itself (its name, without calling it)")
+        raise Mismatch(
+            f"expected a function, got {type(fn).__name__}",
+            hint="pass the function itself (its name, without calling it)",
+        )
     try:
         out = fn(*args, **kwargs)
     except Exception as err:  # noqa: BLE001
@@ -148,12 +161,19 @@ def as_float64(value, what: str) -> Tensor:
             return value.detach().to(device="cpu", dtype=torch.float64)
         return torch.as_tensor(value, dtype=torch.float64)
     except (TypeError, ValueError, RuntimeError):
-        raise Mismatch(f"{what} should be a tensor (or numbers), got "
-                       f"{type(value).__name__}") from None
+        raise Mismatch(
+            f"{what} should be a tensor (or numbers), got {type(value).__name__}"
+        ) from None
 
 
-def expect_close(got, want: Tensor, what: str, rtol: float = 1e-8, atol: float = 1e-10,
-                 index_names: str | None = None) -> None:
+def expect_close(
+    got,
+    want: Tensor,
+    what: str,
+    rtol: float = 1e-8,
+    atol: float = 1e-10,
+    index_names: str | None = None,
+) -> None:
     """``Mismatch`` unless ``got`` ≈ ``want`` (float64): names the shape, or the entry with
     the largest error, by how much."""
     got = as_float64(got, what)
@@ -168,8 +188,10 @@ def expect_close(got, want: Tensor, what: str, rtol: float = 1e-8, atol: float =
     flat = int((err - tol).argmax())
     idx = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), want.shape))
     where = f" at {index_names or 'index'} {idx if len(idx) != 1 else idx[0]}" if idx else ""
-    raise Mismatch(f"{what}{where}: yours {float(got[idx]):.6g}, expected "
-                   f"{float(want[idx]):.6g} (off by {float(err[idx]):.3g}).")
+    raise Mismatch(
+        f"{what}{where}: yours {float(got[idx]):.6g}, expected "
+        f"{float(want[idx]):.6g} (off by {float(err[idx]):.3g})."
+    )
 
 
 def expect_equal_ints(got, want: list[int], what: str, label: Callable[[int], str] = str) -> None:
@@ -185,18 +207,34 @@ def expect_equal_ints(got, want: list[int], what: str, label: Callable[[int], st
             raise Mismatch(f"{what} at {label(i)}: yours {a}, expected {b}.")
 
 
-def random_xnet(seed: int, d_input: int = 5, d_model: int = 4, d_hidden: int = 3,
-                n_classes: int = 3, n_layers: int = 2, block: str = "residual",
-                norm: str | None = None, std: float = 0.5):
+def random_xnet(
+    seed: int,
+    d_input: int = 5,
+    d_model: int = 4,
+    d_hidden: int = 3,
+    n_classes: int = 3,
+    n_layers: int = 2,
+    block: str = "residual",
+    norm: str | None = None,
+    std: float = 0.5,
+):
     """A small XNet with O(1) random weights (biases included), float64, eval mode."""
     from ..model import XNet
+
     gen = torch.Generator().manual_seed(seed)
-    model = XNet(d_input, d_model, d_hidden if block == "residual" else None, n_classes,
-                 n_layers, norm=norm, block=block).double()
+    model = XNet(
+        d_input,
+        d_model,
+        d_hidden if block == "residual" else None,
+        n_classes,
+        n_layers,
+        norm=norm,
+        block=block,
+    ).double()
     with torch.no_grad():
         for p in model.parameters():
             fan_in = p.shape[-1] if p.dim() > 1 else 1
-            p.copy_(torch.randn(p.shape, generator=gen, dtype=p.dtype) * std / fan_in ** 0.25)
+            p.copy_(torch.randn(p.shape, generator=gen, dtype=p.dtype) * std / fan_in**0.25)
         for n in model.norms:
             if hasattr(n, "running_rms"):
                 n.running_rms.copy_(0.5 + torch.rand((), generator=gen, dtype=torch.float64))
@@ -207,8 +245,10 @@ def random_xnet(seed: int, d_input: int = 5, d_model: int = 4, d_hidden: int = 3
 def random_dataset(seed: int, n: int = 60, side: int = 3, n_classes: int = 3):
     """A tiny random image ``Dataset`` (every class present), for checking data functions."""
     from ..data import Dataset
+
     gen = torch.Generator().manual_seed(seed)
     images = torch.randint(0, 256, (n, side, side), generator=gen, dtype=torch.uint8)
     labels = torch.arange(n) % n_classes
-    return Dataset(images, labels[torch.randperm(n, generator=gen)], "random", "test",
-                   n_classes=n_classes)
+    return Dataset(
+        images, labels[torch.randperm(n, generator=gen)], "random", "test", n_classes=n_classes
+    )

@@ -1,4 +1,5 @@
 """Reference implementations the checkers compare against (float64, public API only)."""
+
 from __future__ import annotations
 
 import torch
@@ -32,8 +33,9 @@ def interaction_matrix(model_or_network, c: int) -> Tensor:
     ``a = Dᵀ H[1 + c]``."""
     net = as_network(model_or_network)
     if len(net.layers) != 1:
-        raise ValueError(f"a one-layer χ-net is needed, this one has {len(net.layers)} "
-                         f"bilinear layers")
+        raise ValueError(
+            f"a one-layer χ-net is needed, this one has {len(net.layers)} bilinear layers"
+        )
     layer = net.layers[0]
     a = layer.down.T @ net.head[1 + c]
     q = layer.left.T @ (a[:, None] * layer.right)
@@ -49,6 +51,7 @@ def layer_split(layer, w: Tensor) -> tuple[Tensor, Tensor]:
 
     def bil(a, b):
         return ((a @ layer.left.T) * (b @ layer.right.T)) @ layer.down.T
+
     return (bil(const, rest) + bil(rest, const))[:, 1:], bil(rest, rest)[:, 1:]
 
 
@@ -65,7 +68,7 @@ def products_vs_linear(net: Network, x: Tensor) -> list[float]:
 
 def centred_class_means(data) -> Tensor:
     """(C, d): mean image of each class minus the mean image of all of ``data``."""
-    x, y = data[0:len(data)]
+    x, y = data[0 : len(data)]
     x = x.to(torch.float64)
     means = torch.stack([x[y == c].mean(0) for c in range(data.n_classes)])
     return means - x.mean(0)
