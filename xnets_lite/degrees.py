@@ -52,7 +52,8 @@ def as_network(model_or_network, dtype: torch.dtype = torch.float64) -> Network:
     return net
 
 
-def _check_center(center, d_input: int, dtype, device) -> Tensor:
+def check_center(center, d_input: int, dtype, device) -> Tensor:
+    """The expansion point as a (d_input,) tensor of ``dtype`` on ``device``; ``None`` is 0."""
     if center is None:
         return torch.zeros(d_input, dtype=dtype, device=device)
     center = torch.as_tensor(center).to(dtype=dtype, device=device).reshape(-1)
@@ -74,7 +75,7 @@ def polynomial_wires(net: Network, x: Tensor, center=None) -> list[Tensor]:
     """Every wire as a polynomial in λ at ``center + λ(x − center)``: a list of coefficient
     stacks, wire l of shape (2^l + 1, N, n_l), coefficient d first-dimension-indexed."""
     x = net.lift(x)[:, 1:]
-    mu = _check_center(center, net.d_input, net.dtype, net.device)
+    mu = check_center(center, net.d_input, net.dtype, net.device)
     const = torch.cat([mu.new_ones(1), mu])  # x̃ at λ = 0
     w = torch.stack(
         [(const @ net.embed.T).expand(len(x), -1), (x - mu) @ net.embed[:, 1:].T]
@@ -149,7 +150,7 @@ def _fold_center(net: Network, center) -> Network:
     """The same function of ``u = x − center``: ``E ← E [[1, 0], [μ, I]]``."""
     if center is None:
         return net
-    mu = _check_center(center, net.d_input, net.dtype, net.device)
+    mu = check_center(center, net.d_input, net.dtype, net.device)
     shift = torch.eye(net.d_input + 1, dtype=net.dtype, device=net.device)
     shift[1:, 0] = mu
     return net.replace(embed=net.embed @ shift)

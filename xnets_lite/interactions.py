@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .degrees import _check_center, as_network
+from .degrees import as_network, check_center
 from .interpret import data_gradient, orient
 from .interpret import image_shape_of as _shape
 
@@ -52,7 +52,7 @@ def linear_and_quadratic(model, center=None) -> tuple[Tensor, Tensor, Tensor]:
     so ``Q_c = Σ_l sym(J_lᵀ Lᵀ diag(Dᵀ v_{l+1,c}) R J_l)``.
     """
     net = as_network(model)
-    mu = _check_center(center, net.d_input, net.dtype, net.device)
+    mu = check_center(center, net.d_input, net.dtype, net.device)
     a = [net.embed @ torch.cat([mu.new_ones(1), mu])]
     jac = [net.embed[:, 1:]]
     for layer in net.layers:
@@ -82,7 +82,7 @@ def quadratic_form_autograd(model, c: int, center=None) -> Tensor:
     """(d, d): ``½ ∇²logit_c(center)`` by autograd on the float64 network, the independent
     check of ``quadratic_forms`` (d backward passes: small inputs, or one class at a time)."""
     net = as_network(model)
-    mu = _check_center(center, net.d_input, net.dtype, net.device)
+    mu = check_center(center, net.d_input, net.dtype, net.device)
     return 0.5 * torch.autograd.functional.hessian(lambda x: net(x[None])[0, c], mu, vectorize=True)
 
 

@@ -43,9 +43,6 @@ def image_shape_of(d_input: int, image_shape=None) -> tuple[int, int]:
     return side, side
 
 
-_image_shape = image_shape_of  # the old private name, until every caller uses the public one
-
-
 def direction_name(wire: int, k: int) -> str:
     """``"const"`` for index 0, else ``"w{wire}.d{k}"``: direction k of wire ``wire``.
 

@@ -47,7 +47,7 @@ def logits_of(model, x: Tensor) -> Tensor:
     return evaluation.logits(model, (x, torch.zeros(len(x), dtype=torch.long)), len(x) or 1)
 
 
-def _all_inputs(data) -> tuple[Tensor, Tensor]:
+def all_inputs(data) -> tuple[Tensor, Tensor]:
     """A whole ``Dataset`` as ``(x (N, d) float32 in [0, 1], labels (N,))``."""
     return data[0 : len(data)]
 
@@ -178,7 +178,7 @@ def class_mean_directions(data, k: int = 3, n_classes: int | None = None) -> Ten
     own centred images (the next directions one would draw from the data alone), each unit
     norm, the class mean pointing towards the class and each component signed to correlate
     positively with it (ties: as computed). ``data``: a ``Dataset`` or an ``(x, y)`` pair."""
-    x, y = data if isinstance(data, (tuple, list)) else _all_inputs(data)
+    x, y = data if isinstance(data, (tuple, list)) else all_inputs(data)
     x = x.reshape(len(x), -1).double()
     n_classes = int(y.max()) + 1 if n_classes is None else n_classes
     mean = x.mean(0)
@@ -431,7 +431,7 @@ def steering(
     alphas = torch.as_tensor(alphas, dtype=torch.float64)
     if alphas.dim() != 1 or not len(alphas):
         raise ValueError("alphas must be a non-empty 1-d list of step sizes")
-    x, y = _all_inputs(data)
+    x, y = all_inputs(data)
     vectors = torch.as_tensor(vectors, dtype=torch.float64)
     if vectors.dim() != 2 or vectors.shape[1] != x.shape[1]:
         raise ValueError(f"vectors must be (classes, {x.shape[1]}), got {tuple(vectors.shape)}")
@@ -668,7 +668,7 @@ def steered_gallery(
     """For each class c in ``classes``, the ``index``-th image of ``data`` not of class c,
     steered along ``directions[c]`` by every α: ``images`` (len(classes), A, H, W) and the
     predicted classes ``predicted`` (len(classes), A)."""
-    x, y = _all_inputs(data)
+    x, y = all_inputs(data)
     h, w = image_shape_of(x.shape[1], image_shape)
     images, preds = [], []
     for c in classes:

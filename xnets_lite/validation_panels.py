@@ -18,12 +18,12 @@ import html
 
 import torch
 
-from .interpret import _image_shape
+from .interpret import image_shape_of
 from .plots import png_bytes
 from .validation import (
     Ablation,
     Explanation,
-    _all_inputs,
+    all_inputs,
     explain_image,
     predict,
     steered_share,
@@ -100,8 +100,8 @@ def steering_view(
     n_classes = directions.shape[0]
     if isinstance(c, bool) or not isinstance(c, int) or not 0 <= c < n_classes:
         raise ValueError(f"class must be an int in [0, {n_classes}), got {c!r}")
-    x, y = _all_inputs(data)
-    h, w = _image_shape(x.shape[1], image_shape)
+    x, y = all_inputs(data)
+    h, w = image_shape_of(x.shape[1], image_shape)
     xc = x[y != c][:max_images]
     v = torch.as_tensor(directions[c], dtype=torch.float64)
     share = float(steered_share(model, xc, v, c, [alpha])[0])
