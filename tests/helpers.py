@@ -2,6 +2,7 @@
 
 import torch
 
+from xnets_lite.exercises.core import random_xnet as exercise_random_xnet
 from xnets_lite.model import XNet
 
 # (d_input, d_model, d_hidden, n_classes): d_hidden ≠ d_model on purpose in most
@@ -26,25 +27,9 @@ def random_xnet(
     ``block="direct"`` ignores ``d_hidden`` (a direct block has d_model products). With
     ``norm="batch-rms"`` every norm gets a random running RMS in [0.5, 1.5], so that folding
     it is tested with a scale ≠ 1."""
-    gen = torch.Generator().manual_seed(seed)
-    model = XNet(
-        d_input,
-        d_model,
-        d_hidden if block == "residual" else None,
-        n_classes,
-        n_layers,
-        norm=norm,
-        block=block,
-    ).double()
-    with torch.no_grad():
-        for p in model.parameters():
-            fan_in = p.shape[-1] if p.dim() > 1 else 1
-            p.copy_(torch.randn(p.shape, generator=gen, dtype=p.dtype) * std / fan_in**0.25)
-        if norm == "batch-rms":
-            for n in model.norms:
-                n.running_rms.copy_(0.5 + torch.rand((), generator=gen, dtype=torch.float64))
-                n.initialized.fill_(True)
-    return model.eval()
+    return exercise_random_xnet(
+        seed, d_input, d_model, d_hidden, n_classes, n_layers, block=block, norm=norm, std=std
+    )
 
 
 def random_inputs(n, d_input, seed=1):
