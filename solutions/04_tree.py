@@ -12,20 +12,16 @@
 carry = 2**0.5
 
 
-# %% 04.products_vs_linear
-def products_vs_linear(net, x):
-    ratios = []
-    for layer, w in zip(net.layers, net.wires(x)):
-        c = torch.zeros_like(w)
-        c[:, 0] = w[:, 0]  # the constant part of the wire
-        r = w - c  # its directions
+# %% 04.split_layer
+def split_layer(layer, w):
+    const = torch.zeros_like(w)
+    const[:, 0] = w[:, 0]  # w₀e₀, the constant part of the wire
+    rest = w - const  # w_r, its directions
 
-        def f(a, b, layer=layer):
-            return ((a @ layer.left.T) * (b @ layer.right.T)) @ layer.down.T
+    def bil(a, b):  # D(La ⊙ Rb) on rows
+        return ((a @ layer.left.T) * (b @ layer.right.T)) @ layer.down.T
 
-        linear, products = (f(c, r) + f(r, c))[:, 1:], f(r, r)[:, 1:]
-        ratios.append((products.norm(dim=1) / linear.norm(dim=1)).mean().item())
-    return ratios
+    return bil(const, const), bil(const, rest) + bil(rest, const), bil(rest, rest)
 
 
 # %% 04.degree_one_part

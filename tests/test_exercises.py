@@ -78,7 +78,7 @@ def course(mnist_small):
         ),
         "02_decomposition": dict(common, dec=dec, model=model),
         "03_eigenvectors": dict(common, decs={"xnet": dec}),
-        "04_tree": dict(common, dec=dec),
+        "04_tree": dict(common, dec=dec, rank=8, x_test=test[0 : len(test)][0].double()),
         "05_validation": dict(
             common,
             model=model,
@@ -193,10 +193,11 @@ def _wrong_interactions(model, c):
     return net.embed.T @ net.layers[0].left.T @ (a[:, None] * net.layers[0].right) @ net.embed
 
 
-def _wrong_ratio(net, x):
+def _wrong_split(layer, w):
     ns = {"torch": torch}
-    exec(exercises.solutions("04_tree")["04.products_vs_linear"], ns)
-    return [2 * r for r in ns["products_vs_linear"](net, x)]
+    exec(exercises.solutions("04_tree")["04.split_layer"], ns)
+    constant, linear, product = ns["split_layer"](layer, w)
+    return constant, 2 * linear, product  # the symmetric pair counted twice
 
 
 def _wrong_degree_one(net):
@@ -237,7 +238,7 @@ WRONG = {
     "03.resign_by_logit": (lambda ns: lambda model, vectors: vectors, "wrong sign"),
     "03.signed_interactions": (lambda ns: _wrong_interactions, "Q̃ at (i, j)"),
     "04.carry_weight": (lambda ns: 2**-0.5, "yours: 0.7071"),
-    "04.products_vs_linear": (lambda ns: _wrong_ratio, "ratio at layer (from 0) 0: yours"),
+    "04.split_layer": (lambda ns: _wrong_split, "layer 1, the linear term at"),
     "04.degree_one_part": (lambda ns: _wrong_degree_one, "bias at class"),
     "05.template_and_mean_controls": (lambda ns: _wrong_controls, "the class mean, class"),
     "05.steer_with_class_mean": (_wrong_steer, "the centred class mean"),
@@ -354,7 +355,7 @@ def test_fill_solutions_leaves_a_notebook_without_exercises_alone_and_names_a_mi
     assert fill_solutions(plain) == plain
     nb = {"cells": notebook_cells("04_tree")}
     (tmp_path / "04_tree.py").write_text("# %% 04.carry_weight\ncarry = 1.4\n")
-    with pytest.raises(ValueError, match="04.products_vs_linear"):
+    with pytest.raises(ValueError, match="04.split_layer"):
         fill_solutions(nb, tmp_path)
 
 
@@ -434,6 +435,19 @@ def test_executed_solutions_pass(notebook):
     assert [line.split(":")[0] for line in lines] == [f"✓ {c.name}" for c in SECTIONS[notebook]], (
         lines
     )
+
+
+def test_the_split_layer_check_prints_the_notebooks_size_ratios(course):
+    """Exercise 04.split_layer and the data column of notebook 04 have one definition of
+    "products against linear terms": the check prints product_usage's size ratios."""
+    from xnets_lite.usage import product_usage
+
+    ns = dict(course["04_tree"])
+    exec(exercises.solutions("04_tree")["04.split_layer"], ns)
+    result = _run_check(_cell_of("04.split_layer").check, ns)
+    assert result.passed, result.line
+    rows = product_usage(ns["dec"].truncate(ns["rank"]), ns["x_test"])
+    assert " / ".join(f"{r['size_ratio']:.2f}" for r in rows) + "×" in result.line
 
 
 def test_references_agree_with_the_library_where_it_has_the_same_quantity():

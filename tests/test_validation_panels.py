@@ -15,6 +15,7 @@ from xnets_lite.validation import (  # noqa: E402
     random_directions,
     steering,
 )
+from xnets_lite.validation_figures import plot_explanation  # noqa: E402
 from xnets_lite.validation_panels import (  # noqa: E402
     TERMS,
     AblationPanel,
@@ -76,6 +77,23 @@ def test_the_explanation_panel_starts_with_the_printed_reading(trained):
     assert printed[1].count(" [") == TERMS  # terms named [const] or [wL.dk]
     panel.index.value = len(test) + 5  # typed past the end: clamped
     assert panel.index.value == len(test) - 1 and panel.lines[0].startswith("label ")
+
+
+def test_the_explanation_figure_shows_as_many_terms_per_logit_as_its_text(trained):
+    """The bars of ``plot_explanation`` (in 05 and in the panel) name the same terms as the
+    text beside them: TERMS per logit, for the predicted class and the runner-up (its
+    snapshot showed 6 bars per logit beside 3 printed terms)."""
+    _, dec, test = trained
+    panel = ExplanationPanel(dec, test, index=0, top=3, plot=False)
+    for fig in (panel.figure(), plot_explanation(panel.explanation)):
+        bars = fig.subfigs[0].axes[1].patches
+        assert len(bars) == 2 * TERMS
+        labels = {t.get_text().strip() for t in fig.subfigs[0].axes[1].texts}
+        for line, c in zip(
+            panel.lines[1:3], (panel.explanation.predicted, panel.explanation.runner_up)
+        ):
+            named = [part.split("]")[0] for part in line.split("[")[1:]]
+            assert {f"{n} (class {c})" for n in named} <= labels, (named, labels)
 
 
 def test_the_ablation_panel_takes_a_typed_k(trained):

@@ -473,6 +473,11 @@ def pair_contributions(layer: BilinearLayer, w: Tensor, o: int) -> Tensor:
     return (p + p.T) / 2
 
 
+#: Terms per logit shown of an explanation: in its text (``validation_panels.explanation_lines``)
+#: and its bars (``validation_figures.plot_explanation``), in the notebook and in the panel.
+TERMS = 3
+
+
 @dataclass
 class Explanation:
     """One image read through the decomposed network (all in the ODT basis, float64).

@@ -10,7 +10,7 @@ from __future__ import annotations
 from matplotlib.ticker import MaxNLocator
 
 from .interpret import direction_name
-from .validation import Ablation, Explanation, NoiseTradeoff, Steering, selectivity
+from .validation import TERMS, Ablation, Explanation, NoiseTradeoff, Steering, selectivity
 
 __all__ = [
     "DIVERGING",
@@ -152,10 +152,11 @@ def plot_steering_gallery(gallery: dict, title: str = ""):
     return fig
 
 
-def plot_explanation(expl: Explanation, top: int = 6, title: str = ""):
+def plot_explanation(expl: Explanation, top: int = TERMS, title: str = ""):
     """One image explained: the input; the largest terms of the predicted and the runner-up
-    logit (bars, coordinate j of the top wire; red = positive contribution); the values of
-    every wire's leading coordinates; the first-wire features the trace reaches."""
+    logit (bars, coordinate j of the top wire; blue = positive contribution, red =
+    negative); the values of every wire's leading coordinates; the first-wire features the
+    trace reaches."""
     from .plots import show_image, sign_colorbar
 
     n_feat, n_wires = len(expl.features), len(expl.wires)

@@ -21,6 +21,7 @@ import torch
 from .interpret import image_shape_of
 from .plots import png_bytes
 from .validation import (
+    TERMS,
     Ablation,
     Explanation,
     all_inputs,
@@ -30,9 +31,6 @@ from .validation import (
 )
 from .validation_figures import plot_explanation
 from .widgets import Panel, direction_name, snapped_slider
-
-#: Terms per logit in an explanation's text: the notebook's print and the panel use it alike.
-TERMS = 3
 
 
 # ---------------------------------------------------------------------------------------
@@ -245,7 +243,9 @@ class ExplanationPanel(Panel):
         return self.lines
 
     def figure(self):
-        return plot_explanation(self.explanation, title=f"test image {self.index.value}")
+        return plot_explanation(
+            self.explanation, top=self.terms, title=f"test image {self.index.value}"
+        )
 
     def snapshot(self):
         return self.text.value, png_bytes(self.figure()) if self.draw else None

@@ -8,9 +8,9 @@ import os
 import torch
 
 from .dataset import DATASETS, SPLITS, DataError, Dataset
-from .mnist import _load_mnist, fetch_mnist
+from .mnist import fetch_mnist, read_mnist_split
 from .paths import data_root
-from .svhn import _load_svhn
+from .svhn import read_svhn_split
 
 
 def load_dataset(
@@ -51,8 +51,8 @@ def load_dataset(
     if key == "mnist":
         if download:
             fetch_mnist(quiet=True)
-        return _load_mnist(split)
-    loaded = [_load_svhn(data_root(root), part, download) for part in parts]
+        return read_mnist_split(split)
+    loaded = [read_svhn_split(data_root(root), part, download) for part in parts]
     return Dataset(
         torch.cat([d.images for d in loaded]), torch.cat([d.labels for d in loaded]), "svhn", split
     )

@@ -466,7 +466,9 @@ def _mnist_arrays(folder: str) -> dict[str, np.ndarray]:
     return load_mnist_arrays(folder)
 
 
-def _load_mnist(split: str) -> Dataset:
+def read_mnist_split(split: str) -> Dataset:
+    """One split ("train" or "test") of the cached MNIST as a uint8 ``Dataset``; callers go
+    through ``load_dataset``, which validates ``split`` and fetches the cache first."""
     arrays = _mnist_arrays(str(mnist_dir()))
     # Copies, so that a caller writing into a Dataset cannot corrupt the cache.
     images = torch.from_numpy(arrays[f"{split}_images"].copy())

@@ -50,7 +50,10 @@ def svhn_path(root: str | os.PathLike | None, split: str) -> Path:
     return data_root(root) / f"{split}_32x32.mat"
 
 
-def _load_svhn(root: Path, split: str, download: bool) -> Dataset:
+def read_svhn_split(root: Path, split: str, download: bool) -> Dataset:
+    """One split of SVHN from ``root`` in the official layout (``{split}_32x32.mat``),
+    converted to grayscale 32×32; downloads it first when ``download`` is true. Callers go
+    through ``load_dataset``."""
     path = svhn_path(root, split)
     if not path.is_file() and not download:
         raise DataNotFoundError(

@@ -49,10 +49,11 @@ SECTIONS = {
             "00.residual_block",
             M,
             "a residual block on x̃ = [1, x]",
-            "`tiny.blocks[0]` is a residual block `x ↦ x + D(Lx + b_L ⊙ Rx + b_R) + b_D` "
-            "(`block.left`, `block.right`, `block.down` are `nn.Linear`s). Write it as one "
-            "`BilinearLayer(L′, R′, D′)` on `[1, x]` that returns `[1, x + block(x)]`, "
-            "without `to_network`; the check compares it with `to_network`'s first layer.",
+            "`tiny.blocks[0]` computes `block(x) = D((Lx + b_L) ⊙ (Rx + b_R)) + b_D` "
+            "(`block.left`, `block.right`, `block.down` are `nn.Linear`s); the model adds "
+            "`x` itself (the residual). Write `[1, x] ↦ [1, x + block(x)]` as one "
+            "`BilinearLayer(L′, R′, D′)`, without `to_network`; the check compares it with "
+            "`to_network`'s first layer.",
             "from xnets_lite.network import BilinearLayer\n\n"
             "def residual_layer(block):\n"
             '    """BilinearLayer on [1, x] (d+1) → [1, x + block(x)] (d+1)."""\n'
@@ -104,10 +105,10 @@ SECTIONS = {
             "02.effective_dimension_without_constant",
             E,
             "effective dimensions without the constant",
-            "The table above counts the constant coordinate. Recompute each wire's "
-            "effective dimension (99% of the energy) from its non-constant directions "
-            "only: `dec.importance[w]` holds the energy of every coordinate of wire `w` "
-            "in the ODT basis, the constant first.",
+            "Reproduce the table's ODT column *without the constant* yourself: each "
+            "wire's effective dimension (99% of the energy) from its non-constant "
+            "directions only. `dec.importance[w]` holds the energy of every coordinate of "
+            "wire `w` in the ODT basis, the constant first.",
             "from xnets_lite.odt import effective_dimension\n\n"
             "def dims_without_constant(dec):\n"
             '    """One int per wire: directions holding 99% of the non-constant energy."""\n'
@@ -165,10 +166,11 @@ SECTIONS = {
             "a sign that means something",
             "`eigh` returns each eigenvector with an arbitrary sign, and a common fix, "
             "making its largest pixel positive, means nothing either. "
-            "`class_eigenvectors` signs them by the logit (`interpret.orient`): do it "
-            "yourself. Given vectors signed by their largest pixel, flip `v_c` where "
-            "`v_c · ∇ₓlogit_c(0) < 0`, so that a small step along it raises logit c. "
-            "Which classes had the wrong sign?",
+            "`class_eigenvectors` signs them by the logit (`interpret.orient`, with the "
+            "mean gradient over the test images). Write a weights-only version of that "
+            "rule: given vectors signed by their largest pixel, flip `v_c` where "
+            "`v_c · ∇ₓlogit_c(0) < 0`, so that a small step from `x = 0` along it raises "
+            "logit c. Which classes had the wrong sign?",
             "def resign(model, vectors):\n"
             '    """vectors (C, d), row c flipped where it lowers logit c at x = 0."""\n'
             "    return None  # your code",
@@ -207,20 +209,21 @@ SECTIONS = {
             'check("04.carry_weight", carry)',
         ),
         Cells(
-            "04.products_vs_linear",
+            "04.split_layer",
             M,
             "products against linear terms, on data",
-            "Split each bilinear layer's output, on the test images and in the "
-            "network's own coordinates (`dec.source`), into its *linear* terms (exactly "
-            "one factor is the constant `w[0]`) and its *products* (neither is). Return, "
-            "per layer, the mean over images of ‖products‖ / ‖linear terms‖ over the "
-            "output's non-constant coordinates (a per-image ratio; the size ratio printed "
-            "above uses centred variances instead, `usage.product_usage`).",
-            "def products_vs_linear(net, x):\n"
-            '    """Per layer: mean over the rows of x of ‖products‖ / ‖linear terms‖."""\n'
-            "    return None  # your code: a list, one float per layer",
-            'check("04.products_vs_linear", products_vs_linear, net=dec.source,\n'
-            "      x=test_data[0:len(test_data)][0])",
+            "The data column above rests on one exact split of a layer's output. Write the "
+            "wire as `w = w₀e₀ + w_r` (`w₀ = w[:, :1]`, shape (N, 1): the constant "
+            "coordinate). Then `D(Lw ⊙ Rw)` is a *constant* term (both factors from "
+            "`w₀e₀`), a *linear* term (exactly one) and a *product* term (neither). "
+            "Return the three, "
+            "each (N, n_out). The check compares them with `usage.layer_terms` on random "
+            "layers and on every layer of the truncated network above. It then prints "
+            "the size ratio of your split, which should equal the one printed above.",
+            "def split_layer(layer, w):\n"
+            '    """(constant, linear, product), each (N, n_out), summing to layer(w)."""\n'
+            "    return None  # your code: three tensors",
+            'check("04.split_layer", split_layer, net=dec.truncate(rank), x=x_test)',
         ),
         Cells(
             "04.degree_one_part",
@@ -240,13 +243,15 @@ SECTIONS = {
         Cells(
             "05.template_and_mean_controls",
             M,
-            "two more trivial controls",
-            "Build two trivial controls by hand: each class's **linear template** "
-            "`∇ₓlogit_c(0)` and its **centred class mean** (class c's mean test image minus "
+            "two trivial controls, built another way",
+            "The table's controls come from the training images: the mean gradient over "
+            "them, and their class means. Build two variants by hand: each class's "
+            "**linear template at zero**, `∇ₓlogit_c(0)` (no data at all), and its "
+            "**centred class mean of the test images** (class c's mean test image minus "
             "the mean of all test images). Return both, one row per class; the check "
             "ablates each (k = 1) and prints the accuracy lost beside the class Gram's "
-            "eigenvector's. A control that drops its own class as much as the eigenvector "
-            "makes that drop no evidence of more than the control.",
+            "eigenvector's. Compare with the table's k = 1 rows: does either choice "
+            "change the verdict?",
             "def control_directions(model, data):\n"
             '    """{"template": (C, d) ∇ₓlogit_c(0), "class mean": (C, d) centred means}."""\n'
             "    return None  # your code",

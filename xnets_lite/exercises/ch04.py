@@ -1,5 +1,5 @@
-"""Exercises of notebook 04 (the tree): the weight of a pure carry, products against linear
-terms on data, and the accuracy of the network's degree-≤1 part."""
+"""Exercises of notebook 04 (the tree): the weight of a pure carry, a layer split into
+constant, linear and product terms, and the accuracy of the network's degree-≤1 part."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import torch
 from ..interpret import compositional_tree
 from ..network import Network, to_network
 from ..odt import odt
+from ..usage import LayerTerms, layer_terms, usage_row
 from .core import Mismatch, as_float64, call, exercise, expect_close, random_xnet
 from .reference import affine_part
-from .reference import products_vs_linear as reference_ratio
 
 
 def carry_weights() -> torch.Tensor:
@@ -62,33 +62,65 @@ def _nets(net):
     return nets
 
 
+def _size_ratio(terms, head) -> float:
+    """``usage_row``'s size ratio of a student's split, read as ``usage.network_terms``
+    reads it: the last layer through the head's logit rows, the others without the constant
+    output coordinate."""
+    terms = LayerTerms(*(as_float64(t, "a term") for t in terms))
+    if head is None:
+        return usage_row(terms.map(lambda t: t[:, 1:]))["size_ratio"]
+    logits = head[1:].T.detach().to(device="cpu", dtype=torch.float64)
+    return usage_row(terms.map(lambda t: t @ logits))["size_ratio"]
+
+
 @exercise(
-    "04.products_vs_linear",
-    hint="write each wire as w = w₀e₀ + w_r; the linear terms "
-    "are D(L(w₀e₀) ⊙ R w_r + L w_r ⊙ R(w₀e₀)), the products D(L w_r ⊙ R w_r); drop "
-    "coordinate 0 of the output, take the norm per image, then the mean of the ratios.",
+    "04.split_layer",
+    hint="write the wire as w = w₀e₀ + w_r (w₀ = w[:, :1], w_r = w with column 0 set to 0); "
+    "with bil(a, b) = D(La ⊙ Rb): constant = bil(w₀e₀, w₀e₀), linear = bil(w₀e₀, w_r) + "
+    "bil(w_r, w₀e₀), product = bil(w_r, w_r); rows of L, R, D act on rows of w as w @ L.T.",
 )
-def products_vs_linear(answer, net=None, x=None) -> str:
-    """``answer(net, x) -> [float per layer]``: mean over inputs of ‖products‖/‖linear‖."""
+def split_layer(answer, net=None, x=None) -> str:
+    """``answer(layer, w) -> (constant, linear, product)``, each (N, n_out): the exact split
+    of ``layer(w)`` that ``usage.layer_terms`` computes. Checked on random layers and on
+    every layer of ``net`` on ``x``; the line printed is ``usage_row``'s size ratio of the
+    student's split, per layer, read as ``usage.product_usage`` reads it."""
     gen = torch.Generator().manual_seed(3)
-    last = where = None
+    where = None
     for n, where in _nets(net):
         xs = (
             x
             if where.startswith("the course") and x is not None
             else torch.randn(40, n.d_input, generator=gen, dtype=torch.float64)
         )
-        want = torch.tensor(reference_ratio(n, xs), dtype=torch.float64)
-        expect_close(
-            call(answer, n, xs.clone()),
-            want,
-            f"on {where}, ratio",
-            rtol=1e-6,
-            atol=1e-9,
-            index_names="layer (from 0)",
-        )
-        last = want
-    return f"ratio per layer on {where}: " + " / ".join(f"{v:.2f}" for v in last.tolist()) + "."
+        xs = xs.to(dtype=n.embed.dtype, device=n.embed.device)
+        rows = []
+        with torch.no_grad():
+            wires = n.wires(xs)
+        for i, (layer, w) in enumerate(zip(n.layers, wires)):
+            got = call(answer, layer, w.clone())
+            if not isinstance(got, (tuple, list)) or len(got) != 3:
+                raise Mismatch(
+                    f"return three tensors (constant, linear, product), got "
+                    f"{type(got).__name__}" + (f" of {len(got)}" if hasattr(got, "__len__") else "")
+                )
+            want = layer_terms(layer, w)
+            for name, g, t in zip(
+                ("constant", "linear", "product"), got, (want.constant, want.linear, want.product)
+            ):
+                expect_close(
+                    g,
+                    t.cpu().to(torch.float64),
+                    f"on {where}, layer {i + 1}, the {name} term",
+                    rtol=1e-6,
+                    atol=1e-9,
+                    index_names="(input, output coordinate)",
+                )
+            rows.append(_size_ratio(got, n.head if i == len(n.layers) - 1 else None))
+    return (
+        f"your split sums to each layer's output; on {where}, products are "
+        + " / ".join(f"{v:.2f}" for v in rows)
+        + "× the linear terms (layers 1, 2, …; usage.product_usage's size ratio)."
+    )
 
 
 @exercise(

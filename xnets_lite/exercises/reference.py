@@ -42,30 +42,6 @@ def interaction_matrix(model_or_network, c: int) -> Tensor:
     return net.embed.T @ ((q + q.T) / 2) @ net.embed
 
 
-def layer_split(layer, w: Tensor) -> tuple[Tensor, Tensor]:
-    """``(linear, products)`` of ``layer(w)`` on its non-constant output coordinates: the
-    terms with exactly one constant factor ``w[0]``, and those with none."""
-    const = torch.zeros_like(w)
-    const[:, 0] = w[:, 0]
-    rest = w - const
-
-    def bil(a, b):
-        return ((a @ layer.left.T) * (b @ layer.right.T)) @ layer.down.T
-
-    return (bil(const, rest) + bil(rest, const))[:, 1:], bil(rest, rest)[:, 1:]
-
-
-def products_vs_linear(net: Network, x: Tensor) -> list[float]:
-    """Per layer: the mean over inputs of ``‖products‖ / ‖linear terms‖`` (``layer_split``)."""
-    net = as_network(net)
-    wires = net.wires(x.to(torch.float64))
-    out = []
-    for layer, w in zip(net.layers, wires):
-        lin, prod = layer_split(layer, w)
-        out.append(float((prod.norm(dim=1) / lin.norm(dim=1)).mean()))
-    return out
-
-
 def centred_class_means(data) -> Tensor:
     """(C, d): mean image of each class minus the mean image of all of ``data``."""
     x, y = data[0 : len(data)]
