@@ -124,4 +124,5 @@ def test_degree_lines_print_the_measured_numbers():
     parts[0, :, 0] = 1.0
     parts[1, :, 1] = torch.tensor([2.0, 2, 0, 0])
     lines = degree_lines(parts, torch.tensor([1, 1, 0, 1]), label="toy")
-    assert "25.0% / 75.0% / 75.0% (full 75.0%)" in lines[0] and "1.00 / 0.00" in lines[1]
+    assert "k=0 25.0% / k=1 75.0% / k=2 75.0% (full, k=2: 75.0%)" in lines[0]
+    assert "d=1 1.00 / d=2 0.00" in lines[1]

@@ -212,3 +212,23 @@ def test_template_cosines_and_the_scale_row():
     dense = symmetrise(to_network(rms)).dense(include_scale=True)[0].reshape(5, -1)
     evals, evecs = torch.linalg.eigh((dense @ dense.T)[1:, 1:])
     assert overlap(v, evecs[:, -1]) == pytest.approx(1, abs=1e-8)
+
+
+def test_centred_class_means_row_cosines_and_the_chance_level():
+    import math
+
+    from xnets_lite.interpret import centred_class_means, random_cosines, row_cosines
+
+    x = torch.tensor([[1.0, 0.0], [3.0, 0.0], [0.0, 2.0], [0.0, 2.0]])
+    y = torch.tensor([0, 0, 1, 1])
+    means = centred_class_means(x, y, n_classes=3)  # overall mean (1, 1)
+    assert_close(means, torch.tensor([[1.0, -1.0], [-1.0, 1.0], [0.0, 0.0]], dtype=torch.float64))
+    a = torch.tensor([[1.0, 0.0], [2.0, 2.0], [0.0, 0.0]])
+    b = torch.tensor([[-3.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
+    assert_close(row_cosines(a, b), torch.tensor([1.0, 1 / math.sqrt(2), 0.0], dtype=torch.float64))
+    with pytest.raises(ValueError, match="one shape"):
+        row_cosines(a, b[:2])
+    chance = random_cosines(784, n=20_000, seed=0)
+    assert chance.shape == (20_000,) and float(chance.max()) <= 1
+    assert float(chance.mean()) == pytest.approx(math.sqrt(2 / (math.pi * 784)), rel=0.03)
+    assert torch.equal(chance, random_cosines(784, n=20_000, seed=0))  # seeded: one level

@@ -172,3 +172,41 @@ def test_bar_counts_have_integer_ticks(dec):
     fig = plot_effective_dimensions(dec, "dims (mnist)")
     ticks = fig.axes[0].get_yticks()
     assert all(float(t).is_integer() for t in ticks)
+
+
+def test_dimension_table_counts_with_and_without_the_constant(dec):
+    import torch
+
+    from xnets_lite.odt import effective_dimension, layer_gram, sandwich
+    from xnets_lite.spectrum_plots import dimension_table
+
+    table = dimension_table(dec)
+    assert table["odt"] == dec.effective_dimensions(0.99)
+    assert table["writer"] == dec.local_effective_dimensions(0.99, view="writer")
+    assert table["reader"] == dec.local_effective_dimensions(0.99, view="reader")
+    assert table["odt_nc"] == [effective_dimension(imp[1:]) for imp in dec.importance]
+    # the writer's Gram of w1, by hand, without the constant's row and column
+    g = layer_gram(dec.source.layers[0])
+    assert table["writer_nc"][1] == effective_dimension(torch.linalg.eigvalsh(g[1:, 1:]))
+    g0 = sandwich(dec.source.embed)
+    assert table["const_writer"][0] == pytest.approx(float(g0[0, 0] / g0.trace()))
+    assert table["const"] == pytest.approx([float(i[0] / i.sum()) for i in dec.importance])
+    assert all(len(v) == len(dec.widths) for v in table.values())
+    with pytest.raises(TypeError, match="Decomposition"):
+        dimension_table(dec.network)
+
+
+def test_effective_dimensions_without_the_constant_come_first(dec):
+    from xnets_lite.spectrum_plots import dimension_table
+
+    fig = plot_effective_dimensions(dec, "dims (mnist)", without_constant=True)
+    assert [ax.get_title() for ax in fig.axes][:2] == [
+        "without the constant (what truncation counts)",
+        "with the constant",
+    ]
+    assert "mnist" in fig._suptitle.get_text()
+    heights = [int(p.get_height()) for p in fig.axes[0].patches]
+    table = dimension_table(dec)
+    assert heights == table["odt_nc"] + table["writer_nc"]
+    assert len(fig.axes[1].patches) == 3 * len(dec.widths)
+    plt.close(fig)

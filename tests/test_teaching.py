@@ -13,6 +13,7 @@ from xnets_lite.teaching import (
     RECIPE_MEANING,
     class_spectra,
     describe_recipe,
+    inertia,
     matching_width,
     network_above,
     wire_polynomials,
@@ -70,6 +71,30 @@ def test_bad_wire_is_refused(net, wire):
         wire_polynomials(net, wire)
     with pytest.raises(ValueError, match="wire must be an integer"):
         network_above(net, wire)
+
+
+def test_inertia_of_a_bilinear_layer_is_at_most_h_each():
+    torch.manual_seed(0)
+    d, h, o = 6, 3, 4
+    left, right = torch.randn(h, d, dtype=torch.float64), torch.randn(h, d, dtype=torch.float64)
+    down = torch.randn(o, h, dtype=torch.float64)
+    b = torch.einsum("oh,hi,hj->oij", down, left, right)
+    positive, negative = inertia(b)
+    assert len(positive) == len(negative) == o
+    assert max(positive) <= h and max(negative) <= h
+    # generic weights: full rank with h = d / 2, so exactly h of each sign
+    assert positive == negative == [h] * o
+    # a symmetric layer (L = R) with positive D is positive semidefinite: no negative eigenvalue
+    p_only, n_only = inertia(torch.einsum("oh,hi,hj->oij", down.abs(), left, left))
+    assert n_only == [0] * o and p_only == [h] * o
+
+
+def test_inertia_counts_the_symmetric_part_and_refuses_non_square():
+    antisymmetric = torch.tensor([[0.0, 1.0], [-1.0, 0.0]], dtype=torch.float64)
+    assert inertia(antisymmetric) == ([0], [0])  # xᵀAx = 0: the symmetric part is zero
+    assert inertia(torch.diag(torch.tensor([2.0, -1.0, 1e-12]))) == ([1], [1])  # below tol
+    with pytest.raises(ValueError, match="square matrices"):
+        inertia(torch.zeros(2, 3))
 
 
 def test_matching_width():

@@ -10,11 +10,16 @@ from xnets_lite.network import BilinearLayer, Network, to_network
 from xnets_lite.odt import odt
 from xnets_lite.usage import (
     LayerTerms,
+    coverage_summary,
     kept_variance,
     layer_terms,
     network_terms,
     pair_contributions,
+    product_share,
     product_usage,
+    sparsity_line,
+    sparsity_rows,
+    trace_coverage,
     usage_row,
 )
 
@@ -178,3 +183,56 @@ def test_the_constants_energy_is_fixed_by_the_degrees(block):
     assert at_w0 == pytest.approx(const[0], abs=1e-10)
     assert float(e_d[0]) == pytest.approx(const[-1], abs=1e-10)
     assert 0 < const[0] < 1
+
+
+def test_product_share_is_the_weight_outside_row_and_column_0():
+    m = torch.zeros(3, 3, dtype=torch.float64)
+    m[0, 0], m[0, 1], m[1, 0], m[1, 2], m[2, 1] = 3.0, 1.0, 1.0, 2.0, 2.0
+    assert product_share(m) == pytest.approx(8 / 19)  # 2² + 2² of 3² + 1 + 1 + 4 + 4
+    assert product_share(torch.stack([m, torch.zeros(3, 3, dtype=torch.float64)])) == (
+        pytest.approx(8 / 19)
+    )
+    assert product_share(torch.zeros(2, 2)) == 0.0
+
+
+def test_sparsity_rows_set_weights_beside_data(model):
+    dec = odt(model)
+    tree = compositional_tree(dec, rank=2, image_shape=(2, 3))
+    net, x = dec.truncate(2), random_inputs(30, 6)
+    rows = sparsity_rows(tree, net, x)
+    usage = product_usage(net, x)
+    mats = [m[1:] for m in tree.interactions] + [tree.class_matrices]
+    assert len(rows) == len(usage) == len(mats)
+    for row, use, m in zip(rows, usage, mats):
+        assert {k: row[k] for k in use} == use
+        assert row["weights"] == pytest.approx(product_share(m))
+        assert row["ratio"] == pytest.approx(row["variance_share"] / row["weights"])
+        line = sparsity_line(row, "toy")
+        assert f"{row['weights']:.1%}" in line and f"{row['variance_share']:.1%}" in line
+        assert f"{row['ratio']:.1f}×" in line and line.startswith(f"toy, layer {row['layer']} (")
+
+
+def test_trace_coverage_is_the_share_the_named_pairs_explain(model):
+    dec = odt(model)
+    tree = compositional_tree(dec, rank=2, image_shape=(2, 3))
+    net, x = dec.truncate(2), random_inputs(25, 6)
+    w = net.wires(x)[-2]
+    rows = trace_coverage(tree.class_matrices, w, top=2)
+    assert len(rows) == 3
+    for c, row in enumerate(rows):
+        m = tree.class_matrices[c]
+        assert row["pairs"] == top_pairs(m, 2)
+        named, rest = pair_contributions(m, w, [(i, j) for i, j, _ in row["pairs"]])
+        logit = named + rest
+        expect = 1 - rest.var(unbiased=False) / logit.var(unbiased=False)
+        assert row["explained"] == pytest.approx(float(expect))
+        assert (row["rest_std"], row["named_std"]) == (float(rest.std()), float(named.std()))
+    every = trace_coverage(tree.class_matrices, w, top=6)  # all 6 pairs of a 3×3 matrix
+    assert all(r["explained"] == pytest.approx(1.0) for r in every)
+    fake = [
+        dict(explained=e, rest_std=r, named_std=n)
+        for e, r, n in ((0.4, 2.0, 1.0), (0.7, 1.0, 2.0), (0.55, 3.0, 1.0))
+    ]
+    summary = coverage_summary(fake)
+    assert summary["lowest"] == (0, 0.4) and summary["highest"] == (1, 0.7)
+    assert summary["under"] == [0] and summary["rest_larger"] == [0, 2]

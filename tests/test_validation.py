@@ -13,8 +13,10 @@ from xnets_lite.network import to_network
 from xnets_lite.odt import odt
 from xnets_lite.validation import (
     ablation_accuracy,
+    ablation_destinations,
     ablation_matrix,
     class_accuracy_vs_rank,
+    destination_line,
     explain_image,
     first_block,
     global_directions,
@@ -289,13 +291,36 @@ def test_noise_tradeoff_table(toy):
     # because an image with no class block left is read as class 1 (logits −1, 0, 0)
     assert first["ablation_diagonal"] == pytest.approx(2 / 3)
     assert first["ablation_off_diagonal"] == 0.0
+    assert first["selectivity"] == pytest.approx(2 / 3)  # own − others
     assert first["effective_dimensions"] == odt(model).effective_dimensions(0.99)
     for r in result.rows:
         assert 0 <= r["top_share_min"] <= r["top_share_mean"] <= 1
     table = result.table().splitlines()
     assert len(table) == 3 and "pts" in table[0] and "66.7" in table[1]  # points, not %
+    assert "own − others" in table[0] and table[1].split()[-1] == "66.7"
     with pytest.raises(ValueError, match="models is empty"):
         noise_tradeoff({}, data)
+
+
+def test_ablation_destinations_follow_the_images():
+    """z0 = 0.5 − x1, z1 = x1: pixel 1 keeps class-1 images out of class 0. Removing it
+    (class 0's direction) sends every class-1 image to class 0; removing pixel 0 (class
+    1's direction) moves nothing."""
+    lin = torch.nn.Linear(2, 2).double()
+    with torch.no_grad():
+        lin.weight.copy_(torch.tensor([[0.0, -1.0], [0.0, 1.0]]))
+        lin.bias.copy_(torch.tensor([0.5, 0.0]))
+    images = torch.tensor([[0, 0], [0, 0], [0, 255], [0, 255], [0, 255]], dtype=torch.uint8)
+    data = Dataset(images.reshape(-1, 1, 2), torch.tensor([0, 0, 1, 1, 1]), "toy", "test", 2)
+    directions = torch.tensor([[[0.0, 1.0]], [[1.0, 0.0]]], dtype=torch.float64)
+    dest = ablation_destinations(lin.eval(), data, directions, k=1)
+    assert dest["before"].tolist() == [0.0, 0.0]
+    assert dest["after"].tolist() == [1.0, 0.0]  # all three class-1 images → 0
+    assert dest["of_lost"][0] == 1.0 and dest["of_lost"][1].isnan()  # none lost for c = 1
+    line = destination_line("toy", 1, dest)
+    assert "0.0% before, 50.0% after" in line and "100% go to c" in line
+    with pytest.raises(ValueError, match="1 ≤ k ≤ K"):
+        ablation_destinations(lin, data, directions, k=2)
 
 
 # ---------------------------------------------------------------------------------------
@@ -322,6 +347,54 @@ def test_figures(toy):
     table = noise_tradeoff({0.0: model, 0.3: model}, data, k=1)
     assert len(plot_noise_rows(table).axes) == 2 * 3 + 1  # and the sign colour bar
     assert len(plot_noise_tradeoff(table).axes) == 3
+
+
+def texts_cut_off(fig) -> list[str]:
+    """What of ``fig`` reaches past its edges once it is laid out as ``plots.png_bytes``
+    lays it out for every saved and shown PNG: each axes with all it draws (title, labels,
+    tick labels, texts), the figure's own title and y label."""
+    from xnets_lite.plots import png_bytes
+
+    png_bytes(fig)
+    renderer = fig._get_renderer()
+    width, height = fig.bbox.width, fig.bbox.height
+    parts = [
+        (t.get_text(), t.get_window_extent(renderer))
+        for t in (fig._suptitle, fig._supylabel)
+        if t is not None and t.get_text()
+    ]
+    for ax in fig.axes:
+        box = ax.get_tightbbox(renderer)
+        if box is not None:
+            parts.append((ax.get_title() or ax.get_ylabel() or "axes", box))
+    return [
+        name
+        for name, box in parts
+        if box.x0 < -1 or box.y0 < -1 or box.x1 > width + 1 or box.y1 > height + 1
+    ]
+
+
+def test_no_figure_text_is_cut_off(toy):
+    """The steering curves' title ran past the figure's right edge, and the ablation heat
+    maps' y label past its left edge (05, full MNIST): as many panels as 05 draws, and its
+    titles."""
+    model, dec, data = toy
+    ce = global_directions(dec, 2, (SIDE, SIDE))
+    one = ablation_matrix(model, data, ce.vectors, ks=(1, 2), name="class Gram (ODT)")
+    label = "MNIST (full, offline)"
+    for n in (1, 2, 7):
+        fig = plot_ablation([one] * n, k=1, title=f"Remove each class's top eigenvector — {label}")
+        assert texts_cut_off(fig) == [], n
+    s = steering(model, data, ce.vectors[:, 0], [0.0, 1.0, 3.0])
+    title = f"Steering other classes' images along the class Gram's v_c — {label}"
+    fig = plot_steering(s, title=title)
+    assert texts_cut_off(fig) == []
+    assert fig.axes[0].get_title().split() == title.replace(" — ", " ").split()  # all of it
+    trunc = class_accuracy_vs_rank(dec, data, [1, 2])
+    fig = plot_class_truncation(trunc, title=f"Accuracy per class against rank — {label}")
+    assert texts_cut_off(fig) == []
+    fig = plot_ablation_vs_k([one], title=f"Accuracy lost against directions removed — {label}")
+    assert texts_cut_off(fig) == []
 
 
 # ---------------------------------------------------------------------------------------

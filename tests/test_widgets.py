@@ -277,3 +277,52 @@ def test_tree_figure_draws_every_direction_the_trace_names(trained):
             for k in dirs:
                 assert f"w{wire}.d{k}" in titles, (c, wire, k)
                 assert any(f"w{wire}.d{k}" in line for line in trace_lines(tree, c, 3))
+
+
+def test_the_trace_panel_draws_every_first_wire_feature_its_trace_names(trained):
+    """04 says the panel draws the class's matrix and the first-wire features the trace
+    reaches: all of them (it drew the five lowest-numbered of eight), in order."""
+    import re
+
+    from xnets_lite.widgets import TRACE_WIDTH, trace_figure
+
+    dec, _ = trained
+    tree = compositional_tree(dec, rank=12, image_shape=(28, 28))
+    reached = {c: sorted(traced_directions(tree, c, 3).get(0, set())) for c in range(10)}
+    assert max(len(r) for r in reached.values()) > 5  # more than the old cap of five
+    for c in range(10):
+        fig = trace_figure(tree, c, top=3)
+        titles = [ax.get_title() for ax in fig.axes]
+        drawn = [t for t in titles if t.startswith("w0.")]
+        named = set(re.findall(r"w0\.d\d+", "\n".join(trace_lines(tree, c, 3))))
+        assert drawn == [f"w0.d{k}" for k in reached[c]] and set(drawn) == named, c
+        assert sum(t.startswith(f"class {c} ") for t in titles) == 1  # the class matrix
+        assert fig.get_figwidth() <= TRACE_WIDTH + 1e-9
+
+
+def test_trace_term_counts_match_the_printed_trace(trained):
+    from xnets_lite.widgets import trace_term_counts
+
+    dec, _ = trained
+    tree = compositional_tree(dec, rank=6, image_shape=(28, 28))
+    counts = trace_term_counts(tree, top=3)
+    pairs = [
+        p.split(" (")[0]
+        for c in range(10)
+        for line in trace_lines(tree, c, 3)
+        for p in line.split(" ← ")[1].split("), ")
+    ]
+    assert counts["terms"] == len(pairs)
+    assert counts["with_constant"] == sum("const" in p for p in pairs)
+    assert counts["constant"] == sum(p == "const·const" for p in pairs)
+    assert counts["products"] == counts["terms"] - counts["with_constant"]
+    top = [
+        p.split(" (")[0]
+        for c in range(10)
+        for p in trace_lines(tree, c, 3)[0].split(" ← ")[1].split("), ")
+    ]
+    assert counts["top_terms"] == len(top) == 30
+    assert counts["top_with_constant"] == sum("const" in p for p in top)
+    assert trace_term_counts(tree, 3, classes=[2])["terms"] == sum(
+        len(line.split(" ← ")[1].split("), ")) for line in trace_lines(tree, 2, 3)
+    )

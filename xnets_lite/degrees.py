@@ -130,16 +130,17 @@ def variance_share(parts: Tensor) -> Tensor:
 
 
 def degree_lines(parts: Tensor, labels: Tensor, label: str = "", upto: int = 4) -> list[str]:
-    """Two printable lines for ``parts``: the accuracy of the degree-≤k part (k = 0…``upto``
-    and the full sum) and each degree's ``variance_share`` (d = 1…``upto``)."""
+    """Two printable lines for ``parts``, every value labelled: the accuracy of the degree-≤k
+    part (``k=0`` … ``k=upto``, then the full sum, all degrees) and each degree's ``variance_share``
+    (``d=1`` … ``d=upto``)."""
     acc, share = degree_accuracy(parts, labels), variance_share(parts)
     upto = min(upto, len(acc) - 1)
     return [
         f"{label:<24} accuracy of degree ≤ k: "
-        + " / ".join(f"{float(a):.1%}" for a in acc[: upto + 1])
-        + f" (full {float(acc[-1]):.1%})",
-        f"{'':<24} variance share by degree 1…{upto}: "
-        + " / ".join(f"{float(s):.2f}" for s in share[1 : upto + 1]),
+        + " / ".join(f"k={k} {float(a):.1%}" for k, a in enumerate(acc[: upto + 1]))
+        + f" (full, k={len(acc) - 1}: {float(acc[-1]):.1%})",
+        f"{'':<24} variance share by degree: "
+        + " / ".join(f"d={d} {float(s):.2f}" for d, s in enumerate(share[1 : upto + 1], 1)),
     ]
 
 

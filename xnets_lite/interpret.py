@@ -222,6 +222,45 @@ def template_cosines(ce: ClassEigenvectors, gradient: Tensor) -> Tensor:
     return torch.einsum("ckd,cd->ck", v, g).abs()
 
 
+def row_cosines(a: Tensor, b: Tensor) -> Tensor:
+    """(C,) float64: |cos| between row c of ``a`` and row c of ``b`` (both (C, d)); 0 where
+    either row is zero."""
+    a, b = a.double().cpu(), b.double().cpu()
+    if a.shape != b.shape or a.dim() != 2:
+        raise ValueError(f"expected two (C, d) tensors of one shape, got {a.shape} and {b.shape}")
+    tiny = torch.finfo(torch.float64).tiny
+    return (a * b).sum(-1).abs() / (a.norm(dim=-1) * b.norm(dim=-1)).clamp_min(tiny)
+
+
+def centred_class_means(x: Tensor, y: Tensor, n_classes: int | None = None) -> Tensor:
+    """(C, d) float64: each class's mean input minus the mean of all inputs, ``mean_c − mean``
+    (``x`` (N, d) or images (N, H, W), ``y`` (N,) labels): the "average digit" baseline a
+    class eigenvector or template must beat to say more than the class mean. A class with
+    no input gets a zero row."""
+    x = x.reshape(len(x), -1).double()
+    y = y.long()
+    n = int(y.max()) + 1 if n_classes is None else int(n_classes)
+    counts = torch.bincount(y, minlength=n).double()
+    sums = torch.zeros(n, x.shape[1], dtype=torch.float64).index_add_(0, y, x)
+    means = sums / counts.clamp_min(1)[:, None]
+    return torch.where(counts[:, None] > 0, means - x.mean(0), torch.zeros_like(means))
+
+
+def random_cosines(d: int, n: int = 100_000, seed: int = 0, chunk: int = 10_000) -> Tensor:
+    """(n,) float64: |cos| between ``n`` random directions (isotropic Gaussian, ``seed``) and
+    one fixed direction in ``d`` dimensions, the chance level of a |cos| (its distribution
+    does not depend on which fixed direction: by symmetry, take the first axis). Its mean is
+    about ``sqrt(2 / (π d))``."""
+    if d < 1 or n < 1:
+        raise ValueError(f"need d >= 1 and n >= 1, got d={d}, n={n}")
+    gen = torch.Generator().manual_seed(int(seed))
+    out = []
+    for start in range(0, n, chunk):
+        r = torch.randn(min(chunk, n - start), d, generator=gen, dtype=torch.float64)
+        out.append(r[:, 0].abs() / r.norm(dim=1))
+    return torch.cat(out)
+
+
 @torch.no_grad()
 def scale_gram_eigenvector(dec: Decomposition) -> Tensor:
     """(d,): the top eigenvector of the pixel block of the **scale row's** Gram (head row 0,

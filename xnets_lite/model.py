@@ -434,7 +434,7 @@ MODEL_KINDS: dict[str, ModelKind] = {
             "mlp",
             "mlp",
             dict(activation="relu"),
-            "ReLU MLP, residual blocks x + W₂ relu(W₁x), the conventional baseline",
+            "ReLU MLP, residual blocks x + W₂ relu(W₁x + b₁) + b₂, the conventional baseline",
         ),
     )
 }

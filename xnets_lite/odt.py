@@ -10,8 +10,8 @@ Every Gram refers to the **symmetrised** tree: each layer read as ``½(L ⊗ R +
 (the same function, ``network.symmetrise``), so that every copy of a wire is equal. For a
 symmetric layer (``L = R``) the formulas below reduce to the familiar
 ``G_{l+1} = D [(L G_l Lᵀ) ⊙ (L G_l Lᵀ)] Dᵀ`` and ``M_l = Lᵀ [(Dᵀ M_{l+1} D) ⊙ (L G_l Lᵀ)] L``;
-for a general one they are computed from L and R directly, which costs half as much as
-symmetrising first (that doubles the hidden size). Two Grams per wire (each n×n):
+for a general one they are computed from L and R directly, without symmetrising first (which
+would double the hidden size). Two Grams per wire (each n×n):
 
 * the **upstream Gram** ``G``: inner products of the wire's coordinates as tensors over the
   input copies below it (``layer_gram``), starting at ``E Eᵀ``;

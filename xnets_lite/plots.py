@@ -1,6 +1,8 @@
-"""The paper's figures, regenerated: each function takes computed results and returns a
-``matplotlib.figure.Figure`` whose title names the dataset; ``save_figure`` writes it
-byte-stably and ``png_bytes`` encodes it the same way for display.
+"""The course's figures, of the kinds the paper shows (its class-eigenvector and
+compositional-tree figures, Section 4, Figs. 3–4; accuracy vs truncation, its Figure 2; the
+ODT-vs-SVD bars of the authors' slide), drawn from our own results: each function takes
+computed results and returns a ``matplotlib.figure.Figure`` whose title names the dataset;
+``save_figure`` writes it byte-stably and ``png_bytes`` encodes it the same way for display.
 
 Nothing here touches pyplot's global state or the matplotlib backend: figures are built
 as ``Figure`` objects (rendered by Agg when encoded), so importing this module never changes
@@ -19,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from .files import atomic_write
-from .odt import Decomposition, effective_dimension
+from .odt import Decomposition
 
 CMAP = "RdBu"  # weights and images: blue > 0, red < 0, white 0
 CMAP_CONST = "PuOr"  # the constant's row/column of an interaction matrix: its own scale
@@ -176,8 +178,8 @@ def show_interaction(ax, matrix, title=None):
 # Figures
 # ---------------------------------------------------------------------------------------
 def plot_class_eigenvectors(ce, title: str, index: int = 0) -> Figure:
-    """The top eigenvector (or the ``index``-th) of every class as an image: the paper's
-    "top eigenvectors per class" figure, 2 rows × C/2 columns."""
+    """The top eigenvector (or the ``index``-th) of every class as an image, as in the
+    paper's class-eigenvector figure (Section 4, Figs. 3–4), 2 rows × C/2 columns."""
     n_classes = ce.images.shape[0]
     cols = (n_classes + 1) // 2
     fig = Figure(figsize=(min(9.0, 1.6 * cols + 1.0), 4.2), layout="constrained")
@@ -271,27 +273,59 @@ def plot_tree(tree, title: str, classes=None, columns: int = TREE_COLUMNS) -> Fi
     return fig
 
 
-def plot_effective_dimensions(dec: Decomposition, title: str, energy: float = 0.99) -> Figure:
-    """ODT vs local-SVD effective dimension per wire (the paper's bar chart), with both local
-    views: the map that writes the wire (the shape of the paper's bars) and the one that
-    reads it (``odt.local_spectra``)."""
-    bars_of = {
-        "ODT (global)": dec.spectra,
-        "local SVD, writer view": dec.local_spectra("writer"),
-        "local SVD, reader view": dec.local_spectra("reader"),
+def plot_effective_dimensions(
+    dec: Decomposition, title: str, energy: float = 0.99, without_constant: bool = False
+) -> Figure:
+    """ODT vs local-SVD effective dimension per wire (the kind of bar chart the authors show
+    on a slide), with both local views: the map that writes the wire and the one that reads
+    it (``odt.local_spectra``), every count with the constant coordinate.
+
+    ``without_constant=True`` adds a first panel, the counts without the constant
+    (``spectrum_plots.dimension_table``: ODT's kept basis ``wl.dk``, k ≥ 1, what truncation
+    counts, against the writer's Gram without the constant's row and column). The constant
+    can hold most of ODT's energy and almost none of a writer's, so only these counts
+    compare the two at the same threshold of non-constant energy."""
+    from .spectrum_plots import dimension_table
+
+    table = dimension_table(dec, energy)
+    panels = {
+        "with the constant": {
+            "ODT (global)": table["odt"],
+            "local SVD, writer view": table["writer"],
+            "local SVD, reader view": table["reader"],
+        }
     }
+    if without_constant:
+        panels = {
+            "without the constant (what truncation counts)": {
+                "ODT (kept basis wl.dk, k ≥ 1)": table["odt_nc"],
+                "local SVD, writer view": table["writer_nc"],
+            },
+            **panels,
+        }
     x = np.arange(len(dec.spectra))
-    fig = Figure(figsize=(min(9.0, 1.5 * len(x) + 3.0), 3.4), layout="constrained")
-    ax = fig.subplots()
-    for offset, (label, spectra) in zip((-0.27, 0.0, 0.27), bars_of.items()):
-        dims = [effective_dimension(s, energy) for s in spectra]
-        bars = ax.bar(x + offset, dims, width=0.27, label=label)
-        ax.bar_label(bars, fontsize=7)
-    ax.set_xticks(x, [f"wire w{i}" for i in x])
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel(f"directions for {100 * energy:g}% energy")
-    ax.legend(frameon=False, fontsize=8)
-    ax.set_title(title, fontsize=10)
+    width = min(9.0, (1.5 * len(x) + 3.0) * len(panels))
+    fig = Figure(figsize=(width, 3.4), layout="constrained")
+    axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
+    for ax, (name, bars_of) in zip(axes, panels.items()):
+        step = 0.81 / len(bars_of)  # 0.27 for three bars a wire
+        for i, (label, dims) in enumerate(bars_of.items()):
+            colour = "C0" if label.startswith("ODT") else "C1" if "writer" in label else "C2"
+            offset = (i - (len(bars_of) - 1) / 2) * step
+            bars = ax.bar(x + offset, dims, width=step, label=label, color=colour)
+            ax.bar_label(bars, fontsize=7)
+        ax.set_xticks(x, [f"wire w{i}" for i in x])
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        if len(panels) > 1:  # shared y: room for the legends above the tallest bars
+            ax.set_title(name, fontsize=9)
+            ax.set_ylim(0, 1.45 * max(max(d) for b in panels.values() for d in b.values()) + 1)
+            ax.legend(frameon=False, fontsize=7, loc="upper left")
+        else:
+            ax.set_title(title, fontsize=10)
+            ax.legend(frameon=False, fontsize=8)
+    axes[0].set_ylabel(f"directions for {100 * energy:g}% energy")
+    if len(panels) > 1:
+        fig.suptitle(title, fontsize=10)
     return fig
 
 

@@ -106,7 +106,7 @@ def odt_report(
                 tree, f"Compositional tree (top {tree_rank} directions per wire) — {label}"
             ),
             "effective_dimension.png": plots.plot_effective_dimensions(
-                dec, f"ODT vs local SVD — {label}", energy
+                dec, f"ODT vs local SVD — {label}", energy, without_constant=True
             ),
             "spectra.png": plots.plot_spectra(dec, f"Global spectra per wire — {label}"),
             "accuracy_vs_rank.png": plots.plot_accuracy_vs_rank(

@@ -5,7 +5,8 @@
   (no pyplot state); save it with ``plots.save_figure`` or ``notebooks.save``.
 * Brute-force views of a tiny ``Network`` that notebook 00 checks ODT's Gram recursions
   against: ``wire_polynomials`` (a wire's coordinates as coefficient tensors) and
-  ``network_above`` (the rest of the network, read from one wire).
+  ``network_above`` (the rest of the network, read from one wire); and ``inertia`` (the
+  eigenvalue signs of a quadratic form, notebook 00's bound on what ``h`` products can make).
 * Small helpers of notebook 01: ``matching_width`` (a model resized to a parameter count)
   and ``describe_recipe`` (every recipe value with its source or meaning).
 """
@@ -246,6 +247,28 @@ def network_above(net, wire: int):
         net.head,
         dict(net.meta),
     )
+
+
+def inertia(matrices: torch.Tensor, tol: float = 1e-10) -> tuple[list[int], list[int]]:
+    """How many positive and how many negative eigenvalues the symmetric part
+    ``½(Q + Qᵀ)`` of each matrix ``Q`` has: two lists, one entry per matrix of ``matrices``
+    (…, d, d), counting eigenvalues above ``tol`` and below ``-tol``.
+
+    ``xᵀQx`` sees only ``½(Q + Qᵀ)``. For a bilinear layer, ``Q_o = Σ_h D_oh l_h r_hᵀ`` and
+    ``½(Q_o + Q_oᵀ)`` is a sum of ``h`` terms ``D_oh · ½(l_h r_hᵀ + r_h l_hᵀ)``, each with at
+    most one positive and one negative eigenvalue, so both counts are at most ``h``.
+
+    Example::
+
+        B = torch.einsum("oh,hi,hj->oij", D, L, R)     # D: (o, h), L, R: (h, d)
+        positive, negative = inertia(B)                # max(positive), max(negative) <= h
+    """
+    if matrices.ndim < 2 or matrices.shape[-1] != matrices.shape[-2]:
+        raise ValueError(
+            f"inertia needs square matrices (…, d, d), got shape {tuple(matrices.shape)}"
+        )
+    evals = torch.linalg.eigvalsh((matrices + matrices.mT) / 2).reshape(-1, matrices.shape[-1])
+    return (evals > tol).sum(-1).tolist(), (evals < -tol).sum(-1).tolist()
 
 
 def _check_wire(net, wire: int) -> None:

@@ -31,6 +31,11 @@ Functions:
   ``x`` that a truncated network reproduces (an R²).
 * ``pair_contributions(matrix, w, pairs)``: what named entries of a symmetric interaction
   matrix contribute on data, and what the rest does (the coverage of a traced path).
+* ``product_share(matrix)``: the products' share of a matrix's squared coefficients (by
+  weights); ``sparsity_rows(tree, net, x)`` sets it beside ``product_usage`` per layer,
+  ``sparsity_line`` prints one row.
+* ``trace_coverage(class_matrices, w, top)``: per class, the share of the logit's variance
+  its ``top`` strongest pairs explain; ``coverage_summary`` the range and counts.
 
 Example::
 
@@ -210,3 +215,93 @@ def pair_contributions(matrix: Tensor, w: Tensor, pairs) -> tuple[Tensor, Tensor
     total = ((w @ matrix) * w).sum(-1)
     named = ((w @ (matrix * mask)) * w).sum(-1)
     return named, total - named
+
+
+def product_share(matrix: Tensor) -> float:
+    """By weights: the share of the squared coefficients of a symmetric interaction matrix
+    ``(…, n, n)`` (or a stack of them) outside row/column 0, i.e. in the products of two
+    directions; ``1 − product_share`` is the share in row/column 0 (constant × direction
+    and the constant's own entry)."""
+    total = float((matrix**2).sum())
+    edge = float((matrix[..., 0, :] ** 2).sum() + (matrix[..., 1:, 0] ** 2).sum())
+    return (total - edge) / total if total > 0 else 0.0
+
+
+@torch.no_grad()
+def sparsity_rows(tree, net: Network, x: Tensor) -> list[dict]:
+    """Per layer of the tree, its products by weights beside their use on data.
+
+    ``tree``: a ``Tree`` (``interpret.compositional_tree``) of the network ``net`` (its
+    ``dec.truncate(rank)``, so the two are the same function). Each row is
+    ``product_usage(net, x)``'s (``layer``, ``writes``, ``size_ratio``, ``variance_share``)
+    plus ``weights`` (``product_share`` of the layer's matrices: ``Tree.interactions[l]``
+    without the constant output, the class matrices for the last layer) and ``ratio``
+    (``variance_share / weights``: how many times their coefficient share the products
+    carry of the variance; inf when they have no coefficients).
+    """
+    mats = [m[1:] for m in tree.interactions] + [tree.class_matrices]
+    rows = []
+    for row, m in zip(product_usage(net, x), mats, strict=True):
+        weights = product_share(m)
+        ratio = row["variance_share"] / weights if weights > 0 else float("inf")
+        rows.append(dict(row, weights=weights, ratio=ratio))
+    return rows
+
+
+def sparsity_line(row: dict, name: str) -> str:
+    """One ``sparsity_rows`` row as the line notebook 04 prints."""
+    what = "+ head: class matrices" if row["writes"] == "logits" else f"writes {row['writes']}"
+    return (
+        f"{name}, layer {row['layer']} ({what}): products hold {row['weights']:.1%} of the "
+        f"squared coefficients | on data {row['variance_share']:.1%} of the output's variance "
+        f"({row['ratio']:.1f}× their coefficient share), {row['size_ratio']:.2f}× the linear "
+        f"terms' size"
+    )
+
+
+def _population_variance(t: Tensor) -> float:
+    return float(((t - t.mean()) ** 2).mean())
+
+
+def trace_coverage(class_matrices: Tensor, w: Tensor, top: int = 3) -> list[dict]:
+    """Per class: how much of its logit, on data, the ``top`` strongest pairs of its matrix
+    (``interpret.top_pairs``, the pairs a trace names at the top) account for.
+
+    ``class_matrices``: (C, n, n), e.g. ``Tree.class_matrices``; ``w``: (N, n), the wire they
+    read on the inputs (column 0 the constant). Each row: ``explained`` (``1 − Var(rest) /
+    Var(logit)``, population variances over the N inputs; can be negative when the named
+    terms and the rest cancel), ``rest_std`` and ``named_std`` (their standard deviations
+    over the inputs, ``Tensor.std``), and ``pairs`` (the named (i, j, weight)).
+    """
+    from .interpret import top_pairs
+
+    rows = []
+    for m in class_matrices:
+        pairs = top_pairs(m, top)
+        named, rest = pair_contributions(m, w, [(i, j) for i, j, _ in pairs])
+        var = _population_variance(named + rest)
+        explained = 1 - _population_variance(rest) / var if var > 0 else float("nan")
+        rows.append(
+            dict(
+                explained=explained,
+                rest_std=float(rest.std()),
+                named_std=float(named.std()),
+                pairs=pairs,
+            )
+        )
+    return rows
+
+
+def coverage_summary(rows: list[dict], below: float = 0.5) -> dict:
+    """Of ``trace_coverage`` rows: ``lowest`` and ``highest`` (class, explained), the classes
+    whose named terms explain less than ``below`` (``under``), and those whose rest varies
+    more than the named terms (``rest_larger``: rest_std > named_std)."""
+    explained = [r["explained"] for r in rows]
+    low = min(range(len(rows)), key=explained.__getitem__)
+    high = max(range(len(rows)), key=explained.__getitem__)
+    return {
+        "lowest": (low, explained[low]),
+        "highest": (high, explained[high]),
+        "under": [c for c, e in enumerate(explained) if e < below],
+        "rest_larger": [c for c, r in enumerate(rows) if r["rest_std"] > r["named_std"]],
+    }

@@ -310,6 +310,53 @@ def selectivity(ab: Ablation, k: int) -> float:
     return float(ab.diagonal_drop(k).mean() - ab.off_diagonal_drop(k).mean())
 
 
+@torch.no_grad()
+def ablation_destinations(model, data, directions: Tensor, k: int, batch_size: int = 2000) -> dict:
+    """Where the images go when a class's directions are removed: for every class c, the
+    span of ``directions[c, :k]`` is projected out of every input of ``data`` (as in
+    ``ablation_matrix``), and, among the images of the *other* classes,
+
+    * ``before``, ``after`` (C,): the share predicted as c without and with the ablation;
+    * ``of_lost`` (C,): of those the ablation makes wrong (right before, wrong after), the
+      share now predicted as c (NaN where it makes none wrong).
+
+    A reading under which c's directions keep other digits out of class c predicts
+    ``after`` ≫ ``before``; directions that only break the other classes send their
+    images anywhere (``of_lost`` near ``1 / (C − 1)`` or below).
+    """
+    x, y = all_inputs(data)
+    directions = torch.as_tensor(directions)
+    if directions.dim() != 3 or not 1 <= k <= directions.shape[1]:
+        raise ValueError(
+            f"directions must be (classes, K, d) with 1 ≤ k ≤ K, got "
+            f"{tuple(directions.shape)} and k={k}"
+        )
+    first = predict(model, x, batch_size)
+    out = {"before": [], "after": [], "of_lost": []}
+    for c in range(directions.shape[0]):
+        basis = orthonormalise(directions[c, :k].double())
+        now = predict(model, project_out(x, basis), batch_size)
+        other = y != c
+        lost = other & (first == y) & (now != y)
+        out["before"].append(float((first[other] == c).double().mean()))
+        out["after"].append(float((now[other] == c).double().mean()))
+        out["of_lost"].append(
+            float((now[lost] == c).double().mean()) if lost.any() else float("nan")
+        )
+    return {key: torch.tensor(v, dtype=torch.float64) for key, v in out.items()}
+
+
+def destination_line(name: str, k: int, dest: dict) -> str:
+    """One ``ablation_destinations`` result as a line (means over the classes, in %)."""
+    of_lost = dest["of_lost"]
+    before, after = (100 * float(dest[key].mean()) for key in ("before", "after"))
+    return (
+        f"{name:<18} k={k}: other classes' images predicted as c: {before:.1f}% before, "
+        f"{after:.1f}% after; of the images the ablation makes wrong, "
+        f"{100 * float(of_lost[~of_lost.isnan()].mean()):.0f}% go to c"
+    )
+
+
 def ablation_lines(ablations: list[Ablation]) -> list[str]:
     """A printable table: per set of directions and k, the accuracy lost in points by the
     ablated class (mean, lowest … highest over classes), by the others, and the selectivity."""
@@ -603,8 +650,9 @@ class NoiseTradeoff:
     ``rows``: dicts with ``std``, ``accuracy``, ``top_share_min``, ``top_share_mean`` (the top
     eigenvector's share of a class's energy, min and mean over classes),
     ``effective_dimensions`` (per wire, 99% of the energy), ``ablation_diagonal`` (mean
-    accuracy lost by class c when its top-k eigenvectors are removed) and
-    ``ablation_off_diagonal`` (the same for the other classes). ``eigenvectors``: std →
+    accuracy lost by class c when its top-k eigenvectors are removed),
+    ``ablation_off_diagonal`` (the same for the other classes) and ``selectivity`` (the
+    first minus the second, ``selectivity``). ``eigenvectors``: std →
     ``ClassEigenvectors``."""
 
     rows: list[dict]
@@ -612,11 +660,13 @@ class NoiseTradeoff:
     k: int
 
     def table(self) -> str:
-        """The rows as text; the drops in accuracy points (pts), the rest in %."""
+        """The rows as text; the drops and the selectivity (own − others) in accuracy
+        points (pts), the rest in %."""
         own = f"own drop (k={self.k})"
         head = (
             f"{'noise std':>9} {'accuracy':>9} {'top share min/mean':>19} "
-            f"{'eff. dims per wire':>22} {own:>15} {'others':>7}  (drops in pts)"
+            f"{'eff. dims per wire':>22} {own:>15} {'others':>7} {'own − others':>13}"
+            f"  (drops in pts)"
         )
         lines = [head]
         for r in self.rows:
@@ -624,7 +674,7 @@ class NoiseTradeoff:
                 f"{r['std']:>9g} {r['accuracy']:>9.1%} "
                 f"{r['top_share_min']:>9.0%} /{r['top_share_mean']:>7.0%} "
                 f"{r['effective_dimensions']!s:>22} {100 * r['ablation_diagonal']:>15.1f} "
-                f"{100 * r['ablation_off_diagonal']:>7.1f}"
+                f"{100 * r['ablation_off_diagonal']:>7.1f} {100 * r['selectivity']:>13.1f}"
             )
         return "\n".join(lines)
 
@@ -661,6 +711,7 @@ def noise_tradeoff(
                 "effective_dimensions": dec.effective_dimensions(energy),
                 "ablation_diagonal": float(abl.diagonal_drop(k).mean()),
                 "ablation_off_diagonal": float(abl.off_diagonal_drop(k).mean()),
+                "selectivity": selectivity(abl, k),
             }
         )
         eigen[float(std)] = ce

@@ -25,6 +25,7 @@ __all__ = [
     "plot_noise_rows",
     "plot_noise_tradeoff",
     "plot_readings",
+    "fit_title",
 ]
 
 
@@ -35,10 +36,29 @@ DIVERGING = "RdBu_r"  # heat maps of accuracy lost: red = lost, blue = gained (c
 POSITIVE, NEGATIVE = "C0", "C3"  # bars: blue > 0, red < 0, as ``plots.show_image``
 
 
-def _figure(width: float, height: float):
+def _figure(width: float, height: float, layout: str = "constrained"):
+    """A ``Figure`` of that size. ``layout="compressed"`` for grids of square images (heat
+    maps): constrained layout with equal-aspect axes keeps moving them pass after pass, and
+    after the passes ``plots.png_bytes`` makes it pushes a y label off the figure's edge."""
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height), layout="constrained")
+    return Figure(figsize=(width, height), layout=layout)
+
+
+def fit_title(title: str, width: float, fontsize: float = 9) -> str:
+    """``title`` broken into lines that fit ``width`` inches at ``fontsize`` points (a
+    character is taken as at most 0.6 × the font size wide), at " — " first, then at spaces:
+    a long title on a narrow figure is wrapped, not cut off at its edges."""
+    import textwrap
+
+    per_line = max(10, int(width * 72 / (0.6 * fontsize)))
+    lines = []
+    for part in title.split(" — "):
+        if lines and len(lines[-1]) + 3 + len(part) <= per_line:
+            lines[-1] += " — " + part
+        else:
+            lines.extend(textwrap.wrap(part, per_line) or [""])
+    return "\n".join(lines)
 
 
 def plot_ablation(results: list[Ablation], k: int = 3, title: str = ""):
@@ -47,7 +67,7 @@ def plot_ablation(results: list[Ablation], k: int = 3, title: str = ""):
     shared colour scale (red = accuracy lost, blue = gained)."""
     cols = min(len(results), 4)
     rows = -(-len(results) // cols)
-    fig = _figure(3.3 * cols + 1.0, 3.6 * rows + 0.4)
+    fig = _figure(3.3 * cols + 1.0, 3.6 * rows + 0.4, layout="compressed")
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax in axes[len(results) :]:
         ax.set_axis_off()
@@ -86,7 +106,7 @@ def plot_ablation_vs_k(results: list[Ablation], title: str = ""):
     ax.set_xlabel("directions removed (k)")
     ax.set_ylabel("accuracy lost (points)")
     ax.legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    ax.set_title(title, fontsize=9)
+    ax.set_title(fit_title(title, 4.6), fontsize=9)
     return fig
 
 
@@ -114,12 +134,12 @@ def plot_steering(result: Steering, title: str = ""):
             label="random direction" if c == 0 else None,
         )
     ax.axvline(result.mean_norm, color="k", lw=0.8, ls=":")
-    ax.text(result.mean_norm, 50, " mean image norm", fontsize=7, va="center")
+    ax.text(result.mean_norm, 50, "mean image norm ", fontsize=7, va="center", ha="right")
     ax.set_xlabel("α (norm of the added direction)")
     ax.set_ylabel("% of other classes' images → c")
     ax.set_ylim(-3, 103)
     ax.legend(fontsize=6, ncol=2, frameon=False, loc="upper left")
-    ax.set_title(title, fontsize=9)
+    ax.set_title(fit_title(title, 4.4), fontsize=9)  # the axes are about 4.4 of 5.2 in wide
     return fig
 
 
@@ -247,7 +267,7 @@ def plot_class_truncation(result: dict, title: str = ""):
     ax.set_xlabel("directions kept per wire (besides the constant)")
     ax.set_ylabel("accuracy on the class (%)")
     ax.legend(fontsize=6, ncol=2, frameon=False)
-    ax.set_title(title, fontsize=9)
+    ax.set_title(fit_title(title, 4.6), fontsize=9)
     return fig
 
 

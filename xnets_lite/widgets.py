@@ -201,6 +201,47 @@ def traced_directions(tree, c: int, top: int = 3) -> dict[int, set[int]]:
     return named
 
 
+def trace_term_counts(tree, top: int = 3, classes=None) -> dict:
+    """What kind of term the traces name: over ``classes`` (default: all), every pair of
+    ``trace_lines(tree, c, top)`` counted once per line it appears on.
+
+    Returns ``terms`` (all named pairs), ``with_constant`` (one or both factors the
+    constant: a linear term or the residual carry, ``const·wl.dk``, or ``const·const``),
+    ``constant`` (``const·const``: an offset, the same on every input), ``products`` (two
+    directions, ``wl.di·wl.dj``), and the same three counts for the top layer alone
+    (``top_terms``, ``top_with_constant``, ``top_constant``).
+    """
+    from .interpret import trace_class
+
+    classes = range(tree.class_matrices.shape[0]) if classes is None else classes
+    out = dict.fromkeys(
+        (
+            "terms",
+            "with_constant",
+            "constant",
+            "products",
+            "top_terms",
+            "top_with_constant",
+            "top_constant",
+        ),
+        0,
+    )
+    for c in classes:
+        for n, step in enumerate(trace_class(tree, c, top=top)):
+            for i, j, _ in step["pairs"]:
+                kind = {
+                    "terms": 1,
+                    "with_constant": int(i == 0 or j == 0),
+                    "constant": int(i == j == 0),
+                }
+                kind["products"] = 1 - kind["with_constant"]
+                for key, v in kind.items():
+                    out[key] += v
+                    if n == 0 and key != "products":
+                        out["top_" + key] += v
+    return out
+
+
 # ---------------------------------------------------------------------------------------
 # Panels
 # ---------------------------------------------------------------------------------------
@@ -467,25 +508,38 @@ class EigenvectorPanel(Panel):
         return f"<p>{self.caption.value}</p>", _png(eigenvector_figure(self.image))
 
 
+#: At most this many first-wire features per row of ``trace_figure`` (a trace can reach
+#: every kept direction of ``w0``), and the widest the figure gets (inches, 100 px each).
+FEATURES_PER_ROW, TRACE_WIDTH = 8, 9.0
+
+
 def trace_figure(tree, c: int, top: int = 3):
     """Class ``c``'s matrix at the top of the tree (row/column 0 = the constant, on its own
-    colour scale, the bar on the left) and the first five first-wire features its trace
-    reaches, as images."""
+    colour scale, the bar on the left) and **every** first-wire feature its trace
+    (``trace_lines(tree, c, top)``) reaches, in direction order, as images, in as few rows
+    of at most ``FEATURES_PER_ROW`` as they need, at most ``TRACE_WIDTH`` inches wide."""
     from matplotlib.figure import Figure
 
     from .plots import CMAP_CONST, show_image, show_interaction, sign_colorbar
 
-    features = sorted(traced_directions(tree, c, top).get(0, set()))[:5]
-    fig = Figure(figsize=(1.25 * (len(features) + 1) + 1.5, 2.1), layout="constrained")
-    axes = fig.subplots(1, len(features) + 1, squeeze=False)[0]
+    features = sorted(traced_directions(tree, c, top).get(0, set()))
+    rows = max(1, -(-len(features) // FEATURES_PER_ROW))
+    cols = max(1, -(-len(features) // rows))
+    side = min(1.1, (TRACE_WIDTH - 1.7) / (cols + 1))  # inches per panel
+    fig = Figure(figsize=(side * (cols + 1) + 1.7, (side + 0.4) * rows + 0.2), layout="compressed")
+    grid = fig.subplots(rows, cols + 1, squeeze=False)
+    matrix_ax, cells = grid[0, 0], list(grid[:, 1:].ravel())
+    for ax in [*grid[1:, 0], *cells[len(features) :]]:
+        ax.set_axis_off()
     last = len(tree.interactions)
-    show_interaction(axes[0], tree.class_matrices[c], f"class {c} from w{last}·w{last}")
-    for ax, d in zip(axes[1:], features):
+    show_interaction(matrix_ax, tree.class_matrices[c], f"class {c} from\nw{last}·w{last}")
+    for ax, d in zip(cells, features):
         show_image(ax, tree.features[d], direction_name(0, d))
-    sign_colorbar(fig, axes, label="each panel / its\nown max |value|", fontsize=7)
+    drawn = [matrix_ax, *cells[: len(features)]]
+    sign_colorbar(fig, drawn, label="each panel / its\nown max |value|", fontsize=7)
     sign_colorbar(
         fig,
-        axes[:1],
+        [matrix_ax],
         cmap=CMAP_CONST,
         label="row/col 0 (the\nconstant) / its max",
         fontsize=7,
@@ -496,7 +550,8 @@ def trace_figure(tree, c: int, top: int = 3):
 
 class TracePanel(Panel):
     """A class picker that prints the class's path through the compositional tree (04),
-    and draws the class's matrix and the first-wire features the path reaches."""
+    and draws the class's matrix and every first-wire feature the path reaches
+    (``trace_figure``)."""
 
     def __init__(self, tree, top: int = 3, title: str = "", plot: bool = True):
         import ipywidgets as w
