@@ -9,6 +9,19 @@ from xnets_lite.model import XNet
 SHAPES = [(6, 4, 5, 3), (5, 6, 3, 4), (8, 5, 5, 2)]
 NORMS = [None, "rms", "batch-rms"]
 BLOCKS = ["residual", "direct"]
+# (norm, n_layers, d_input): models small enough for the dense network tensor, (d+1)^(2^L)
+# (an RMS block counts twice: two bilinear layers)
+DENSE_CASES = [
+    (None, 1, 3),
+    (None, 2, 2),
+    (None, 3, 2),
+    (None, 4, 1),
+    ("rms", 1, 2),
+    ("rms", 2, 1),
+    ("batch-rms", 1, 3),
+    ("batch-rms", 2, 2),
+    ("batch-rms", 3, 1),
+]
 
 
 def random_xnet(

@@ -5,22 +5,18 @@ import warnings
 import pytest
 import torch
 
-from helpers import BLOCKS, NORMS, SHAPES, assert_close, contract, random_inputs, random_xnet
+from helpers import (
+    BLOCKS,
+    DENSE_CASES,
+    NORMS,
+    SHAPES,
+    assert_close,
+    contract,
+    random_inputs,
+    random_xnet,
+)
 from xnets_lite.model import MLP
 from xnets_lite.network import BilinearLayer, Network, from_factors, symmetrise, to_network
-
-# tiny models for the dense tensor: (norm, n_layers, d_input)
-DENSE_CASES = [
-    (None, 1, 3),
-    (None, 2, 2),
-    (None, 3, 2),
-    (None, 4, 1),
-    ("rms", 1, 2),
-    ("rms", 2, 1),
-    ("batch-rms", 1, 3),
-    ("batch-rms", 2, 2),
-    ("batch-rms", 3, 1),
-]
 
 
 @pytest.mark.parametrize("block", BLOCKS)

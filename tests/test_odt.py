@@ -4,7 +4,7 @@ spectra equal the singular values of the dense network tensor (computed by brute
 import pytest
 import torch
 
-from helpers import BLOCKS, NORMS, SHAPES, assert_close, random_inputs, random_xnet
+from helpers import BLOCKS, DENSE_CASES, NORMS, SHAPES, assert_close, random_inputs, random_xnet
 from xnets_lite.model import MLP
 from xnets_lite.network import symmetrise, to_network
 from xnets_lite.odt import (
@@ -28,19 +28,7 @@ CASES = [
 ]
 # tiny models whose dense tensor is affordable: (norm, n_layers, d_input, block)
 TINY = [
-    (norm, n_layers, d_input, block)
-    for block in BLOCKS
-    for norm, n_layers, d_input in (
-        (None, 1, 3),
-        (None, 2, 2),
-        (None, 3, 2),
-        (None, 4, 1),
-        ("rms", 1, 2),
-        ("rms", 2, 1),
-        ("batch-rms", 1, 3),
-        ("batch-rms", 2, 2),
-        ("batch-rms", 3, 1),
-    )
+    (norm, n_layers, d_input, block) for block in BLOCKS for norm, n_layers, d_input in DENSE_CASES
 ]
 
 
