@@ -177,8 +177,7 @@ def test_bar_counts_have_integer_ticks(dec):
 def test_dimension_table_counts_with_and_without_the_constant(dec):
     import torch
 
-    from xnets_lite.odt import effective_dimension, layer_gram, sandwich
-    from xnets_lite.spectrum_plots import dimension_table
+    from xnets_lite.odt import dimension_table, effective_dimension, layer_gram, sandwich
 
     table = dimension_table(dec)
     assert table["odt"] == dec.effective_dimensions(0.99)
@@ -197,7 +196,7 @@ def test_dimension_table_counts_with_and_without_the_constant(dec):
 
 
 def test_effective_dimensions_without_the_constant_come_first(dec):
-    from xnets_lite.spectrum_plots import dimension_table
+    from xnets_lite.odt import dimension_table
 
     fig = plot_effective_dimensions(dec, "dims (mnist)", without_constant=True)
     assert [ax.get_title() for ax in fig.axes][:2] == [

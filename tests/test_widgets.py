@@ -301,7 +301,7 @@ def test_the_trace_panel_draws_every_first_wire_feature_its_trace_names(trained)
 
 
 def test_trace_term_counts_match_the_printed_trace(trained):
-    from xnets_lite.widgets import trace_term_counts
+    from xnets_lite.interpret import trace_term_counts
 
     dec, _ = trained
     tree = compositional_tree(dec, rank=6, image_shape=(28, 28))

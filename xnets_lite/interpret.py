@@ -370,6 +370,30 @@ def trace_class(tree: Tree, c: int, top: int = 3) -> list[dict]:
 # ---------------------------------------------------------------------------------------
 # What truncation keeps
 # ---------------------------------------------------------------------------------------
+def trace_term_counts(tree: Tree, top: int = 3, classes=None) -> dict:
+    """What kind of term the traces name: over ``classes`` (default: all), every pair of
+    ``trace_class(tree, c, top)`` counted once per step it appears in.
+
+    Returns ``terms`` (all named pairs), ``with_constant`` (one or both factors the
+    constant: a linear term or the residual carry, ``const·wl.dk``, or ``const·const``),
+    ``constant`` (``const·const``: an offset, the same on every input), ``products`` (two
+    directions, ``wl.di·wl.dj``), and the first three for the top layer alone
+    (``top_terms``, ``top_with_constant``, ``top_constant``).
+    """
+    classes = range(tree.class_matrices.shape[0]) if classes is None else classes
+    keys = ("terms", "with_constant", "constant")
+    out = dict.fromkeys(keys + tuple("top_" + k for k in keys), 0)
+    for c in classes:
+        for n, step in enumerate(trace_class(tree, c, top=top)):
+            for prefix in ("", "top_") if n == 0 else ("",):
+                for i, j, _ in step["pairs"]:
+                    out[prefix + "terms"] += 1
+                    out[prefix + "with_constant"] += int(i == 0 or j == 0)
+                    out[prefix + "constant"] += int(i == j == 0)
+    out["products"] = out["terms"] - out["with_constant"]
+    return out
+
+
 @torch.no_grad()
 def class_energy_share(dec: Decomposition, ranks) -> Tensor:
     """(C, n_wires): the share of each class's spectral energy, at each wire, held by the

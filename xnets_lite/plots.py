@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from .files import atomic_write
-from .odt import Decomposition
+from .odt import Decomposition, dimension_table
 
 CMAP = "RdBu"  # weights and images: blue > 0, red < 0, white 0
 CMAP_CONST = "PuOr"  # the constant's row/column of an interaction matrix: its own scale
@@ -281,12 +281,10 @@ def plot_effective_dimensions(
     it (``odt.local_spectra``), every count with the constant coordinate.
 
     ``without_constant=True`` adds a first panel, the counts without the constant
-    (``spectrum_plots.dimension_table``: ODT's kept basis ``wl.dk``, k ≥ 1, what truncation
+    (``odt.dimension_table``: ODT's kept basis ``wl.dk``, k ≥ 1, what truncation
     counts, against the writer's Gram without the constant's row and column). The constant
     can hold most of ODT's energy and almost none of a writer's, so only these counts
     compare the two at the same threshold of non-constant energy."""
-    from .spectrum_plots import dimension_table
-
     table = dimension_table(dec, energy)
     panels = {
         "with the constant": {

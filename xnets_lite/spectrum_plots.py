@@ -7,14 +7,9 @@ eigenvectors of the non-constant block ``M[1:, 1:]``, whose energies are
 the constant does not mix with the directions, so truncating to ``wl.dk, k ≤ K`` is not the
 Eckart–Young truncation of the plotted spectrum. ``plot_spectrum_vs_kept`` draws both.
 
-``dimension_table`` counts, per wire, the directions that hold 99% of the energy, by ODT
-(the spectrum of ``M``; the kept basis) and by the local-SVD baselines, with and without the
-constant coordinate: notebook 02's table, and ``plots.plot_effective_dimensions``' bars.
-
 Example::
 
     >>> fig = plot_spectrum_vs_kept(odt(model), title="MNIST")
-    >>> dims = dimension_table(odt(model))  # dims["odt_nc"]: per wire, the constant not counted
 """
 
 from __future__ import annotations
@@ -23,45 +18,10 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from .odt import Decomposition, effective_dimension, layer_gram, sandwich
+from .odt import Decomposition
 
 #: Shares below this are numerically zero and not drawn (they would sit as a fake plateau).
 ZERO_SHARE = 1e-12
-
-
-def dimension_table(dec: Decomposition, energy: float = 0.99) -> dict[str, list]:
-    """Per wire, the effective dimension (directions for ``energy`` of the energy) by ODT and
-    by a local SVD, with the constant coordinate and without it, and the constant's share.
-
-    Keys, each a list with one entry per wire:
-
-    * ``odt``: the global spectrum of ``M`` (constant included);
-    * ``writer``, ``reader``: the local-SVD spectra of the map that writes / reads the wire
-      (``Decomposition.local_effective_dimensions``, constant included);
-    * ``odt_nc``: the kept basis without the constant, ``importance[1:]`` (the ``wl.dk``,
-      k ≥ 1: what truncation counts);
-    * ``writer_nc``: the writer's Gram (raw coordinates, ``E Eᵀ`` for ``w0``, the layer's
-      output Gram ``odt.layer_gram`` above) with the constant's row and column removed;
-    * ``const``, ``const_writer``: the constant's share of the wire's energy, globally
-      (``importance[0] / Σ importance``) and in the writer's Gram (``G[0, 0] / trace G``).
-    """
-    if not isinstance(dec, Decomposition):
-        raise TypeError(f"expected a Decomposition (odt(model)), got {type(dec).__name__}")
-    if dec.source is None:
-        raise ValueError("this decomposition keeps no source network for the local baseline")
-    grams = [sandwich(dec.source.embed)] + [layer_gram(layer) for layer in dec.source.layers]
-    return {
-        "odt": dec.effective_dimensions(energy),
-        "writer": dec.local_effective_dimensions(energy, view="writer"),
-        "reader": dec.local_effective_dimensions(energy, view="reader"),
-        "odt_nc": [effective_dimension(imp[1:], energy) for imp in dec.importance],
-        "writer_nc": [
-            effective_dimension(torch.linalg.eigvalsh(g[1:, 1:]).clamp_min(0), energy)
-            for g in grams
-        ],
-        "const": [float(imp[0] / imp.sum()) for imp in dec.importance],
-        "const_writer": [float(g[0, 0] / g.trace()) for g in grams],
-    }
 
 
 def plot_spectrum_vs_kept(dec: Decomposition, title: str = "") -> Figure:

@@ -259,10 +259,6 @@ def sparsity_line(row: dict, name: str) -> str:
     )
 
 
-def _population_variance(t: Tensor) -> float:
-    return float(((t - t.mean()) ** 2).mean())
-
-
 def trace_coverage(class_matrices: Tensor, w: Tensor, top: int = 3) -> list[dict]:
     """Per class: how much of its logit, on data, the ``top`` strongest pairs of its matrix
     (``interpret.top_pairs``, the pairs a trace names at the top) account for.
@@ -279,8 +275,8 @@ def trace_coverage(class_matrices: Tensor, w: Tensor, top: int = 3) -> list[dict
     for m in class_matrices:
         pairs = top_pairs(m, top)
         named, rest = pair_contributions(m, w, [(i, j) for i, j, _ in pairs])
-        var = _population_variance(named + rest)
-        explained = 1 - _population_variance(rest) / var if var > 0 else float("nan")
+        var = float(_variance(named + rest))
+        explained = 1 - float(_variance(rest)) / var if var > 0 else float("nan")
         rows.append(
             dict(
                 explained=explained,

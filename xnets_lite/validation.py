@@ -348,12 +348,11 @@ def ablation_destinations(model, data, directions: Tensor, k: int, batch_size: i
 
 def destination_line(name: str, k: int, dest: dict) -> str:
     """One ``ablation_destinations`` result as a line (means over the classes, in %)."""
-    of_lost = dest["of_lost"]
     before, after = (100 * float(dest[key].mean()) for key in ("before", "after"))
     return (
         f"{name:<18} k={k}: other classes' images predicted as c: {before:.1f}% before, "
         f"{after:.1f}% after; of the images the ablation makes wrong, "
-        f"{100 * float(of_lost[~of_lost.isnan()].mean()):.0f}% go to c"
+        f"{100 * float(dest['of_lost'].nanmean()):.0f}% go to c"
     )
 
 

@@ -201,47 +201,6 @@ def traced_directions(tree, c: int, top: int = 3) -> dict[int, set[int]]:
     return named
 
 
-def trace_term_counts(tree, top: int = 3, classes=None) -> dict:
-    """What kind of term the traces name: over ``classes`` (default: all), every pair of
-    ``trace_lines(tree, c, top)`` counted once per line it appears on.
-
-    Returns ``terms`` (all named pairs), ``with_constant`` (one or both factors the
-    constant: a linear term or the residual carry, ``const·wl.dk``, or ``const·const``),
-    ``constant`` (``const·const``: an offset, the same on every input), ``products`` (two
-    directions, ``wl.di·wl.dj``), and the same three counts for the top layer alone
-    (``top_terms``, ``top_with_constant``, ``top_constant``).
-    """
-    from .interpret import trace_class
-
-    classes = range(tree.class_matrices.shape[0]) if classes is None else classes
-    out = dict.fromkeys(
-        (
-            "terms",
-            "with_constant",
-            "constant",
-            "products",
-            "top_terms",
-            "top_with_constant",
-            "top_constant",
-        ),
-        0,
-    )
-    for c in classes:
-        for n, step in enumerate(trace_class(tree, c, top=top)):
-            for i, j, _ in step["pairs"]:
-                kind = {
-                    "terms": 1,
-                    "with_constant": int(i == 0 or j == 0),
-                    "constant": int(i == j == 0),
-                }
-                kind["products"] = 1 - kind["with_constant"]
-                for key, v in kind.items():
-                    out[key] += v
-                    if n == 0 and key != "products":
-                        out["top_" + key] += v
-    return out
-
-
 # ---------------------------------------------------------------------------------------
 # Panels
 # ---------------------------------------------------------------------------------------
