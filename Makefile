@@ -20,7 +20,7 @@ help:
 	@echo "                 on mnist it also refreshes the outputs saved in notebooks/*.ipynb"
 	@echo "make test        lint (ruff), unit tests (doctests of the public API included), then"
 	@echo "                 the notebook tests"
-	@echo "make lint        only ruff check and ruff format --check (pyproject.toml)"
+	@echo "make lint        ruff check, ruff format --check and the import contracts (pyproject.toml)"
 	@echo "make train       only train the χ-net and the MLP baseline (DATASET, OUT, TRAIN_ARGS)"
 
 venv: $(STAMP)
@@ -50,6 +50,7 @@ test: lint test-unit test-notebooks
 lint: $(STAMP)
 	$(VPY) -m ruff check .
 	$(VPY) -m ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 # pytest exits with 5 when it collects no tests; that is not a failure here.
 test-unit: $(STAMP)
@@ -66,11 +67,11 @@ test-unit: $(STAMP)
 #    the first run's checks all say "not attempted yet" and the second run's all pass.
 NB_TEST_OUT := build/test
 test-notebooks: $(STAMP)
-	PYTHONPATH=$(CURDIR) $(VPY) -m xnets_lite.notebooks run --dataset mnist --fast --out $(NB_TEST_OUT)
+	PYTHONPATH=$(CURDIR) $(VPY) -m xnets_lite.course.notebooks run --dataset mnist --fast --out $(NB_TEST_OUT)
 	XNETS_EXECUTED=$(NB_TEST_OUT) $(VPY) -m pytest -q tests/test_executed_notebooks.py
 	PYTHONPATH=$(CURDIR) $(VPY) -m pytest -p tests.nbval.plugin --nbval --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval/sanitize.cfg --nbval-cell-timeout 600 $(NB_TEST_OUT)/*.ipynb
-	PYTHONPATH=$(CURDIR) $(VPY) -m xnets_lite.notebooks run --dataset mnist --fast --solutions \
+	PYTHONPATH=$(CURDIR) $(VPY) -m xnets_lite.course.notebooks run --dataset mnist --fast --solutions \
 	  --out $(NB_TEST_OUT)-solutions --checkpoints $(NB_TEST_OUT)/checkpoints
 	XNETS_EXECUTED=$(NB_TEST_OUT) XNETS_SOLVED=$(NB_TEST_OUT)-solutions \
 	  $(VPY) -m pytest -q tests/test_exercises.py -k executed
@@ -87,7 +88,7 @@ test-notebooks: $(STAMP)
 # DATASET=svhn forces SVHN (an error if it is missing); DATASET=mnist forces the offline data.
 NB_DATASET := $(if $(filter command line environment environment override,$(origin DATASET)),$(DATASET),auto)
 reproduce: $(STAMP)
-	PYTHONPATH=$(CURDIR) $(VPY) -m xnets_lite.notebooks run --dataset $(NB_DATASET) --out build
+	PYTHONPATH=$(CURDIR) $(VPY) -m xnets_lite.course.notebooks run --dataset $(NB_DATASET) --out build
 # <<< REPRODUCE
 
 # Just the training CLI: both models on $(DATASET), checkpoints in $(OUT)/$(DATASET)/.

@@ -12,11 +12,11 @@ import time
 
 import torch
 
-from xnets_lite.checkpoint import train_or_load
-from xnets_lite.interpret import accuracy, class_eigenvectors
-from xnets_lite.model import XNet
-from xnets_lite.notebooks import Run
-from xnets_lite.odt import odt
+from xnets_lite.analysis.interpret import accuracy, class_eigenvectors
+from xnets_lite.core.model import XNet
+from xnets_lite.core.odt import odt
+from xnets_lite.course.notebooks import Run
+from xnets_lite.training.checkpoint import train_or_load
 
 torch.set_num_threads(1)
 run = Run("mnist", checkpoints="checkpoints", figures="build/direct-norm")

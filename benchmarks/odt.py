@@ -72,7 +72,7 @@ import numpy as np  # noqa: E402
 import odt_routes as R  # noqa: E402
 import torch  # noqa: E402
 
-from xnets_lite.model import XNet  # noqa: E402
+from xnets_lite.core.model import XNet  # noqa: E402
 
 
 def make_model(width: int, n_layers: int, seed: int = 0) -> XNet:

@@ -1,6 +1,6 @@
 """The three ODT routes the speed benchmark compares (benchmark-only code, not the package).
 
-* ``ours``   — ``xnets_lite.odt.odt`` on the factored (L, R, D) layers: k×k Grams only.
+* ``ours``   — ``xnets_lite.core.odt.odt`` on the factored (L, R, D) layers: k×k Grams only.
 * ``dense``  — the same algorithm (symmetrise, orthogonalise input → output, diagonalise
   output → input, truncate), written the way someone without the CP trick writes it: every
   layer as its full tensor ``B[o, i, j]`` (n_out × n_in × n_in) and every Gram and gauge
@@ -24,9 +24,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from xnets_lite.model import XNet
-from xnets_lite.network import Network, to_network
-from xnets_lite.odt import odt, whitening
+from xnets_lite.core.model import XNet
+from xnets_lite.core.network import Network, to_network
+from xnets_lite.core.odt import odt, whitening
 
 
 def as_network(model_or_network, dtype=torch.float64) -> Network:
@@ -89,7 +89,7 @@ def dense_gauge(embed, bs, head, wire, p, p_inv):
 
 
 def dense_odt(model_or_network, rank: int | None = None, rtol: float = 1e-12):
-    """The same algorithm as ``xnets_lite.odt.odt`` on dense layer tensors.
+    """The same algorithm as ``xnets_lite.core.odt.odt`` on dense layer tensors.
 
     Returns ``dict(embed, layers, head, spectra, importance)`` (and, with ``rank``, the
     truncated ``embed``/``layers``/``head`` under ``"truncated"``).

@@ -59,7 +59,7 @@ def times(meta: dict) -> tuple[float, float]:
 
 def trained_with(path: Path, train: dict) -> bool:
     """Whether ``path`` holds a model trained on the full MNIST with exactly ``train``."""
-    from xnets_lite.checkpoint import CheckpointError, load_checkpoint
+    from xnets_lite.training.checkpoint import CheckpointError, load_checkpoint
 
     if not path.is_file():
         return False
@@ -113,10 +113,10 @@ def main(argv=None) -> None:
     args = p.parse_args(argv)
     points = [tuple(float(v) for v in item.split(":")) for item in args.points.split(",")]
 
-    from xnets_lite.checkpoint import load_checkpoint
-    from xnets_lite.interpret import class_eigenvectors
-    from xnets_lite.odt import effective_dimension, odt
-    from xnets_lite.plots import plot_class_eigenvectors, plt, save_figure
+    from xnets_lite.analysis.interpret import class_eigenvectors
+    from xnets_lite.core.odt import effective_dimension, odt
+    from xnets_lite.training.checkpoint import load_checkpoint
+    from xnets_lite.viz.plots import plot_class_eigenvectors, plt, save_figure
 
     torch.set_num_threads(args.threads)
     figures = Path(args.figures)

@@ -2,7 +2,7 @@
 
 Two modes.
 
-``--mode steps`` (default): both models run the same training step as ``xnets_lite.train``
+``--mode steps`` (default): both models run the same training step as ``xnets_lite.training.train``
 (uint8 → float batch, Gaussian input noise, forward, cross-entropy, backward, AdamW step) on
 the same batches, interleaved in one process: after a warm-up, each repeat times ``--steps``
 steps of every model in turn, so that a change in machine load hits both. The table reports
@@ -33,9 +33,9 @@ from pathlib import Path
 
 import torch
 
+from xnets_lite.core.model import MLP, XNet
 from xnets_lite.data import Dataset, add_noise
-from xnets_lite.model import MLP, XNet
-from xnets_lite.train import (
+from xnets_lite.training.train import (
     evaluate,
     resolve_device,
     rgb_noise_to_gray,
@@ -228,7 +228,7 @@ def random_data(n: int, side: int, seed: int) -> Dataset:
 
 def train_function(args) -> None:
     """Time ``train`` (one epoch), ``evaluate`` and one resume write; estimate the full run."""
-    from xnets_lite.train import _save  # the resume write train does after an epoch
+    from xnets_lite.training.train import _save  # the resume write train does after an epoch
 
     device = resolve_device(args.device)
     side = int(round(args.d_input**0.5))

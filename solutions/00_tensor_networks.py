@@ -20,7 +20,7 @@ def antisymmetric_part(L, R, D):
 
 
 # %% 00.residual_block
-from xnets_lite.network import BilinearLayer
+from xnets_lite.core.network import BilinearLayer
 
 
 def residual_layer(block):
@@ -40,7 +40,7 @@ def residual_layer(block):
 
 
 # %% 00.spectra_before_after
-from xnets_lite.odt import downstream_grams, orthogonalise
+from xnets_lite.core.odt import downstream_grams, orthogonalise
 
 
 def spectra_before_after(net):

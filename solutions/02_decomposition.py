@@ -6,7 +6,7 @@
 # ruff: noqa: F821, E402  (sections are notebook cells: names from the notebook, imports per cell)
 
 # %% 02.effective_dimension_without_constant
-from xnets_lite.odt import effective_dimension
+from xnets_lite.core.odt import effective_dimension
 
 
 def dims_without_constant(dec):
@@ -15,7 +15,7 @@ def dims_without_constant(dec):
 
 
 # %% 02.global_spectrum_brute_force
-from xnets_lite.network import symmetrise
+from xnets_lite.core.network import symmetrise
 
 
 def brute_force_spectrum(net):
@@ -27,8 +27,8 @@ def brute_force_spectrum(net):
 
 
 # %% 02.fewest_parameters
-from xnets_lite.exercises.ch02 import target_accuracy
-from xnets_lite.interpret import measure_truncation
+from xnets_lite.analysis.interpret import measure_truncation
+from xnets_lite.course.exercises.ch02 import target_accuracy
 
 target = target_accuracy(dec, test_data)  # 97.5%, lower in the fast setting
 

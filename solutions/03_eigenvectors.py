@@ -6,8 +6,8 @@
 # ruff: noqa: F821, E402  (sections are notebook cells: names from the notebook, imports per cell)
 
 # %% 03.cosine_with_linear_template
-from xnets_lite.interpret import class_eigenvectors
-from xnets_lite.network import to_network
+from xnets_lite.analysis.interpret import class_eigenvectors
+from xnets_lite.core.network import to_network
 
 
 def linear_template(model):

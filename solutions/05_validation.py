@@ -6,7 +6,7 @@
 # ruff: noqa: F821, E402  (sections are notebook cells: names from the notebook, imports per cell)
 
 # %% 05.template_and_mean_controls
-from xnets_lite.network import to_network
+from xnets_lite.core.network import to_network
 
 
 def control_directions(model, data):
@@ -19,13 +19,13 @@ def control_directions(model, data):
 
 
 # %% 05.steer_with_class_mean
-from xnets_lite.validation import steering
+from xnets_lite.analysis.validation import steering
 
 means = control_directions(model, test_data)["class mean"]  # exercise 1
 steer_mean = steering(model, test_data, means, alphas, seed=run.seed, max_images=2000)
 
 # %% 05.largest_rest
-from xnets_lite.validation import explain_image
+from xnets_lite.analysis.validation import explain_image
 
 
 def rest_share(expl):

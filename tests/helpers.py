@@ -2,8 +2,8 @@
 
 import torch
 
-from xnets_lite.exercises.core import random_xnet as exercise_random_xnet
-from xnets_lite.model import XNet
+from xnets_lite.core.model import XNet
+from xnets_lite.course.exercises.core import random_xnet as exercise_random_xnet
 
 # (d_input, d_model, d_hidden, n_classes): d_hidden ≠ d_model on purpose in most
 SHAPES = [(6, 4, 5, 3), (5, 6, 3, 4), (8, 5, 5, 2)]

@@ -12,10 +12,10 @@ import xnets_lite
 # modules whose docstrings carry runnable examples of the public API
 DOCTEST_MODULES = [
     "xnets_lite",
-    "xnets_lite.network",
-    "xnets_lite.evaluation",
-    "xnets_lite.odt",
-    "xnets_lite.config",
+    "xnets_lite.core.network",
+    "xnets_lite.core.evaluation",
+    "xnets_lite.core.odt",
+    "xnets_lite.training.config",
 ]
 
 
@@ -32,7 +32,7 @@ def test_every_public_name_resolves_to_its_definition():
 
 
 def test_the_degree_split_is_public():
-    from xnets_lite.degrees import logit_degrees
+    from xnets_lite.analysis.degrees import logit_degrees
 
     assert xnets_lite.logit_degrees is logit_degrees
 
@@ -82,18 +82,18 @@ def _import_graph() -> dict[str, set[str]]:
 
 # the library's chain, bottom to top, and the training house
 ONE_WAY = [
-    "xnets_lite.model",
-    "xnets_lite.network",
-    "xnets_lite.odt",
-    "xnets_lite.evaluation",
-    "xnets_lite.storage",
-    "xnets_lite.config",
-    "xnets_lite.resume",
-    "xnets_lite.train",
-    "xnets_lite.checkpoint",
-    "xnets_lite.recipes",
-    "xnets_lite.compress",
-    "xnets_lite.report",
+    "xnets_lite.core.model",
+    "xnets_lite.core.network",
+    "xnets_lite.core.odt",
+    "xnets_lite.core.evaluation",
+    "xnets_lite.training.storage",
+    "xnets_lite.training.config",
+    "xnets_lite.training.resume",
+    "xnets_lite.training.train",
+    "xnets_lite.training.checkpoint",
+    "xnets_lite.training.recipes",
+    "xnets_lite.core.compress",
+    "xnets_lite.course.report",
     "xnets_lite.data",
 ]
 
@@ -110,8 +110,8 @@ def test_imports_point_one_way():
                 seen.add(m)
                 todo += graph[m]
         assert start not in seen, f"{start} imports itself through {sorted(seen)}"
-    assert "xnets_lite.checkpoint" not in graph["xnets_lite.train"]
-    assert "xnets_lite.train" not in graph["xnets_lite.recipes"]
+    assert "xnets_lite.training.checkpoint" not in graph["xnets_lite.training.train"]
+    assert "xnets_lite.training.train" not in graph["xnets_lite.training.recipes"]
 
 
 def test_readme_example_runs():

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from xnets_lite.model import XNet
-from xnets_lite.odt import odt, upstream_grams
+from xnets_lite.core.model import XNet
+from xnets_lite.core.odt import odt, upstream_grams
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 

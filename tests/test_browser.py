@@ -383,10 +383,10 @@ def test_a_notebook_without_a_kernel_shows_figures_and_panel_snapshots(lab, page
     import torch
 
     from helpers import random_xnet
-    from xnets_lite.interpret import class_eigenvectors
-    from xnets_lite.odt import odt
-    from xnets_lite.outputs import _without_widget_view
-    from xnets_lite.widgets import EigenvectorPanel
+    from xnets_lite.analysis.interpret import class_eigenvectors
+    from xnets_lite.core.odt import odt
+    from xnets_lite.course.outputs import _without_widget_view
+    from xnets_lite.course.widgets import EigenvectorPanel
 
     pytest.importorskip("ipywidgets")
     torch.manual_seed(0)

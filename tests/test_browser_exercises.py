@@ -4,7 +4,7 @@ answer into the cell and run it and its check (the checker's "✗ … Hint:" lin
 right one ("✓ … correct").
 
 It uses a small temporary notebook with one exercise (the cells of notebook 04's first
-exercise, from ``xnets_lite.exercises.cells``) so that it stays fast; the server and browser
+exercise, from ``xnets_lite.course.exercises.cells``) so that it stays fast; the server and browser
 fixtures (``lab``, ``chromium``, ``page``) and ``_open`` are those of
 ``test_browser.py``. Skipped, with the reason, without Chromium or
 Playwright.
@@ -16,7 +16,7 @@ import os
 import pytest
 from test_browser import CHROMIUM, _open, chromium, lab, page  # noqa: F401  (fixtures)
 
-from xnets_lite.exercises.cells import notebook_cells
+from xnets_lite.course.exercises.cells import notebook_cells
 
 pytestmark = pytest.mark.skipif(
     not os.path.exists(CHROMIUM),

@@ -5,9 +5,14 @@ import os
 import pytest
 import torch
 
-from xnets_lite import checkpoint as C
-from xnets_lite.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, train_or_load
-from xnets_lite.model import MLP, XNet
+from xnets_lite.core.model import MLP, XNet
+from xnets_lite.training import checkpoint as C
+from xnets_lite.training.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    save_checkpoint,
+    train_or_load,
+)
 
 TINY = dict(d_input=784, d_model=8, d_hidden=12, n_classes=10, n_layers=2)
 
@@ -179,7 +184,7 @@ def test_resume_path_for():
 
 
 def _train(data, resume_path, epochs=2, make=lambda: XNet(**TINY), init_seed=0, **kw):
-    from xnets_lite.train import seed_everything, train
+    from xnets_lite.training.train import seed_everything, train
 
     train_data, test_data = data
     seed_everything(init_seed)
@@ -295,7 +300,7 @@ def test_resume_file_from_another_device_is_an_error(tmp_path, small):
 
 
 def test_train_or_load_resumes_after_an_interrupt(tmp_path, mnist_small, monkeypatch, capsys):
-    import xnets_lite.train as T
+    import xnets_lite.training.train as T
 
     train_data, test_data = mnist_small
     train_data = train_data.subset(320)  # 5 steps an epoch
@@ -333,7 +338,7 @@ def test_train_or_load_resumes_after_an_interrupt(tmp_path, mnist_small, monkeyp
 
 
 def test_train_and_save_without_resume(tmp_path, small, monkeypatch):
-    import xnets_lite.resume as R
+    import xnets_lite.training.resume as R
 
     monkeypatch.setattr(R, "save_resume_state", lambda *a: pytest.fail("resume state written"))
     model = XNet(**TINY)

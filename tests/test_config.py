@@ -2,9 +2,10 @@
 
 import pytest
 
-from xnets_lite.config import RUN_OPTIONS, TrainConfig, run_record, split_train_kwargs
+from xnets_lite.core.model import XNet
 from xnets_lite.data import Dataset
-from xnets_lite.model import XNet, model_config
+from xnets_lite.training.config import RUN_OPTIONS, TrainConfig, run_record, split_train_kwargs
+from xnets_lite.training.kinds import model_config
 
 
 def test_split_keeps_run_options_apart_and_rejects_typos():

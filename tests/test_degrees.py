@@ -5,8 +5,13 @@ import pytest
 import torch
 
 from helpers import assert_close, contract, random_inputs, random_xnet
-from xnets_lite.degrees import degree_accuracy, degree_energy, logit_degrees, variance_share
-from xnets_lite.network import BilinearLayer, Network, symmetrise, to_network
+from xnets_lite.analysis.degrees import (
+    degree_accuracy,
+    degree_energy,
+    logit_degrees,
+    variance_share,
+)
+from xnets_lite.core.network import BilinearLayer, Network, symmetrise, to_network
 
 
 def hand_built() -> Network:
@@ -118,7 +123,7 @@ def test_rms_network_is_refused():
 
 
 def test_degree_lines_print_the_measured_numbers():
-    from xnets_lite.degrees import degree_lines
+    from xnets_lite.course.lines import degree_lines
 
     parts = torch.zeros(3, 4, 2, dtype=torch.float64)
     parts[0, :, 0] = 1.0

@@ -4,8 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from xnets_lite.data import Dataset
-from xnets_lite.evaluation import (
+from xnets_lite.core.evaluation import (
     accuracy,
     as_batches,
     eval_mode,
@@ -14,8 +13,9 @@ from xnets_lite.evaluation import (
     placement,
     predict,
 )
-from xnets_lite.model import XNet
-from xnets_lite.network import to_network
+from xnets_lite.core.model import XNet
+from xnets_lite.core.network import to_network
+from xnets_lite.data import Dataset
 
 
 @pytest.fixture
@@ -93,7 +93,7 @@ def test_bad_data_says_what_to_pass(setup):
 def test_error_ratio_counts_errors_against_a_reference():
     import math
 
-    from xnets_lite.evaluation import error_ratio
+    from xnets_lite.core.evaluation import error_ratio
 
     assert math.isclose(error_ratio(0.95, 0.98), 2.5)
     assert error_ratio(0.98, 0.98) == 1.0

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from xnets_lite.notebooks import NOTEBOOKS
-from xnets_lite.outputs import figures_not_displayed, panel_problems
+from xnets_lite.course.notebooks import NOTEBOOKS
+from xnets_lite.course.outputs import figures_not_displayed, panel_problems
 
 FOLDER = os.environ.get("XNETS_EXECUTED")
 pytestmark = pytest.mark.skipif(

@@ -15,14 +15,20 @@ from pathlib import Path
 import pytest
 import torch
 
-from xnets_lite import exercises
-from xnets_lite.exercises import EXERCISES, NOT_ATTEMPTED, SECTIONS, evaluate, fill_solutions
-from xnets_lite.exercises.cells import notebook_cells, prefix
-from xnets_lite.exercises.core import random_xnet
-from xnets_lite.interpret import class_eigenvectors
-from xnets_lite.model import XNet
-from xnets_lite.network import to_network
-from xnets_lite.odt import odt
+from xnets_lite.analysis.interpret import class_eigenvectors
+from xnets_lite.core.model import XNet
+from xnets_lite.core.network import to_network
+from xnets_lite.core.odt import odt
+from xnets_lite.course import exercises
+from xnets_lite.course.exercises import (
+    EXERCISES,
+    NOT_ATTEMPTED,
+    SECTIONS,
+    evaluate,
+    fill_solutions,
+)
+from xnets_lite.course.exercises.cells import notebook_cells, prefix
+from xnets_lite.course.exercises.core import random_xnet
 
 NAMES = [ex.name for cells in SECTIONS.values() for ex in cells]
 
@@ -56,7 +62,7 @@ class FakeRun:
 @pytest.fixture(scope="session")
 def course(mnist_small):
     """The notebooks' variables, small: per chapter a namespace."""
-    from xnets_lite.validation import ablation_matrix, global_directions, steering
+    from xnets_lite.analysis.validation import ablation_matrix, global_directions, steering
 
     train, test = mnist_small
     torch.manual_seed(0)
@@ -154,7 +160,7 @@ def _wrong_residual(block):
 
 
 def _wrong_spectra(net):
-    from xnets_lite.odt import downstream_grams
+    from xnets_lite.core.odt import downstream_grams
 
     e = torch.linalg.eigvalsh(downstream_grams(net)[0]).flip(0)
     return e, e  # never orthogonalised
@@ -173,7 +179,7 @@ def _wrong_count(kind, d_input, width, n_classes, n_layers):
 
 
 def _wrong_brute(net):
-    from xnets_lite.network import symmetrise
+    from xnets_lite.core.network import symmetrise
 
     s = symmetrise(net).dense()
     return torch.linalg.svdvals(s.movedim(1, 0).reshape(s.shape[1], -1)) ** 2  # w0, not w1
@@ -214,7 +220,7 @@ def _wrong_controls(model, data):
 
 
 def _wrong_steer(ns):
-    from xnets_lite.validation import steering
+    from xnets_lite.analysis.validation import steering
 
     x, y = ns["test_data"][0 : len(ns["test_data"])]
     means = torch.stack([x[y == c].mean(0) for c in range(10)])  # not centred
@@ -366,7 +372,7 @@ def test_solutions_files_have_one_section_per_exercise():
 
 def test_checkers_compute_their_reference_numbers():
     """The carry weight is read from a decomposed network, and it is √2."""
-    from xnets_lite.exercises.ch04 import carry_weights
+    from xnets_lite.course.exercises.ch04 import carry_weights
 
     w = carry_weights()
     assert torch.allclose(w, torch.full_like(w, 2**0.5), atol=1e-12)
@@ -386,7 +392,7 @@ def _exercise_cells(nb: dict, notebook: str) -> list[dict]:
 def test_the_notebook_ends_with_its_exercises(notebook):
     nb = json.loads((NB_DIR / f"{notebook}.ipynb").read_text(encoding="utf-8"))
     cells = _exercise_cells(nb, notebook)
-    assert cells, "no exercise cells: run `python -m xnets_lite.exercises insert`"
+    assert cells, "no exercise cells: run `python -m xnets_lite.course.exercises insert`"
     want = notebook_cells(notebook)
     assert nb["cells"][-len(want) :] == cells, "the exercises are the notebook's last cells"
 
@@ -440,7 +446,7 @@ def test_executed_solutions_pass(notebook):
 def test_the_split_layer_check_prints_the_notebooks_size_ratios(course):
     """Exercise 04.split_layer and the data column of notebook 04 have one definition of
     "products against linear terms": the check prints product_usage's size ratios."""
-    from xnets_lite.usage import product_usage
+    from xnets_lite.analysis.usage import product_usage
 
     ns = dict(course["04_tree"])
     exec(exercises.solutions("04_tree")["04.split_layer"], ns)
@@ -452,9 +458,9 @@ def test_the_split_layer_check_prints_the_notebooks_size_ratios(course):
 
 def test_references_agree_with_the_library_where_it_has_the_same_quantity():
     """The checkers' own references against B's independent routes (degrees, interactions)."""
-    degrees = pytest.importorskip("xnets_lite.degrees")
-    interactions = pytest.importorskip("xnets_lite.interactions")
-    from xnets_lite.exercises.reference import affine_part, interaction_matrix
+    degrees = pytest.importorskip("xnets_lite.analysis.degrees")
+    interactions = pytest.importorskip("xnets_lite.analysis.interactions")
+    from xnets_lite.course.exercises.reference import affine_part, interaction_matrix
 
     x = torch.randn(7, 6, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     model = random_xnet(3, d_input=6, n_layers=2)
@@ -470,9 +476,9 @@ def test_references_agree_with_the_library_where_it_has_the_same_quantity():
 
 
 def test_insert_writes_the_section_once(tmp_path):
-    """``python -m xnets_lite.exercises insert``: the section goes last, an old one is replaced
-    wherever it is, and a second run changes nothing."""
-    from xnets_lite.exercises.__main__ import insert
+    """``python -m xnets_lite.course.exercises insert``: the section goes last, an old one is
+    replaced wherever it is, and a second run changes nothing."""
+    from xnets_lite.course.exercises.__main__ import insert
 
     name = "02_decomposition"
     nb = json.loads((NB_DIR / f"{name}.ipynb").read_text(encoding="utf-8"))

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from helpers import assert_close, random_inputs, random_xnet
-from xnets_lite.input_metric import DataMetric
-from xnets_lite.odt import odt
+from xnets_lite.analysis.input_metric import DataMetric
+from xnets_lite.core.odt import odt
 
 
 @pytest.mark.parametrize("block", ["residual", "direct"])

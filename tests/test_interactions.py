@@ -6,14 +6,14 @@ import torch
 from test_degrees import hand_built
 
 from helpers import assert_close, random_inputs, random_xnet
-from xnets_lite.interactions import (
+from xnets_lite.analysis.interactions import (
     class_interactions,
     linear_and_quadratic,
-    plot_interactions,
     quadratic_form_autograd,
     quadratic_forms,
 )
-from xnets_lite.interpret import mean_gradient
+from xnets_lite.analysis.interpret import mean_gradient
+from xnets_lite.viz.interaction_figures import plot_interactions
 
 
 def test_hand_built_quadratic_form_is_known():
@@ -68,7 +68,7 @@ def test_class_interactions_are_signed_eigenpairs():
 
 def test_interaction_panel_follows_its_controls():
     pytest.importorskip("ipywidgets")
-    from xnets_lite.interaction_panels import InteractionPanel, interaction_view
+    from xnets_lite.course.interaction_panels import InteractionPanel, interaction_view
 
     model = random_xnet(8, 4, 5, 3, n_layers=2, seed=4)
     qf = class_interactions(model, k=2, image_shape=(2, 4))

@@ -5,8 +5,7 @@ import pytest
 import torch
 
 from helpers import assert_close, random_inputs, random_xnet
-from xnets_lite.compress import Factored, Quadratic, to_module
-from xnets_lite.interpret import (
+from xnets_lite.analysis.interpret import (
     accuracy,
     accuracy_vs_rank,
     class_eigenvectors,
@@ -14,8 +13,9 @@ from xnets_lite.interpret import (
     compositional_tree,
     trace_class,
 )
-from xnets_lite.network import symmetrise, to_network
-from xnets_lite.odt import odt
+from xnets_lite.core.compress import Factored, Quadratic, to_module
+from xnets_lite.core.network import symmetrise, to_network
+from xnets_lite.core.odt import odt
 
 
 def overlap(a, b):
@@ -169,8 +169,8 @@ def test_accuracy_vs_rank_rows():
 def test_sign_rule_raises_the_logit_on_average():
     # The course's rule (orient): ⟨v, mean gradient⟩ ≥ 0, which is notebook 05's
     # steering_sign in the limit of a small step; without data, the gradient at x = 0.
-    from xnets_lite.interpret import gradient_at_zero, mean_gradient
-    from xnets_lite.validation import steering_sign
+    from xnets_lite.analysis.interpret import gradient_at_zero, mean_gradient
+    from xnets_lite.analysis.validation import steering_sign
 
     model = random_xnet(4, 3, 4, 2, n_layers=2, seed=6)
     dec = odt(model)
@@ -191,13 +191,17 @@ def test_sign_rule_raises_the_logit_on_average():
 
 
 def test_direction_names():
-    from xnets_lite.interpret import direction_name
+    from xnets_lite.analysis.interpret import direction_name
 
     assert direction_name(2, 0) == "const" and direction_name(2, 3) == "w2.d3"
 
 
 def test_template_cosines_and_the_scale_row():
-    from xnets_lite.interpret import gradient_at_zero, scale_gram_eigenvector, template_cosines
+    from xnets_lite.analysis.interpret import (
+        gradient_at_zero,
+        scale_gram_eigenvector,
+        template_cosines,
+    )
 
     # a linear model (no layers): the class Gram's only pixel direction is the template
     model = random_xnet(4, 3, 4, 2, n_layers=0, seed=2)
@@ -217,7 +221,7 @@ def test_template_cosines_and_the_scale_row():
 def test_centred_class_means_row_cosines_and_the_chance_level():
     import math
 
-    from xnets_lite.interpret import centred_class_means, random_cosines, row_cosines
+    from xnets_lite.analysis.interpret import centred_class_means, random_cosines, row_cosines
 
     x = torch.tensor([[1.0, 0.0], [3.0, 0.0], [0.0, 2.0], [0.0, 2.0]])
     y = torch.tensor([0, 0, 1, 1])

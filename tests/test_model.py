@@ -5,17 +5,17 @@ import pytest
 import torch
 
 from helpers import BLOCKS, NORMS, assert_close, random_inputs, random_xnet
-from xnets_lite.checkpoint import load_checkpoint, save_checkpoint
-from xnets_lite.model import (
+from xnets_lite.core.model import (
     BATCH_RMS_EPS,
     BATCH_RMS_MOMENTUM,
     BatchRMSNorm,
     DirectBilinear,
     XNet,
-    build_model,
     calibrate_batch_rms,
 )
-from xnets_lite.network import to_network
+from xnets_lite.core.network import to_network
+from xnets_lite.training.checkpoint import load_checkpoint, save_checkpoint
+from xnets_lite.training.kinds import build_model
 
 
 def n_params(model):
@@ -188,7 +188,13 @@ def test_calibrated_model_is_still_an_exact_tree():
 def test_model_kinds_are_spelled_once():
     """Every kind builds what its options say, with d_model = d_hidden = width; the stored
     config names the architecture, and build_model rebuilds it."""
-    from xnets_lite.model import ARCHITECTURES, MODEL_KINDS, build_model, make_model, model_config
+    from xnets_lite.training.kinds import (
+        ARCHITECTURES,
+        MODEL_KINDS,
+        build_model,
+        make_model,
+        model_config,
+    )
 
     for name, spec in MODEL_KINDS.items():
         torch.manual_seed(0)
@@ -209,7 +215,7 @@ def test_model_kinds_are_spelled_once():
 
 
 def test_num_parameters_counts_what_is_trained():
-    from xnets_lite.model import num_parameters
+    from xnets_lite.core.model import num_parameters
 
     model = XNet(5, 4, 3, 2, n_layers=1, norm="batch-rms")  # buffers are not parameters
     assert num_parameters(model) == (5 * 4 + 4) + 2 * (4 * 3 + 3) + (3 * 4 + 4) + (4 * 2 + 2)

@@ -15,8 +15,14 @@ from helpers import (
     random_inputs,
     random_xnet,
 )
-from xnets_lite.model import MLP
-from xnets_lite.network import BilinearLayer, Network, from_factors, symmetrise, to_network
+from xnets_lite.core.model import MLP
+from xnets_lite.core.network import (
+    BilinearLayer,
+    Network,
+    from_factors,
+    symmetrise,
+    to_network,
+)
 
 
 @pytest.mark.parametrize("block", BLOCKS)
@@ -154,8 +160,8 @@ def test_batch_rms_fold_of_a_float32_model_is_exact_in_float64():
     float64 by to_network, as model.double() does, or the fold is off by float32 rounding."""
     import copy
 
-    from xnets_lite.model import XNet
-    from xnets_lite.network import to_network
+    from xnets_lite.core.model import XNet
+    from xnets_lite.core.network import to_network
 
     torch.manual_seed(0)
     model = XNet(12, 6, n_classes=3, n_layers=2, block="direct", norm="batch-rms")

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from xnets_lite import notebooks
+from xnets_lite.course import notebooks
 from xnets_lite.data import DataNotFoundError
 
 
@@ -241,7 +241,7 @@ def test_a_run_with_solutions_executes_filled_copies_and_never_commits(tmp_path,
     solutions from ``solutions/``, and nothing is copied back into ``notebooks/``."""
     import papermill
 
-    from xnets_lite.exercises import fill_solutions
+    from xnets_lite.course.exercises import fill_solutions
 
     nbmod = notebooks
 
@@ -250,7 +250,7 @@ def test_a_run_with_solutions_executes_filled_copies_and_never_commits(tmp_path,
         papermill, "execute_notebook", lambda src, dst, **kw: ran.append((src, dst))
     )
     monkeypatch.setattr(
-        "xnets_lite.outputs.commit_outputs",
+        "xnets_lite.course.outputs.commit_outputs",
         lambda *a, **k: pytest.fail("a run with solutions was committed"),
     )
     nbmod.run_notebooks(

@@ -9,8 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from xnets_lite.notebooks import ENV, NOTEBOOKS
-from xnets_lite.outputs import (
+from xnets_lite.course.notebooks import ENV, NOTEBOOKS
+from xnets_lite.course.outputs import (
     KEY,
     VOLATILE,
     WIDGET_VIEW,

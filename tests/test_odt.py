@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from helpers import BLOCKS, DENSE_CASES, NORMS, SHAPES, assert_close, random_inputs, random_xnet
-from xnets_lite.model import MLP
-from xnets_lite.network import symmetrise, to_network
-from xnets_lite.odt import (
+from xnets_lite.core.model import MLP
+from xnets_lite.core.network import symmetrise, to_network
+from xnets_lite.core.odt import (
     diagonalise,
     downstream_grams,
     effective_dimension,

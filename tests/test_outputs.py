@@ -5,8 +5,8 @@ import json
 import nbformat
 import pytest
 
-from xnets_lite import outputs
-from xnets_lite.outputs import (
+from xnets_lite.course import outputs
+from xnets_lite.course.outputs import (
     INFO_CLASS,
     KEY,
     WIDGET_VIEW,

@@ -6,9 +6,9 @@ import matplotlib.pyplot as plt
 import pytest
 
 from helpers import random_xnet
-from xnets_lite.interpret import class_eigenvectors, compositional_tree
-from xnets_lite.odt import odt
-from xnets_lite.plots import (
+from xnets_lite.analysis.interpret import class_eigenvectors, compositional_tree
+from xnets_lite.core.odt import odt
+from xnets_lite.viz.plots import (
     plot_accuracy_vs_rank,
     plot_class_eigenvectors,
     plot_effective_dimensions,
@@ -115,8 +115,8 @@ def test_importing_plots_leaves_pyplot_and_the_backend_alone():
     import sys
 
     code = (
-        "import sys, matplotlib; before = matplotlib.get_backend(); import xnets_lite.plots, "
-        "xnets_lite.widgets, xnets_lite.notebooks; "
+        "import sys, matplotlib; before = matplotlib.get_backend(); import xnets_lite.viz.plots, "
+        "xnets_lite.course.widgets, xnets_lite.course.notebooks; "
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'; "
         "assert matplotlib.get_backend() == before"
     )
@@ -177,7 +177,8 @@ def test_bar_counts_have_integer_ticks(dec):
 def test_dimension_table_counts_with_and_without_the_constant(dec):
     import torch
 
-    from xnets_lite.odt import dimension_table, effective_dimension, layer_gram, sandwich
+    from xnets_lite.analysis.interpret import dimension_table
+    from xnets_lite.core.odt import effective_dimension, layer_gram, sandwich
 
     table = dimension_table(dec)
     assert table["odt"] == dec.effective_dimensions(0.99)
@@ -196,7 +197,7 @@ def test_dimension_table_counts_with_and_without_the_constant(dec):
 
 
 def test_effective_dimensions_without_the_constant_come_first(dec):
-    from xnets_lite.odt import dimension_table
+    from xnets_lite.analysis.interpret import dimension_table
 
     fig = plot_effective_dimensions(dec, "dims (mnist)", without_constant=True)
     assert [ax.get_title() for ax in fig.axes][:2] == [

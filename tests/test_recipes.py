@@ -6,7 +6,7 @@ import math
 import pytest
 
 from xnets_lite.data import LUMA
-from xnets_lite.recipes import OVERRIDABLE, recipe
+from xnets_lite.training.recipes import OVERRIDABLE, recipe
 
 
 def test_svhn_is_the_paper_run_with_a_source_for_every_value():
@@ -68,7 +68,7 @@ def test_overrides():
 def test_a_recipe_is_a_train_config_plus_sizes():
     from dataclasses import asdict
 
-    from xnets_lite.config import TrainConfig
+    from xnets_lite.training.config import TrainConfig
 
     r = recipe("svhn")
     assert isinstance(r.train, TrainConfig)
@@ -93,7 +93,7 @@ def test_a_recipe_is_a_train_config_plus_sizes():
 
 
 def test_every_recipe_decomposes_a_known_model_kind():
-    from xnets_lite.model import MODEL_KINDS
+    from xnets_lite.training.kinds import MODEL_KINDS
 
     for name in ("mnist", "svhn"):
         assert recipe(name).main in MODEL_KINDS

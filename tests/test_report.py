@@ -4,9 +4,9 @@ import pytest
 
 from helpers import random_xnet
 from xnets_lite.__main__ import main
-from xnets_lite.checkpoint import save_checkpoint
-from xnets_lite.model import MLP
-from xnets_lite.report import odt_report
+from xnets_lite.core.model import MLP
+from xnets_lite.course.report import odt_report
+from xnets_lite.training.checkpoint import save_checkpoint
 
 FIGURES = {
     "class_eigenvectors.png",

@@ -64,7 +64,7 @@ def test_make_reproduce_svhn_fast_from_another_directory(checkout, tmp_path):
         [
             sys.executable,
             "-m",
-            "xnets_lite.notebooks",
+            "xnets_lite.course.notebooks",
             "run",
             "--dataset",
             "svhn",

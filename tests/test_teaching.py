@@ -6,18 +6,12 @@ import pytest
 import torch
 
 from helpers import random_inputs, random_xnet
-from xnets_lite.network import symmetrise, to_network
-from xnets_lite.odt import downstream_grams, upstream_grams
-from xnets_lite.recipes import recipe
-from xnets_lite.teaching import (
-    RECIPE_MEANING,
-    class_spectra,
-    describe_recipe,
-    inertia,
-    matching_width,
-    network_above,
-    wire_polynomials,
-)
+from xnets_lite.analysis.brute_force import inertia, network_above, wire_polynomials
+from xnets_lite.core.network import symmetrise, to_network
+from xnets_lite.core.odt import downstream_grams, upstream_grams
+from xnets_lite.course.teaching import RECIPE_MEANING, describe_recipe, matching_width
+from xnets_lite.training.recipes import recipe
+from xnets_lite.viz.teaching_figures import class_spectra
 
 
 @pytest.fixture
@@ -109,7 +103,7 @@ def test_matching_width():
 
 
 def test_matching_width_of_the_course_mlp():
-    from xnets_lite.model import MLP, XNet
+    from xnets_lite.core.model import MLP, XNet
 
     count = lambda m: sum(p.numel() for p in m.parameters())
     target = count(XNet(784, 128, 128, 10, 3))

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from xnets_lite.__main__ import main
-from xnets_lite.model import MLP, XNet
-from xnets_lite.train import evaluate, resolve_device, seed_everything, train
+from xnets_lite.core.model import MLP, XNet
+from xnets_lite.training.train import evaluate, resolve_device, seed_everything, train
 
 TINY = dict(d_input=784, d_model=16, d_hidden=16, n_classes=10, n_layers=2)
 
@@ -137,7 +137,7 @@ def test_cli_trains_both_models_and_writes_checkpoints(tmp_path, capsys):
         == 0
     )
     assert "with epochs, n_layers, width changed" in capsys.readouterr().out
-    from xnets_lite.checkpoint import load_checkpoint
+    from xnets_lite.training.checkpoint import load_checkpoint
 
     for kind in ("xnet", "mlp"):
         model, meta = load_checkpoint(tmp_path / "mnist" / f"{kind}.pt")
@@ -197,7 +197,7 @@ def test_rgb_noise_to_gray_is_the_authors_noise_on_gray():
     noise ``rgb_noise_to_gray(0.3)`` on the gray image."""
     from scipy import stats
 
-    from xnets_lite.train import rgb_noise_to_gray
+    from xnets_lite.training.train import rgb_noise_to_gray
 
     sigma = rgb_noise_to_gray(0.3)
     assert sigma == pytest.approx(0.3 * (0.299**2 + 0.587**2 + 0.114**2) ** 0.5, rel=1e-15)
@@ -238,7 +238,7 @@ def _run(mnist_small, resume_path=None, epochs=3, make=lambda: XNet(**TINY), **k
 
 def _interrupt_at_step(monkeypatch, step):
     """Make the ``step``-th call of ``train_step`` raise KeyboardInterrupt (a Ctrl-C)."""
-    import xnets_lite.train as T
+    import xnets_lite.training.train as T
 
     real, calls = T.train_step, [0]
 
@@ -296,7 +296,7 @@ def test_resumed_run_is_bit_identical(mnist_small, tmp_path, monkeypatch, capsys
 def test_resume_restores_the_schedule_and_optimizer(mnist_small, tmp_path, monkeypatch):
     """Interrupted after epoch 2 of 4: without the optimiser's moments and the cosine
     schedule's position the continuation would differ; with them it is exact."""
-    import xnets_lite.resume as R
+    import xnets_lite.training.resume as R
 
     reference, _ = _run(mnist_small, epochs=4)
     path = tmp_path / "r.pt"
@@ -333,7 +333,7 @@ def test_finished_state_is_not_trained_again(mnist_small, tmp_path, monkeypatch)
 
 
 def test_resume_every_spaces_the_writes(mnist_small, tmp_path, monkeypatch):
-    import xnets_lite.resume as R
+    import xnets_lite.training.resume as R
 
     writes = []
     real = R.save_resume_state
@@ -403,7 +403,7 @@ def test_batch_bar_for_long_epochs(mnist_small, monkeypatch):
 
 
 def test_batch_bar_rules(mnist_small, monkeypatch):
-    import xnets_lite.train as T
+    import xnets_lite.training.train as T
 
     bars = _Bars(monkeypatch)
     _run(mnist_small, epochs=2, progress=True)  # 16 batches an epoch, well under a minute
@@ -421,8 +421,8 @@ def test_batch_bar_rules(mnist_small, monkeypatch):
 def test_batch_rms_scales_are_calibrated_on_clean_training_images(mnist_small):
     """The frozen scales a direct χ-net is evaluated and saved with are x-vla's calibration
     on 64 clean training batches, not the EMA of noisy training batches."""
-    from xnets_lite.model import XNet, calibrate_batch_rms
-    from xnets_lite.train import CALIBRATION_BATCHES, calibrate
+    from xnets_lite.core.model import XNet, calibrate_batch_rms
+    from xnets_lite.training.train import CALIBRATION_BATCHES, calibrate
 
     train_data, test_data = mnist_small
     torch.manual_seed(0)

@@ -5,10 +5,8 @@ import pytest
 import torch
 
 from helpers import assert_close, random_inputs, random_xnet
-from xnets_lite.interpret import compositional_tree, top_pairs
-from xnets_lite.network import BilinearLayer, Network, to_network
-from xnets_lite.odt import odt
-from xnets_lite.usage import (
+from xnets_lite.analysis.interpret import compositional_tree, top_pairs
+from xnets_lite.analysis.usage import (
     LayerTerms,
     coverage_summary,
     kept_variance,
@@ -17,11 +15,13 @@ from xnets_lite.usage import (
     pair_contributions,
     product_share,
     product_usage,
-    sparsity_line,
     sparsity_rows,
     trace_coverage,
     usage_row,
 )
+from xnets_lite.core.network import BilinearLayer, Network, to_network
+from xnets_lite.core.odt import odt
+from xnets_lite.course.lines import sparsity_line
 
 
 @pytest.fixture(params=["residual", "direct"])
@@ -147,7 +147,7 @@ def test_clear_errors(model):
 
 
 def test_plot_spectrum_vs_kept_draws_both_bases(model):
-    from xnets_lite.spectrum_plots import plot_spectrum_vs_kept
+    from xnets_lite.viz.spectrum_plots import plot_spectrum_vs_kept
 
     dec = odt(model)
     fig = plot_spectrum_vs_kept(dec, title="toy")
@@ -170,7 +170,7 @@ def test_the_constants_energy_is_fixed_by_the_degrees(block):
     """Notebook 02's explanation of why the constant dominates the lower wires: at w0 its
     share of the global energy is Σ_d (1 − d/2^L) E_d (each degree-d term reads d of the
     2^L input copies, spread evenly by the tree's symmetry), at the top wire it is E_0."""
-    from xnets_lite.degrees import degree_energy
+    from xnets_lite.analysis.degrees import degree_energy
 
     model = random_xnet(
         d_input=5, d_model=4, d_hidden=3, n_classes=2, n_layers=2, block=block, seed=7

@@ -6,17 +6,12 @@ import pytest
 import torch
 
 from helpers import assert_close, random_inputs, random_xnet
-from xnets_lite.data import Dataset
-from xnets_lite.interpret import measure_truncation
-from xnets_lite.model import XNet
-from xnets_lite.network import to_network
-from xnets_lite.odt import odt
-from xnets_lite.validation import (
+from xnets_lite.analysis.interpret import measure_truncation
+from xnets_lite.analysis.validation import (
     ablation_accuracy,
     ablation_destinations,
     ablation_matrix,
     class_accuracy_vs_rank,
-    destination_line,
     explain_image,
     first_block,
     global_directions,
@@ -30,7 +25,12 @@ from xnets_lite.validation import (
     steered_gallery,
     steering,
 )
-from xnets_lite.validation_figures import (
+from xnets_lite.core.model import XNet
+from xnets_lite.core.network import to_network
+from xnets_lite.core.odt import odt
+from xnets_lite.course.lines import destination_line
+from xnets_lite.data import Dataset
+from xnets_lite.viz.validation_figures import (
     plot_ablation,
     plot_ablation_vs_k,
     plot_class_truncation,
@@ -353,7 +353,7 @@ def texts_cut_off(fig) -> list[str]:
     """What of ``fig`` reaches past its edges once it is laid out as ``plots.png_bytes``
     lays it out for every saved and shown PNG: each axes with all it draws (title, labels,
     tick labels, texts), the figure's own title and y label."""
-    from xnets_lite.plots import png_bytes
+    from xnets_lite.viz.plots import png_bytes
 
     png_bytes(fig)
     renderer = fig._get_renderer()
@@ -402,7 +402,7 @@ def test_no_figure_text_is_cut_off(toy):
 # ---------------------------------------------------------------------------------------
 def test_explanation_panel_follows_the_image_picker(toy):
     pytest.importorskip("ipywidgets")
-    from xnets_lite.validation_panels import ExplanationPanel, explanation_lines
+    from xnets_lite.course.validation_panels import ExplanationPanel, explanation_lines
 
     _model, dec, data = toy
     panel = ExplanationPanel(dec, data, index=0, top=2, plot=False)
@@ -419,7 +419,7 @@ def test_explanation_panel_follows_the_image_picker(toy):
 
 def test_steering_panel_follows_class_and_alpha(toy):
     pytest.importorskip("ipywidgets")
-    from xnets_lite.validation_panels import SteeringPanel, steering_view
+    from xnets_lite.course.validation_panels import SteeringPanel, steering_view
 
     model, dec, data = toy
     directions = global_directions(dec, 1, (SIDE, SIDE)).vectors[:, 0]
@@ -440,7 +440,7 @@ def test_steering_panel_follows_class_and_alpha(toy):
 
 def test_ablation_panel_reads_the_precomputed_results(toy):
     pytest.importorskip("ipywidgets")
-    from xnets_lite.validation_panels import AblationPanel
+    from xnets_lite.course.validation_panels import AblationPanel
 
     model, dec, data = toy
     results = [
@@ -465,7 +465,7 @@ def test_ablation_panel_reads_the_precomputed_results(toy):
 # Controls: the linear template, the class mean, the signed interactions, the verdict
 # ---------------------------------------------------------------------------------------
 def test_template_directions_of_the_hand_built_model(toy):
-    from xnets_lite.validation import template_directions
+    from xnets_lite.analysis.validation import template_directions
 
     model, _, data = toy
     x = data[0 : len(data)][0]
@@ -480,7 +480,7 @@ def test_template_directions_of_the_hand_built_model(toy):
 
 
 def test_class_mean_directions_use_only_the_data(toy):
-    from xnets_lite.validation import class_mean_directions
+    from xnets_lite.analysis.validation import class_mean_directions
 
     _, _, data = toy
     x, y = data[0 : len(data)]
@@ -497,13 +497,8 @@ def test_class_mean_directions_use_only_the_data(toy):
 
 
 def test_compare_readings_names_the_best_control():
-    from xnets_lite.validation import (
-        Ablation,
-        ablation_lines,
-        compare_readings,
-        selectivity,
-        verdict_line,
-    )
+    from xnets_lite.analysis.validation import Ablation, compare_readings, selectivity
+    from xnets_lite.course.lines import ablation_lines, verdict_line
 
     base = torch.ones(3, dtype=torch.float64)
 
@@ -532,7 +527,7 @@ def test_steering_without_its_random_control(toy):
 
 
 def test_quadratic_directions_of_the_hand_built_model(toy):
-    from xnets_lite.validation import quadratic_directions
+    from xnets_lite.analysis.validation import quadratic_directions
 
     model, _, data = toy
     # logit_0 = (V·x)² − 1: Q_0 = V Vᵀ, one positive eigenvalue, along V
@@ -541,7 +536,7 @@ def test_quadratic_directions_of_the_hand_built_model(toy):
 
 
 def test_best_steering_step_and_the_readings_figure(toy):
-    from xnets_lite.validation_figures import plot_readings
+    from xnets_lite.viz.validation_figures import plot_readings
 
     model, dec, data = toy
     vectors = global_directions(dec, 1, (SIDE, SIDE)).vectors

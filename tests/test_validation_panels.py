@@ -6,17 +6,16 @@ import torch
 
 pytest.importorskip("ipywidgets")
 
-from xnets_lite.model import XNet  # noqa: E402
-from xnets_lite.odt import odt  # noqa: E402
-from xnets_lite.validation import (  # noqa: E402
+from xnets_lite.analysis.validation import (
     ablation_matrix,
     explain_image,
     global_directions,
     random_directions,
     steering,
 )
-from xnets_lite.validation_figures import plot_explanation  # noqa: E402
-from xnets_lite.validation_panels import (  # noqa: E402
+from xnets_lite.core.model import XNet  # noqa: E402
+from xnets_lite.core.odt import odt  # noqa: E402
+from xnets_lite.course.validation_panels import (
     TERMS,
     AblationPanel,
     ExplanationPanel,
@@ -24,11 +23,12 @@ from xnets_lite.validation_panels import (  # noqa: E402
     explanation_lines,
     steering_view,
 )
+from xnets_lite.viz.validation_figures import plot_explanation  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def trained(mnist_small):
-    from xnets_lite.train import seed_everything, train
+    from xnets_lite.training.train import seed_everything, train
 
     train_data, test_data = mnist_small
     seed_everything(0)

@@ -5,11 +5,11 @@ import torch
 
 ipywidgets = pytest.importorskip("ipywidgets")
 
-from xnets_lite.interpret import class_eigenvectors, compositional_tree  # noqa: E402
-from xnets_lite.model import XNet  # noqa: E402
-from xnets_lite.odt import odt  # noqa: E402
-from xnets_lite.outputs import WIDGET_VIEW  # noqa: E402
-from xnets_lite.widgets import (  # noqa: E402
+from xnets_lite.analysis.interpret import class_eigenvectors, compositional_tree  # noqa: E402
+from xnets_lite.core.model import XNet  # noqa: E402
+from xnets_lite.core.odt import odt  # noqa: E402
+from xnets_lite.course.outputs import WIDGET_VIEW  # noqa: E402
+from xnets_lite.course.widgets import (  # noqa: E402
     EigenvectorPanel,
     Panel,
     RankPanel,
@@ -41,7 +41,7 @@ def displayed(monkeypatch):
 @pytest.fixture(scope="module")
 def trained(mnist_small):
     """A small χ-net trained for one epoch on 1,000 MNIST images, and its decomposition."""
-    from xnets_lite.train import seed_everything, train
+    from xnets_lite.training.train import seed_everything, train
 
     train_data, test_data = mnist_small
     seed_everything(0)
@@ -115,7 +115,7 @@ def test_rank_panel_draws_the_cutoff_after_the_kept_coordinates(trained):
 
 
 def test_spectra_show_energy_shares_and_leave_zero_eigenvalues_out(trained):
-    from xnets_lite.plots import energy_shares
+    from xnets_lite.viz.plots import energy_shares
 
     dec, _ = trained
     fig = spectra_figure(dec, [3] * len(dec.widths))
@@ -264,7 +264,7 @@ def test_trace_panel(trained):
 
 
 def test_tree_figure_draws_every_direction_the_trace_names(trained):
-    from xnets_lite.plots import plot_tree
+    from xnets_lite.viz.plots import plot_tree
 
     dec, _ = trained
     tree = compositional_tree(dec, rank=5, image_shape=(28, 28))
@@ -284,7 +284,7 @@ def test_the_trace_panel_draws_every_first_wire_feature_its_trace_names(trained)
     reaches: all of them (it drew the five lowest-numbered of eight), in order."""
     import re
 
-    from xnets_lite.widgets import TRACE_WIDTH, trace_figure
+    from xnets_lite.course.widgets import TRACE_WIDTH, trace_figure
 
     dec, _ = trained
     tree = compositional_tree(dec, rank=12, image_shape=(28, 28))
@@ -301,7 +301,7 @@ def test_the_trace_panel_draws_every_first_wire_feature_its_trace_names(trained)
 
 
 def test_trace_term_counts_match_the_printed_trace(trained):
-    from xnets_lite.interpret import trace_term_counts
+    from xnets_lite.analysis.interpret import trace_term_counts
 
     dec, _ = trained
     tree = compositional_tree(dec, rank=6, image_shape=(28, 28))

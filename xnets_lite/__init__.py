@@ -13,10 +13,16 @@ The public surface, in the order of the chain model → network → ODT → read
     to_module                       a truncated network as a plain nn.Module (compress.py)
     Dataset, accuracy, eval_mode    data and evaluation (data.py, evaluation.py)
 
-Names are loaded on first use (PEP 562; only ``odt`` and the core it needs are imported at
-once, see the end of this file), so ``import xnets_lite`` never imports matplotlib or
-ipywidgets; the figures and notebook panels live in their own
-modules (``plots``, ``widgets``, ``notebooks``), imported only by those who draw.
+Names are loaded on first use (PEP 562), so ``import xnets_lite`` imports nothing heavy and
+never matplotlib or ipywidgets. The package is in layers, imports pointing down only
+(checked by import-linter in ``make lint``; see ARCHITECTURE.md)::
+
+    course     the notebooks' pipeline, panels, report, exercises (ipywidgets, papermill)
+    viz        every matplotlib figure
+    training   config, recipes, the training loop, checkpoints
+    analysis   readings of a network: eigenvectors, tree, degrees, interactions, usage
+    core       the models, their exact network form, ODT, evaluation (torch only)
+    data       datasets (beside core)
 
 Examples::
 
@@ -36,28 +42,28 @@ __version__ = "0.1.0"
 
 #: public name → the module (under ``xnets_lite``) that defines it.
 _WHERE = {
-    "XNet": "model",
-    "MLP": "model",
-    "Network": "network",
-    "BilinearLayer": "network",
-    "to_network": "network",
-    "from_factors": "network",
-    "symmetrise": "network",
-    "odt": "odt",
-    "Decomposition": "odt",
-    "orthogonalise": "odt",
-    "diagonalise": "odt",
-    "truncate": "odt",
-    "effective_dimension": "odt",
-    "local_spectra": "odt",
-    "class_eigenvectors": "interpret",
-    "compositional_tree": "interpret",
-    "trace_class": "interpret",
-    "logit_degrees": "degrees",
-    "to_module": "compress",
+    "XNet": "core.model",
+    "MLP": "core.model",
+    "Network": "core.network",
+    "BilinearLayer": "core.network",
+    "to_network": "core.network",
+    "from_factors": "core.network",
+    "symmetrise": "core.network",
+    "odt": "core.odt",
+    "Decomposition": "core.odt",
+    "orthogonalise": "core.odt",
+    "diagonalise": "core.odt",
+    "truncate": "core.odt",
+    "effective_dimension": "core.odt",
+    "local_spectra": "core.odt",
+    "class_eigenvectors": "analysis.interpret",
+    "compositional_tree": "analysis.interpret",
+    "trace_class": "analysis.interpret",
+    "logit_degrees": "analysis.degrees",
+    "to_module": "core.compress",
     "Dataset": "data",
-    "accuracy": "evaluation",
-    "eval_mode": "evaluation",
+    "accuracy": "core.evaluation",
+    "eval_mode": "core.evaluation",
 }
 
 __all__ = list(_WHERE) + ["__version__"]
@@ -74,12 +80,3 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
-
-
-# ``odt`` is both a module and its main function. Importing a submodule binds it as an
-# attribute of the package, which would shadow the function the first time anything
-# imported ``xnets_lite.odt``; binding the function here, after that import, keeps
-# ``xnets_lite.odt`` the function for good. The module stays ``sys.modules["xnets_lite.odt"]``
-# and ``from xnets_lite.odt import Decomposition`` works as before; only
-# ``import xnets_lite.odt as m`` gives the function (use ``importlib.import_module``).
-from .odt import odt as odt  # noqa: E402  (the redundant alias marks a re-export)

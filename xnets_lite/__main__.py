@@ -50,8 +50,8 @@ class UsageError(Exception):
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Exceptions whose message is the whole story for a CLI user."""
-    from .checkpoint import CheckpointError
-    from .data import DataError
+    from xnets_lite.data import DataError
+    from xnets_lite.training.checkpoint import CheckpointError
 
     return (DataError, CheckpointError, UsageError, FloatingPointError)
 
@@ -60,8 +60,8 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 
 def _train_args(p: argparse.ArgumentParser) -> None:
-    from .data import DATASETS
-    from .model import ACTIVATIONS, BLOCKS, NORMS
+    from xnets_lite.core.model import ACTIVATIONS, BLOCKS, NORMS
+    from xnets_lite.data import DATASETS
 
     p.add_argument(
         "--dataset",
@@ -91,7 +91,7 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     )
     group = p.add_argument_group(
         "recipe overrides (default: the dataset's recipe, "
-        "xnets_lite/recipes.py, printed at the start)"
+        "xnets_lite/training/recipes.py, printed at the start)"
     )
     group.add_argument("--epochs", type=_positive_int, default=None)
     group.add_argument("--batch-size", type=_positive_int, default=None)
@@ -147,8 +147,8 @@ def _positive_int(text: str) -> int:
 
 def _recipe_from_args(args: argparse.Namespace):
     """The dataset's recipe with the command line's overrides applied."""
-    from .model import MODEL_KINDS
-    from .recipes import recipe
+    from xnets_lite.training.kinds import MODEL_KINDS
+    from xnets_lite.training.recipes import recipe
 
     base = recipe(args.dataset, fast=args.fast)
     overrides = {
@@ -183,10 +183,11 @@ def _recipe_from_args(args: argparse.Namespace):
 def train_command(args: argparse.Namespace) -> int:
     import torch
 
-    from .checkpoint import train_and_save
-    from .data import describe, load_splits
-    from .model import make_model, num_parameters
-    from .train import resolve_device, seed_everything
+    from xnets_lite.core.model import num_parameters
+    from xnets_lite.data import describe, load_splits
+    from xnets_lite.training.checkpoint import train_and_save
+    from xnets_lite.training.kinds import make_model
+    from xnets_lite.training.train import resolve_device, seed_everything
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -310,10 +311,10 @@ def _odt_args(p: argparse.ArgumentParser) -> None:
     "odt", "decompose a trained χ-net: effective dimensions, accuracy vs rank, figures", _odt_args
 )
 def odt_command(args: argparse.Namespace) -> int:
-    from .checkpoint import load_checkpoint
-    from .data import load_dataset
-    from .model import XNet
-    from .report import odt_report
+    from xnets_lite.core.model import XNet
+    from xnets_lite.course.report import odt_report
+    from xnets_lite.data import load_dataset
+    from xnets_lite.training.checkpoint import load_checkpoint
 
     try:
         ranks = [int(r) for r in args.ranks.split(",") if r.strip()]

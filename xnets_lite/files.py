@@ -9,6 +9,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+#: The package folder, and the folder holding it (the repository, in a checkout: the course
+#: finds notebooks/ and solutions/ there).
+PACKAGE = Path(__file__).resolve().parent
+REPO = PACKAGE.parent
+
 
 def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> Path:
     """Call ``write(f)`` on a temporary file beside ``path``, then rename it over ``path``.

@@ -26,7 +26,7 @@ public name is importable from ``xnets_lite.data`` itself.
 
 from __future__ import annotations
 
-from .dataset import (
+from xnets_lite.data.dataset import (
     DATASETS,
     DESCRIPTIONS,
     LABELS,
@@ -41,8 +41,8 @@ from .dataset import (
     describe,
     to_float,
 )
-from .loading import load_dataset, load_splits
-from .mnist import (
+from xnets_lite.data.loading import load_dataset, load_splits
+from xnets_lite.data.mnist import (
     FETCH_HINT,
     MNIST_CACHE,
     MNIST_DIR_ENV,
@@ -65,8 +65,8 @@ from .mnist import (
     read_mnist_wheel,
     write_mnist_cache,
 )
-from .paths import DATA_ENV, DEFAULT_ROOT, data_root
-from .svhn import LUMA, SVHN_URL, rgb_noise_to_gray, rgb_to_gray, svhn_path
+from xnets_lite.data.paths import DATA_ENV, DEFAULT_ROOT, data_root
+from xnets_lite.data.svhn import LUMA, SVHN_URL, rgb_noise_to_gray, rgb_to_gray, svhn_path
 
 __all__ = [
     "DATASETS",

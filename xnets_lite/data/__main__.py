@@ -2,6 +2,6 @@
 
 import sys
 
-from .mnist import main
+from xnets_lite.data.mnist import main
 
 sys.exit(main())

@@ -7,10 +7,10 @@ import os
 
 import torch
 
-from .dataset import DATASETS, SPLITS, DataError, Dataset
-from .mnist import fetch_mnist, read_mnist_split
-from .paths import data_root
-from .svhn import read_svhn_split
+from xnets_lite.data.dataset import DATASETS, SPLITS, DataError, Dataset
+from xnets_lite.data.mnist import fetch_mnist, read_mnist_split
+from xnets_lite.data.paths import data_root
+from xnets_lite.data.svhn import read_svhn_split
 
 
 def load_dataset(

