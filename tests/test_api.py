@@ -4,6 +4,7 @@ import doctest
 import importlib
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -48,6 +49,40 @@ def test_import_pulls_in_no_figures_or_widgets():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_library_layers_import_no_figures_or_widgets():
+    """Every module of the library layers (core, data, analysis, training) imports without
+    matplotlib, ipywidgets or papermill: what a researcher who never draws pulls in."""
+    code = (
+        "import sys, pkgutil, importlib, xnets_lite\n"
+        "for layer in ('core', 'data', 'analysis', 'training'):\n"
+        "    pkg = importlib.import_module('xnets_lite.' + layer)\n"
+        "    for m in pkgutil.iter_modules(pkg.__path__):\n"
+        "        if m.name == '__main__': continue\n"
+        "        importlib.import_module(f'xnets_lite.{layer}.{m.name}')\n"
+        "bad = [m for m in ('matplotlib', 'ipywidgets', 'papermill') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_layer_contracts_hold_and_make_lint_runs_them():
+    """import-linter's contracts (pyproject.toml) name every layer, `make lint` runs them, and
+    they hold on the code as it is."""
+    import tomllib
+
+    root = Path(xnets_lite.__file__).resolve().parents[1]
+    config = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["importlinter"]
+    layers = next(c for c in config["contracts"] if c["type"] == "layers")["layers"]
+    named = {part.strip().split(".")[-1] for layer in layers for part in layer.split("|")}
+    assert named == {"course", "viz", "training", "analysis", "core", "data", "files"}
+    assert "lint-imports" in (root / "Makefile").read_text().split("\nlint:")[1].split("\n\n")[0]
+    lint = Path(sys.executable).with_name("lint-imports")
+    done = subprocess.run([str(lint), "--no-cache"], capture_output=True, text=True, cwd=root)
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert "0 broken" in done.stdout
 
 
 @pytest.mark.parametrize("name", DOCTEST_MODULES)
