@@ -187,3 +187,10 @@ def test_mismatched_networks_are_clear_errors():
     nb = to_network(random_xnet(4, 3, 4, 2, 1))
     with pytest.raises(ValueError, match="same input"):
         sim.weight_similarity(na, nb)
+
+
+def test_weight_monte_carlo_agrees_within_its_error_bar():
+    na, nb = pair(2, 3)
+    cos, se = sim.weight_monte_carlo(na, nb, n_samples=40_000, seed=0)
+    assert 0 < se < 0.05
+    assert abs(cos - sim.weight_cosine(na, nb)) < 4 * se

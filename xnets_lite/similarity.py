@@ -263,17 +263,28 @@ def data_similarity(a, b, x: Tensor, center=None, centred: bool = True) -> Funct
 # ---------------------------------------------------------------------------------------
 # Function under N(0, I)
 # ---------------------------------------------------------------------------------------
-def gaussian_low_degree(a, b) -> Tensor:
+def low_degree_terms(model) -> tuple[Tensor, Tensor, Tensor]:
+    """``(f₀ (C,), g (C, d), Q (C, d, d))`` around 0 (``linear_and_quadratic``), the
+    inputs of ``gaussian_low_degree``; compute them once per network when comparing many."""
+    return linear_and_quadratic(as_network(model))
+
+
+def gaussian_low_degree(a, b, terms_a=None, terms_b=None) -> Tensor:
     """(3, 3) float64: ``E_{x∼N(0,I)}[Σ_c f_{a,d}(x) f_{b,e}(x)]`` for the monomial degree
     parts d, e ∈ {0, 1, 2} around 0, exactly, from ``f₀``, the templates ``g`` and ``Q_c``:
 
         (0,0) f₀ₐ·f₀ᵦ   (0,2) f₀ₐ·tr Qᵦ   (1,1) gₐ·gᵦ   (2,2) tr Qₐ tr Qᵦ + 2 tr(Qₐ Qᵦ),
 
     summed over classes; (0,1) and (1,2) vanish (odd moments). Note the monomial parts are
-    not orthogonal under N(0, I): degree 0 and 2 correlate through ``tr Q``."""
-    na, nb = _pair(a, b)
-    fa, ga, qa = linear_and_quadratic(na)
-    fb, gb, qb = linear_and_quadratic(nb)
+    not orthogonal under N(0, I): degree 0 and 2 correlate through ``tr Q``.
+    ``terms_a``, ``terms_b``: ``low_degree_terms`` already computed (then ``a``, ``b`` are
+    not read)."""
+    if terms_a is None or terms_b is None:
+        na, nb = _pair(a, b)
+        terms_a = low_degree_terms(na) if terms_a is None else terms_a
+        terms_b = low_degree_terms(nb) if terms_b is None else terms_b
+    fa, ga, qa = terms_a
+    fb, gb, qb = terms_b
     ta, tb = qa.diagonal(dim1=-2, dim2=-1).sum(-1), qb.diagonal(dim1=-2, dim2=-1).sum(-1)
     out = fa.new_zeros(3, 3)
     out[0, 0] = (fa * fb).sum()
@@ -353,8 +364,9 @@ def gaussian_similarity(
         per_block.append(torch.cat([prods.sum(-1), tot.sum(-1)[:, None]], 1))  # 3, D+1
     prods, tot = torch.cat(per_sample, -1), torch.cat(total, -1)
     cos, se = _jackknife_cosine(torch.stack(per_block))
-    exact = gaussian_low_degree(na, nb)
-    ex_aa, ex_bb = gaussian_low_degree(na, na), gaussian_low_degree(nb, nb)
+    ta, tb = low_degree_terms(na), low_degree_terms(nb)
+    exact = gaussian_low_degree(None, None, ta, tb)
+    ex_aa, ex_bb = gaussian_low_degree(None, None, ta, ta), gaussian_low_degree(None, None, tb, tb)
     per_degree, per_se = cos[:-1].clone(), se[:-1].clone()
     k = min(3, len(per_degree))
     diag = lambda m: m.diagonal()[:k]  # noqa: E731
@@ -456,3 +468,40 @@ def matched_cosines(u: Tensor, v: Tensor) -> Tensor:
     """(…, k): for each row of ``u`` (…, k, d), the largest |cosine| with any row of ``v``
     (unit rows): how well each of a's directions is matched by one of b's."""
     return (u @ v.mT).abs().amax(-1)
+
+
+# ---------------------------------------------------------------------------------------
+# Monte Carlo of the weight-space inner product (the independent check, and the benchmark)
+# ---------------------------------------------------------------------------------------
+def _leaf_tree(net: Network, leaves: Tensor) -> Tensor:
+    """The symmetrised tree evaluated with its own input at every copy: ``leaves``
+    (2^L, N, d+1) homogeneous-coordinate vectors → (N, C), ``T(x₁, …, x_{2^L})``."""
+    w = leaves @ net.embed.T
+    for layer in net.layers:
+        u, v = w[0::2], w[1::2]
+        w = (
+            0.5 * ((u @ layer.left.T) * (v @ layer.right.T))
+            + 0.5 * ((u @ layer.right.T) * (v @ layer.left.T))
+        ) @ layer.down.T
+    return w[0] @ net.head[1:].T
+
+
+@torch.no_grad()
+def weight_monte_carlo(
+    a, b, n_samples: int = 10_000, seed: int = 0, n_batches: int = 20
+) -> tuple[float, float]:
+    """The weight cosine estimated by sampling: with an independent ``x̃ᵢ ∼ N(0, I)`` (all
+    d+1 coordinates, the constant one too) at every copy, ``E[T_a(x̃₁…) · T_b(x̃₁…)] =
+    ⟨T_a, T_b⟩``. Returns the cosine and its jackknife standard error: what
+    ``weight_similarity`` computes exactly, the way a sampler would have to."""
+    na, nb = _pair(a, b)
+    _same_depth(na, nb)
+    gen = torch.Generator().manual_seed(seed)
+    blocks = []
+    for i in range(n_batches):
+        size = n_samples // n_batches + (i < n_samples % n_batches)
+        leaves = torch.randn(na.n_copies, size, na.d_input + 1, generator=gen, dtype=na.dtype)
+        fa, fb = _leaf_tree(na, leaves), _leaf_tree(nb, leaves)
+        blocks.append(torch.stack([(fa * fb).sum(), (fa * fa).sum(), (fb * fb).sum()]))
+    cos, se = _jackknife_cosine(torch.stack(blocks))
+    return float(cos), float(se)
