@@ -194,3 +194,24 @@ def test_weight_monte_carlo_agrees_within_its_error_bar():
     cos, se = sim.weight_monte_carlo(na, nb, n_samples=40_000, seed=0)
     assert 0 < se < 0.05
     assert abs(cos - sim.weight_cosine(na, nb)) < 4 * se
+
+
+def test_matrices_agree_with_the_pairwise_measures():
+    nets = [to_network(random_xnet(3, 3, 4, 2, 2, seed=s)) for s in range(3)]
+    w = sim.weight_matrix(nets)
+    ws = sim.weight_similarity(nets[0], nets[2])
+    assert torch.allclose(w[0, 2, :-1], ws.per_degree(), atol=1e-12)
+    assert abs(float(w[0, 2, -1] - ws.cosine())) < 1e-12
+    assert torch.allclose(w.diagonal(dim1=0, dim2=1), torch.ones(6, 3, dtype=torch.float64))
+    x = random_inputs(100, 3)
+    cos, se = sim.parts_matrix([logit_degrees(n, x) for n in nets])
+    fs = sim.data_similarity(nets[1], nets[2], x)
+    assert abs(float(cos[1, 2, -1]) - fs.cosine()) < 1e-12
+    assert abs(float(cos[1, 2, 3]) - fs.cosine(3)) < 1e-12 and float(se.abs().max()) == 0
+    _, se = sim.parts_matrix([logit_degrees(n, x) for n in nets], n_blocks=5)
+    assert float(se[0, 1, -1]) > 0
+    low = sim.gaussian_low_matrix([sim.low_degree_terms(n) for n in nets])
+    g = sim.gaussian_low_degree(nets[0], nets[1])
+    ga, gb = sim.gaussian_low_degree(nets[0], nets[0]), sim.gaussian_low_degree(nets[1], nets[1])
+    assert abs(float(low[0, 1, 2] - g[2, 2] / (ga[2, 2] * gb[2, 2]).sqrt())) < 1e-12
+    assert float(sim.mean_off_diagonal(torch.eye(3))) == 0

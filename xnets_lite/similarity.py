@@ -505,3 +505,75 @@ def weight_monte_carlo(
         blocks.append(torch.stack([(fa * fb).sum(), (fa * fa).sum(), (fb * fb).sum()]))
     cos, se = _jackknife_cosine(torch.stack(blocks))
     return float(cos), float(se)
+
+
+# ---------------------------------------------------------------------------------------
+# Many models at once: seed × seed matrices
+# ---------------------------------------------------------------------------------------
+@torch.no_grad()
+def weight_matrix(models, center=None) -> Tensor:
+    """(M, M, 2^L + 2): the weight cosine of every pair of ``models`` (same depth), per degree
+    d = 0…2^L and, last, all degrees: M(M+1)/2 cross-Gram recursions."""
+    nets = [as_network(m) for m in models]
+    m = len(nets)
+    inner = {}
+    for i in range(m):
+        for j in range(i, m):
+            inner[i, j] = weight_similarity(nets[i], nets[j], center).ab.sum(1)  # (D,)
+    d = len(inner[0, 0])
+    ip = torch.zeros(m, m, d + 1, dtype=torch.float64)
+    for (i, j), v in inner.items():
+        ip[i, j, :d] = ip[j, i, :d] = v
+        ip[i, j, d] = ip[j, i, d] = v.sum()
+    diag = ip.diagonal(dim1=0, dim2=1).T  # (M, D+1)
+    return ip / (diag[:, None] * diag[None, :]).sqrt()
+
+
+@torch.no_grad()
+def parts_matrix(parts, centred: bool = True, n_blocks: int = 1) -> tuple[Tensor, Tensor]:
+    """Cosines of every pair of models from their degree parts on the *same* inputs.
+
+    ``parts``: one ``logit_degrees`` result per model, (D_m, N, C) (padded to the largest D);
+    ``centred``: subtract each part's mean over the N inputs (data) or not (the uncentred
+    ``E[f_aᵀ f_b]`` of the Gaussian measure). Returns ``(cos, se)``, each (M, M, D + 1): per
+    degree and, last, the whole logits; ``se`` the jackknife standard error over
+    ``n_blocks`` blocks of inputs (zeros when ``n_blocks`` is 1: the exact finite-set value).
+    """
+    d = max(len(p) for p in parts)
+    p = torch.stack([_pad(q, d) for q in parts])  # (M, D, N, C)
+    p = torch.cat([p, p.sum(1, keepdim=True)], 1)  # + the whole logits
+    if centred:
+        p = p - p.mean(2, keepdim=True)
+    blocks = torch.stack(
+        [torch.einsum("idnc,jdnc->ijd", b, b) for b in p.tensor_split(n_blocks, dim=2)]
+    )  # (B, M, M, D+1)
+
+    def cos(s):
+        diag = s.diagonal(dim1=0, dim2=1).T
+        return s / (diag[:, None] * diag[None, :]).sqrt()
+
+    full = blocks.sum(0)
+    if n_blocks == 1:
+        return cos(full), torch.zeros_like(full)
+    leave = torch.stack([cos(full - b) for b in blocks])
+    se = ((n_blocks - 1) / n_blocks * ((leave - leave.mean(0)) ** 2).sum(0)).sqrt()
+    return cos(full), se
+
+
+def gaussian_low_matrix(terms) -> Tensor:
+    """(M, M, 3): the exact N(0, I) cosine of every pair's degree-0, 1 and 2 parts, from
+    each model's ``low_degree_terms``."""
+    m = len(terms)
+    ip = torch.zeros(m, m, 3, dtype=torch.float64)
+    for i in range(m):
+        for j in range(i, m):
+            ip[i, j] = ip[j, i] = gaussian_low_degree(None, None, terms[i], terms[j]).diagonal()
+    diag = ip.diagonal(dim1=0, dim2=1).T
+    return ip / (diag[:, None] * diag[None, :]).sqrt()
+
+
+def mean_off_diagonal(matrix: Tensor) -> Tensor:
+    """The mean over pairs i ≠ j of a (M, M, …) matrix (…,)."""
+    m = matrix.shape[0]
+    mask = ~torch.eye(m, dtype=torch.bool)
+    return matrix[mask].mean(0)
