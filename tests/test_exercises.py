@@ -93,6 +93,11 @@ def course(mnist_small):
             glob=ablation_matrix(model, test, ce.vectors, ks=(1,)),
             steer=steering(model, test, ce.vectors[:, 0], alphas),
         ),
+        "06_similarity": dict(
+            common,
+            models={("xnet", 0): model, ("xnet", 1): random_xnet(6, d_input=784, n_classes=10)},
+            seeds=[0, 1],
+        ),
     }
 
 
@@ -227,6 +232,29 @@ def _wrong_steer(ns):
     return steering(ns["model"], ns["test_data"], means, ns["alphas"])
 
 
+def _wrong_template_cosine(model_a, model_b):
+    ns = {"torch": torch}
+    exec(exercises.solutions("06_similarity")["06.template_cosine"], ns)
+    net_a, net_b = to_network(model_a), to_network(model_b)
+    zero = torch.zeros(net_a.d_input, dtype=torch.float64)
+    ga = torch.autograd.functional.jacobian(lambda x: net_a(x[None])[0], zero)
+    gb = torch.autograd.functional.jacobian(lambda x: net_b(x[None])[0], zero)
+    return float(torch.nn.functional.cosine_similarity(ga, gb, dim=1).mean())  # per class
+
+
+def _wrong_cross_step(layer_a, layer_b, G):
+    lgl = layer_a.left @ G @ layer_b.left.T
+    rgr = layer_a.right @ G @ layer_b.right.T
+    return layer_a.down @ (lgl * rgr) @ layer_b.down.T  # one matching: the tree as built
+
+
+def _wrong_degrees(net_a, net_b):
+    ns = {"torch": torch}
+    exec(exercises.solutions("06_similarity")["06.degrees_by_scaling"], ns)
+    out = ns["degrees_by_scaling"](net_a, net_b)
+    return out.flip(0)  # degrees in the wrong order
+
+
 WRONG = {
     "00.symmetric_form": (lambda ns: _wrong_symmetric, "D′(Sx)² for input at"),
     "00.antisymmetric_part": (lambda ns: _wrong_antisymmetric, "A at (o, i, j)"),
@@ -249,6 +277,9 @@ WRONG = {
     "05.template_and_mean_controls": (lambda ns: _wrong_controls, "the class mean, class"),
     "05.steer_with_class_mean": (_wrong_steer, "the centred class mean"),
     "05.largest_rest": (lambda ns: 0, "image 0 leaves"),
+    "06.template_cosine": (lambda ns: _wrong_template_cosine, "the cosine: yours"),
+    "06.cross_gram_step": (lambda ns: _wrong_cross_step, "G′ at (p, q)"),
+    "06.degrees_by_scaling": (lambda ns: _wrong_degrees, "degree"),
 }
 
 

@@ -43,6 +43,7 @@ NOTEBOOKS = (
     "03_eigenvectors",
     "04_tree",
     "05_validation",
+    "06_similarity",
 )
 
 #: Environment variables read by the ``parameters`` cell of every notebook.

@@ -9,7 +9,7 @@ edits (harmless when run unchanged) and a check cell::
 ``check(name, answer, **context)`` prints one line: ``✓ name: correct. …``, ``✗ name: what
 differs. Hint: …`` or ``… name: not attempted yet …`` (for ``None``, or a function that
 returns ``None``); it never raises, so Run All, papermill and nbval go on. The checkers
-(``ch00`` … ``ch05``) test functions on random shapes and on the course's model (the
+(``ch00`` … ``ch06``) test functions on random shapes and on the course's model (the
 ``context``) against reference implementations in float64 (``reference``).
 
 The solutions live in ``solutions/<notebook>.py``, one ``# %% <name>`` section per exercise;
@@ -22,7 +22,7 @@ import copy
 import re
 from pathlib import Path
 
-from xnets_lite.course.exercises import ch00, ch01, ch02, ch03, ch04, ch05  # noqa: F401  (register the checkers)
+from xnets_lite.course.exercises import ch00, ch01, ch02, ch03, ch04, ch05, ch06  # noqa: F401  (register the checkers)
 from xnets_lite.course.exercises.cells import SECTIONS, notebook_cells, prefix
 from xnets_lite.course.exercises.core import EXERCISES, NOT_ATTEMPTED, Result, check, evaluate
 from xnets_lite.files import REPO

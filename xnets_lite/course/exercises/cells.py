@@ -283,6 +283,51 @@ SECTIONS = {
             'check("05.largest_rest", worst, dec=dec, test_data=test_data)',
         ),
     ],
+    "06_similarity": [
+        Cells(
+            "06.template_cosine",
+            E,
+            "the degree-1 weight cosine is a template cosine",
+            "The degree-1 part of a symmetrised tree picks a pixel in one copy and the "
+            "constant in all the others. Show that its weight cosine is the cosine of the two "
+            "networks' **linear templates** at 0, `g = ∇ₓlogits(0)` (C × d), taken over all "
+            "classes together. Return that cosine for two models; the check compares it with "
+            "`weight_similarity(a, b).per_degree()[1]` on random χ-nets and on two of the "
+            "course's seeds.",
+            "def template_cosine(model_a, model_b):\n"
+            '    """The cosine of the two (C, d) linear templates at x = 0, a float."""\n'
+            "    return None  # your code",
+            'check("06.template_cosine", template_cosine, a=models[("xnet", seeds[0])],\n'
+            '      b=models[("xnet", seeds[1])])',
+        ),
+        Cells(
+            "06.cross_gram_step",
+            M,
+            "one step of the cross-Gram recursion",
+            "Write the step of section 1: from wire l's cross-Gram `G` (n_a × n_b) and the "
+            "two layers (`BilinearLayer`s with `.left`, `.right`, `.down`; L ≠ R), return "
+            "wire l+1's, for the symmetrised layers. Nothing of size k³: products of "
+            "`k × n` matrices and elementwise products only.",
+            "def cross_step(layer_a, layer_b, G):\n"
+            '    """(n_a\', n_b\'): the cross-Gram of the wires the two layers write."""\n'
+            "    return None  # your code",
+            'check("06.cross_gram_step", cross_step)',
+        ),
+        Cells(
+            "06.degrees_by_scaling",
+            H,
+            "the degree split by rescaling the input",
+            "The notebook splits the inner product by degree with polynomial Grams. Another "
+            "exact route: scale the pixel columns of both embeddings (`net.embed[:, 1:]`) by "
+            "`s`, run the *ungraded* recursion (`cross_grams(a, b, graded=False)` and the "
+            "head), and do it at enough scales to recover every degree. Return the "
+            "per-degree inner products, summed over classes, shape (2^L + 1,).",
+            "def degrees_by_scaling(net_a, net_b):\n"
+            '    """(2^L + 1,) float64: ⟨T_a,d, T_b,d⟩ summed over classes, d = 0…2^L."""\n'
+            "    return None  # your code",
+            'check("06.degrees_by_scaling", degrees_by_scaling)',
+        ),
+    ],
 }
 
 
