@@ -16,6 +16,11 @@ DOCTEST_MODULES = [
     "xnets_lite.evaluation",
     "xnets_lite.odt",
     "xnets_lite.config",
+    "xnets_lite.importing",
+    "xnets_lite.saving",
+    "xnets_lite.interpret",
+    "xnets_lite.compress",
+    "xnets_lite.interactions",
 ]
 
 

@@ -5,11 +5,14 @@ The public surface, in the order of the chain model → network → ODT → read
     XNet, MLP                       the models (model.py)
     Network, BilinearLayer          the exact tensor-network form (network.py)
     to_network, from_factors        ... of a trained XNet, or of any bilinear model's weights
+    from_module                     ... of your own bilinear nn.Module, checked (importing.py)
     symmetrise                      L = R on every layer, the same function
     odt, Decomposition              orthogonalise, diagonalise (odt.py)
     orthogonalise, diagonalise, truncate, effective_dimension, local_spectra
     class_eigenvectors, compositional_tree, trace_class     the reading (interpret.py)
     logit_degrees                   every logit split exactly by polynomial degree (degrees.py)
+    quadratic_forms                 every class's signed Q_c = ½ Hessian (interactions.py)
+    save, load                      keep any of them as plain tensors + JSON (saving.py)
     to_module                       a truncated network as a plain nn.Module (compress.py)
     Dataset, accuracy, eval_mode    data and evaluation (data.py, evaluation.py)
 
@@ -42,6 +45,7 @@ _WHERE = {
     "BilinearLayer": "network",
     "to_network": "network",
     "from_factors": "network",
+    "from_module": "importing",
     "symmetrise": "network",
     "odt": "odt",
     "Decomposition": "odt",
@@ -54,6 +58,9 @@ _WHERE = {
     "compositional_tree": "interpret",
     "trace_class": "interpret",
     "logit_degrees": "degrees",
+    "quadratic_forms": "interactions",
+    "save": "saving",
+    "load": "saving",
     "to_module": "compress",
     "Dataset": "data",
     "accuracy": "evaluation",

@@ -34,14 +34,20 @@ from .network import Network, symmetrise, to_network
 def as_network(model_or_network, dtype: torch.dtype = torch.float64) -> Network:
     """The float64 ``Network`` of an ``XNet`` (eval-mode function) or a ``Network`` (cast),
     refusing the per-sample RMS χ-net, which is a *ratio* of polynomials, not a polynomial."""
+    if hasattr(model_or_network, "network") and isinstance(
+        getattr(model_or_network, "network", None), Network
+    ):
+        model_or_network = model_or_network.network  # a Decomposition: the same function
     if isinstance(model_or_network, Network):
         net = model_or_network.to(dtype=dtype)
     elif isinstance(model_or_network, XNet):
         net = to_network(model_or_network, dtype=dtype)
     else:
         raise TypeError(
-            f"expected an XNet or a Network, got {type(model_or_network).__name__}; "
-            f"a ReLU/GELU baseline is not a polynomial and has no degrees"
+            f"expected an XNet, a Network or a Decomposition, got "
+            f"{type(model_or_network).__name__}: for your own bilinear nn.Module pass "
+            f"xnets_lite.from_module(model) (which checks that the import is exact); a model "
+            f"with a ReLU/GELU is not a polynomial and has no degrees"
         )
     if net.meta.get("norm") == "rms":
         raise ValueError(
