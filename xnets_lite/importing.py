@@ -221,6 +221,16 @@ def recognise(model: nn.Module) -> Layout:
         elif _is_norm(mod) and name:
             norms.append(name)
     if not blocks:
+        # the model itself may be the one block: logits = head(L x ⊙ R x), no embedding
+        found = _recognise_block(model)
+        if found is not None and not _is_fused(model):
+            found.pop("gate", None)
+            found["down"] = None
+            mine = {found["left"].partition(":")[0], found["right"].partition(":")[0]}
+            blocks = [("", found)]
+            order[""] = min(order[n] for n in mine)
+            others = [n for n in others if n not in mine]
+    if not blocks:
         raise ValueError(
             "from_module: found no bilinear block (a module with two nn.Linear children "
             "named like left/right, l/r or A/B, or a fused Bilinear(nn.Linear)); pass "
@@ -231,6 +241,8 @@ def recognise(model: nn.Module) -> Layout:
     def join(base: str, rel: str | None) -> str | None:
         if rel is None:
             return None
+        if not base:
+            return rel
         return base + rel if rel.startswith(":") else f"{base}.{rel}"
 
     layout_blocks = [

@@ -740,8 +740,6 @@ def from_factors(
     eb = cast(embed_bias, "embed_bias")
     _check_bias(eb, ew.shape[0], "embed_bias", "embed_weight")
     hb = cast(head_bias, "head_bias")
-    if hw.dim() == 2:
-        _check_bias(hb, hw.shape[0], "head_bias", "head_weight")
     embed = affine(ew, eb)
     layers, widths, any_rms = [], [embed.shape[0]], False
     for i, f in enumerate(factors):
@@ -771,6 +769,7 @@ def from_factors(
             f"= (n_classes, d_L), but "
             f"the last wire has width d_L = {widths[-1] - 1}{hint}"
         )
+    _check_bias(hb, hw.shape[0], "head_bias", "head_weight")
     head = affine(hw, hb)
     meta = dict(source="factors", norm="rms" if any_rms else None)
     try:
