@@ -120,15 +120,15 @@ def test_imports_point_one_way():
 
 
 def test_readme_example_runs():
-    """The README's "Use it on your own model" example is a doctest too."""
+    """The README's "Your own model" example is a doctest too."""
     import re
     from pathlib import Path
 
     text = (Path(xnets_lite.__file__).parents[1] / "README.md").read_text(encoding="utf-8")
-    section = text.partition("## Use it on your own model")[2].partition("\n## ")[0]
+    section = text.partition("## Your own model")[2].partition("\n## ")[0]
     blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
     if not blocks:
-        pytest.skip("README has no 'Use it on your own model' example yet")
+        pytest.skip("README has no 'Your own model' example yet")
     parser, runner = (
         doctest.DocTestParser(),
         doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE),

@@ -173,7 +173,7 @@ def _recognise_block(mod: nn.Module) -> dict | None:
 def _is_norm(mod: nn.Module) -> bool:
     return (
         hasattr(mod, "running_rms")
-        or isinstance(mod, nn.RMSNorm)
+        or isinstance(mod, getattr(nn, "RMSNorm", ()))
         or "rmsnorm" in type(mod).__name__.lower().replace("_", "")
     )
 

@@ -511,6 +511,10 @@ class Decomposition:
             None if source is None else Network.from_state_dict(source),
         )
 
+    def local_effective_dimensions(self, energy: float = 0.99, view: View = "reader") -> list[int]:
+        """Per wire, the ``effective_dimension`` of the local-SVD spectrum in ``view``."""
+        return [effective_dimension(s, energy) for s in self.local_spectra(view)]
+
 
 def odt(
     model_or_network: XNet | Network,
