@@ -42,6 +42,7 @@ NOTEBOOKS = (
     "03_eigenvectors",
     "04_tree",
     "05_validation",
+    "07_your_own_model",
 )
 
 #: Environment variables read by the ``parameters`` cell of every notebook.

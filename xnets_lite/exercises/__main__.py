@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..files import atomic_write
 from ..notebooks import NOTEBOOKS, ROOT
-from .cells import notebook_cells
+from .cells import SECTIONS, notebook_cells
 
 
 def insert(path: Path, cells: list[dict]) -> bool:
@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     cmd.add_argument("folder", nargs="?", default=str(ROOT / "notebooks"))
     args = parser.parse_args(argv)
     for name in NOTEBOOKS:
+        if name not in SECTIONS:  # a notebook without exercises (07)
+            continue
         cells = notebook_cells(name)
         changed = insert(Path(args.folder) / f"{name}.ipynb", cells)
         print(f"{name}: {len(cells)} exercise cells " + ("written" if changed else "unchanged"))
