@@ -37,6 +37,8 @@ from torch import Tensor
 from .degrees import as_network, check_center
 from .interpret import data_gradient, orient
 from .interpret import image_shape_of as _shape
+from .model import XNet
+from .network import Network
 
 
 @torch.no_grad()
@@ -73,7 +75,7 @@ def linear_and_quadratic(model, center=None) -> tuple[Tensor, Tensor, Tensor]:
     return f0, v @ net.embed[:, 1:], (q + q.mT) / 2
 
 
-def quadratic_forms(model, center=None) -> Tensor:
+def quadratic_forms(model: XNet | Network, center: Tensor | None = None) -> Tensor:
     """The signed quadratic form of every class, ``Q_c = ½ ∇²logit_c(center)``, exact from
     the weights (no data, no autograd).
 

@@ -16,6 +16,7 @@ signed so that moving the test images along ``+v`` raises the class's logit on a
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -23,7 +24,7 @@ from torch import Tensor
 
 from . import evaluation
 from .network import Network
-from .odt import Decomposition, _as_int, check_ranks, propagate_down
+from .odt import Decomposition, Ranks, _as_int, check_ranks, propagate_down
 
 
 def image_shape_of(d_input: int, image_shape=None) -> tuple[int, int]:
@@ -191,7 +192,7 @@ class ClassEigenvectors:
 def class_eigenvectors(
     dec: Decomposition,
     k: int = 3,
-    image_shape=None,
+    image_shape: int | Sequence[int] | None = None,
     sign_data: Tensor | None = None,
     sign_gradient: Tensor | None = None,
 ) -> ClassEigenvectors:
@@ -217,6 +218,30 @@ def class_eigenvectors(
     one copy of the input. For a one-layer model without linear terms these are the
     eigenvectors of the class's symmetrised interaction matrix ``Σ_h (Dᵀu_c)_h l_h r_hᵀ``
     (eigenvalues squared).
+
+    Args:
+        dec: ``odt(model)`` (a ``Network`` is refused: decompose it first).
+        k: eigenvectors per class (an int, 1 ≤ k ≤ d_input).
+        image_shape: how to lay an input out (``input_shape_of``): None = a square image when
+            d_input is a square number, else vectors; or an int / tuple.
+        sign_data, sign_gradient: see "Sign" above.
+
+    Returns:
+        A ``ClassEigenvectors``.
+
+    Shapes:
+        ``values``, ``share`` (C, k); ``vectors`` (C, k, d_input); ``images`` (C, k,
+        *input_shape); ``pixel_share`` (C,).
+
+    Example::
+
+        >>> import torch
+        >>> import xnets_lite as xl
+        >>> _ = torch.manual_seed(0)
+        >>> dec = xl.odt(xl.XNet(d_input=20, d_model=6, n_classes=3, n_layers=2))
+        >>> ce = xl.class_eigenvectors(dec, k=2)          # 20 inputs: vectors
+        >>> tuple(ce.images.shape), tuple(ce.values.shape)
+        ((3, 2, 20), (3, 2))
     """
     net = _check_decomposition(dec, "class_eigenvectors").network
     k = _as_int(k) if _as_int(k) is not None else k
@@ -354,7 +379,9 @@ class Tree:
 
 
 @torch.no_grad()
-def compositional_tree(dec: Decomposition, rank=15, image_shape=None) -> Tree:
+def compositional_tree(
+    dec: Decomposition, rank: Ranks = 15, image_shape: int | Sequence[int] | None = None
+) -> Tree:
     """Truncate every wire to its top ``rank`` directions and read off the tree.
 
     Args:

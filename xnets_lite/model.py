@@ -337,7 +337,14 @@ def calibrate_batch_rms(model: XNet, batches: Iterable) -> list[float]:
 
 class MLP(nn.Module):
     """The conventional baseline: the same embedding, width, depth and head as ``XNet``, with
-    residual blocks ``x + W₂ σ(W₁ x)`` (σ = ReLU or GELU) in place of the bilinear ones."""
+    residual blocks ``x + W₂ σ(W₁ x)`` (σ = ReLU or GELU) in place of the bilinear ones.
+
+    Args:
+        d_input, d_model, d_hidden, n_classes, n_layers: the sizes, as ``XNet``'s.
+        activation: ``"relu"`` or ``"gelu"``.
+
+    It has no tensor-network form (``odt`` and ``from_module`` refuse it).
+    """
 
     def __init__(
         self,

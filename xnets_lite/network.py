@@ -73,6 +73,9 @@ def parse_to(args: tuple, kwargs: dict) -> tuple[torch.device | None, torch.dtyp
 class BilinearLayer:
     """``w_out = D (L w ⊙ R w)``: the CP form of ``B[o,i,j] = Σ_h D[o,h] L[h,i] R[h,j]``.
 
+    Attributes:
+        left, right, down: the factors L, R, D.
+
     Shapes: ``left``, ``right`` (k, n_in); ``down`` (n_out, k); ``w`` (batch, n_in).
     """
 
@@ -126,6 +129,20 @@ class BilinearLayer:
 @dataclass
 class Network:
     """A chain of bilinear layers between a linear embedding and a linear head.
+
+    Build one with ``to_network`` (an ``XNet``), ``from_module`` (your own bilinear
+    ``nn.Module``) or ``from_factors`` (its weights); ``net(x)`` gives the logits.
+
+    Example::
+
+        >>> import torch
+        >>> import xnets_lite as xl
+        >>> net = xl.from_factors(torch.eye(3), blocks=[(torch.ones(2, 3), torch.ones(2, 3))],
+        ...                       head_weight=torch.ones(1, 2))
+        >>> net
+        Network(d_input=3, widths=[4, 3], hidden=[3], n_classes=1, dtype=float64, device=cpu)
+        >>> net(torch.tensor([1.0, 0.0, 1.0]))      # 2 · (1 + 1)²
+        tensor([8.], dtype=torch.float64)
 
     Attributes:
         embed: (n₀, d_input + 1), row 0 = e₀ so that ``w₀[0]`` is the constant.
@@ -428,6 +445,27 @@ def to_network(
     ``norm="rms"``: two per block, ``rms_layer`` then ``rms_block`` (or
     ``rms_direct_block``), degree 4^L, exact up to a positive per-sample scale that
     ``Network.__call__`` divides out.
+
+    Args:
+        model: a trained ``XNet`` (for any other bilinear model: ``from_module``).
+        dtype, device: of the network's tensors (float64 by default).
+
+    Returns:
+        The ``Network``: ``net(x)`` equals ``model(x)`` (eval mode).
+
+    Shapes:
+        ``x`` (batch, d_input) or images → (batch, n_classes); ``net.widths`` the wires.
+
+    Example::
+
+        >>> import torch
+        >>> import xnets_lite as xl
+        >>> _ = torch.manual_seed(0)
+        >>> model = xl.XNet(d_input=9, d_model=6, n_classes=3, n_layers=2).double().eval()
+        >>> net = xl.to_network(model)
+        >>> x = torch.rand(4, 9, dtype=torch.float64)
+        >>> torch.allclose(net(x), model(x))
+        True
     """
     if not isinstance(model, XNet):
         raise TypeError(
@@ -808,6 +846,27 @@ def symmetrise(net: Network) -> Network:
     ``(a + b)² − (a − b)² = 4ab``. Then every copy of a wire sees the same downstream
     Gram. Hidden units that are identically zero (e.g. ``L − R`` of a unit that was already
     symmetric) are dropped.
+
+    Args:
+        net: any ``Network``.
+
+    Returns:
+        A ``Network`` computing the same function, every layer with ``left is right``.
+
+    Shapes:
+        a layer of hidden size k becomes one of at most 2k.
+
+    Example::
+
+        >>> import torch
+        >>> import xnets_lite as xl
+        >>> _ = torch.manual_seed(0)
+        >>> model = xl.XNet(d_input=9, d_model=6, n_classes=3, n_layers=2).double().eval()
+        >>> net = xl.to_network(model)
+        >>> sym = xl.symmetrise(net)
+        >>> x = torch.rand(4, 9, dtype=torch.float64)
+        >>> all(layer.is_symmetric for layer in sym.layers), torch.allclose(sym(x), net(x))
+        (True, True)
     """
     layers = []
     for layer in net.layers:

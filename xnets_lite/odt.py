@@ -205,6 +205,28 @@ def orthogonalise(net: Network, rtol: float = RTOL) -> Network:
     For each wire, whiten its upstream Gram ``G = U S² Uᵀ`` (``whitening``): the producer
     keeps ``S⁻¹Uᵀ`` and the consumer absorbs ``U S``, so all of the scale ends in the head.
     Directions that carry nothing (zero eigenvalues) are dropped, so wires may shrink.
+
+    Args:
+        net: any ``Network``.
+        rtol: relative threshold below which a Gram eigenvalue counts as zero.
+
+    Returns:
+        The same function with every upstream Gram the identity (marked orthonormal, so
+        ``diagonalise`` accepts it).
+
+    Shapes:
+        wire l keeps its constant plus its non-null directions (≤ n_l coordinates).
+
+    Example::
+
+        >>> import torch
+        >>> import xnets_lite as xl
+        >>> _ = torch.manual_seed(0)
+        >>> net = xl.to_network(xl.XNet(d_input=9, d_model=6, n_classes=3, n_layers=2))
+        >>> ortho = xl.orthogonalise(net)
+        >>> g = upstream_grams(ortho)[1]
+        >>> torch.allclose(g, torch.eye(len(g), dtype=g.dtype), atol=1e-8)
+        True
     """
     return _orthogonalise(net, rtol)[0]
 
@@ -242,6 +264,26 @@ def diagonalise(
     the wire) and the **importance** of every coordinate in the new basis (``diag M``;
     index 0 = the constant, then the non-constant eigenvalues, largest first).
     ``pairs`` (each layer's ``pair_grams``, from ``_orthogonalise``) saves recomputing them.
+
+    Args:
+        net: an orthogonalised ``Network`` (``orthogonalise(net)``); anything else is refused.
+        pairs: optional, see above.
+
+    Returns:
+        ``(network, spectra, importance)``; ``odt`` wraps them in a ``Decomposition``.
+
+    Shapes:
+        ``spectra[l]``, ``importance[l]``: (n_l,) per wire.
+
+    Example::
+
+        >>> import torch
+        >>> import xnets_lite as xl
+        >>> _ = torch.manual_seed(0)
+        >>> net = xl.to_network(xl.XNet(d_input=9, d_model=6, n_classes=3, n_layers=2))
+        >>> diag, spectra, importance = xl.diagonalise(xl.orthogonalise(net))
+        >>> [len(s) for s in spectra] == diag.widths
+        True
     """
     if not isinstance(net, Network):
         raise TypeError(
@@ -328,9 +370,29 @@ def check_ranks(widths: list[int], ranks: Ranks) -> list[int]:
 def truncate(net: Network, ranks: Ranks) -> Network:
     """Keep the constant and the first ``ranks[l]`` directions of every wire.
 
-    Meant for a diagonalised network, whose coordinates are sorted by importance: then the
-    result is the ODT truncation. Producer rows and consumer columns are cut; the network
-    still runs (``net(x)``) and is smaller.
+    A diagonalised network's coordinates are sorted by importance, so the result is the ODT
+    truncation; an undecomposed network is refused (its first coordinates mean nothing).
+    Producer rows and consumer columns are cut; the network still runs and is smaller.
+
+    Args:
+        net: ``odt(model).network`` (or the ``Decomposition`` itself).
+        ranks: directions kept per wire besides the constant: an int for every wire or one
+            per wire (ints, numpy or 0-d torch integers).
+
+    Returns:
+        The truncated ``Network``.
+
+    Shapes:
+        wire l gets ``ranks[l] + 1`` coordinates.
+
+    Example::
+
+        >>> import numpy as np, torch
+        >>> import xnets_lite as xl
+        >>> _ = torch.manual_seed(0)
+        >>> dec = xl.odt(xl.XNet(d_input=9, d_model=6, n_classes=3, n_layers=2))
+        >>> xl.truncate(dec, np.int64(2)).widths
+        [3, 3, 3]
     """
     if isinstance(net, Decomposition):
         net = net.network
@@ -359,6 +421,15 @@ def truncate(net: Network, ranks: Ranks) -> Network:
 @dataclass
 class Decomposition:
     """The result of ``odt``: a gauge-fixed network (same function) and per-wire spectra.
+
+    ``dec.truncate(ranks)`` / ``dec.truncate(energy=0.99)`` cut it, ``dec.to(...)`` moves
+    it, ``dec.state_dict()`` / ``saving.save`` keep it. Example::
+
+        >>> import torch
+        >>> import xnets_lite as xl
+        >>> _ = torch.manual_seed(0)
+        >>> xl.odt(xl.XNet(d_input=9, d_model=6, n_classes=3, n_layers=2))
+        Decomposition(widths=[7, 7, 7], ranks_for(0.99)=[...], n_classes=3, ...)
 
     Attributes:
         network: orthogonalised and diagonalised (every Gram of its symmetrised tree);
@@ -624,6 +695,25 @@ def local_spectra(net: Network, view: View = "reader") -> list[Tensor]:
     the upstream Gram with an orthonormal wire below. Computed from k×k Grams, never from
     the (n, n²) matrix. The un-symmetrised ``D[(LLᵀ) ⊙ (RRᵀ)]Dᵀ`` would add the energy of
     the antisymmetric part of the layer, which does nothing to its function.
+
+    Args:
+        net: any ``Network`` (read in its own coordinates).
+        view: ``"reader"`` or ``"writer"``.
+
+    Returns:
+        One spectrum per wire, largest first.
+
+    Shapes:
+        ``out[l]``: (n_l,).
+
+    Example::
+
+        >>> import torch
+        >>> import xnets_lite as xl
+        >>> _ = torch.manual_seed(0)
+        >>> net = xl.to_network(xl.XNet(d_input=9, d_model=6, n_classes=3, n_layers=2))
+        >>> [len(s) for s in xl.local_spectra(net)] == net.widths
+        True
     """
     check_view(view)
 
@@ -645,7 +735,21 @@ def local_spectra(net: Network, view: View = "reader") -> list[Tensor]:
 
 def effective_dimension(spectrum: Tensor, energy: float = 0.99) -> int:
     """The number of directions needed to hold ``energy`` (default 99%) of the spectral
-    energy ``Σ λᵢ`` (λ = squared singular values, largest first)."""
+    energy ``Σ λᵢ`` (λ = squared singular values, largest first).
+
+    Args:
+        spectrum: (n,) non-negative values (any order).
+        energy: the share to hold, in (0, 1].
+
+    Returns:
+        The fewest values whose sum reaches ``energy`` of the total (0 for a zero spectrum).
+
+    Example::
+
+        >>> import torch
+        >>> effective_dimension(torch.tensor([5.0, 3.0, 1.0, 1.0]), 0.8)
+        2
+    """
     if not 0 < energy <= 1:
         raise ValueError(f"energy must be in (0, 1], got {energy}")
     s = spectrum.sort(descending=True).values

@@ -20,7 +20,8 @@ of this package is pickled. Round trips are bit-exact (the tensors are stored as
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from typing import Any, BinaryIO
 
 import torch
 
@@ -69,17 +70,24 @@ def from_state(state: dict):
     )
 
 
-def save(obj, path) -> None:
+def save(obj: Network | Decomposition | TreeNet, path: str | os.PathLike | BinaryIO) -> None:
     """Write a ``Network``, ``Decomposition`` or ``TreeNet`` as plain tensors + JSON metadata.
 
     Args:
         obj: what to keep.
         path: a file name (``str``, ``pathlib.Path``) or a binary file object.
+
+    Returns:
+        None (the file is written; ``load`` reads it back).
+
+    Example: see the module docstring (``save(dec, buffer)`` then ``load(buffer)``).
     """
     torch.save(state_of(obj), path)
 
 
-def load(path, map_location=None):
+def load(
+    path: str | os.PathLike | BinaryIO, map_location: str | torch.device | None = None
+) -> Network | Decomposition | TreeNet:
     """Read what ``save`` wrote with ``torch.load(weights_only=True)`` (no code runs).
 
     Args:
@@ -88,5 +96,7 @@ def load(path, map_location=None):
 
     Returns:
         The ``Network``, ``Decomposition`` or ``TreeNet``, bit-exact.
+
+    Example: see the module docstring (``save(dec, buffer)`` then ``load(buffer)``).
     """
     return from_state(torch.load(path, map_location=map_location, weights_only=True))
