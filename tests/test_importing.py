@@ -420,9 +420,9 @@ def test_a_bias_of_the_wrong_length_is_named():
 
 def test_a_transposed_embedding_or_head_is_named():
     model = seeded(lambda: Stack())
-    with pytest.raises(ValueError, match=r"embed_weight.*transposed: pass embed_weight\.T"):
+    with pytest.raises(ValueError, match=r"embed_weight.*transposed, pass embed_weight\.T"):
         from_factors(**factors_of(model, embed_weight=model.embed.weight.T))
-    with pytest.raises(ValueError, match=r"head_weight.*transposed: pass head_weight\.T"):
+    with pytest.raises(ValueError, match=r"head_weight.*transposed, pass head_weight\.T"):
         from_factors(**factors_of(model, head_weight=model.head.weight.T))
 
 
@@ -570,3 +570,51 @@ def test_trace_class_steps_use_the_course_wire_names():
 def test_effective_dimensions_and_ranks_for_say_what_they_count():
     doc = xl.Decomposition.effective_dimensions.__doc__
     assert "included" in doc and "ranks_for" in doc
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_to_and_save_on_cuda(tmp_path):
+    model = seeded(lambda: Stack()).cuda()
+    net = from_module(model, device="cuda")  # the check runs on a float64 CPU copy
+    assert net.device.type == "cuda"
+    dec = xl.odt(net).to("cuda")
+    assert dec.to("cpu").network.device.type == "cpu" and dec.to("cpu").spectra[0].is_cuda is False
+    xl.save(dec, tmp_path / "dec.pt")
+    again = xl.load(tmp_path / "dec.pt", map_location="cpu")
+    assert torch.equal(again.network.head, dec.network.head.cpu())
+    assert net.to(torch.float32).to("cpu").dtype == torch.float32
+
+
+def test_layout_errors_name_the_fix():
+    class Three(nn.Module):  # three linear maps outside any block: which is the head?
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Linear(D_IN, 6), nn.Linear(6, 6)
+            self.blocks = nn.ModuleList([Block(6, 4)])
+            self.c = nn.Linear(6, CLASSES)
+
+        def forward(self, x):
+            return self.c(self.blocks[0](self.b(self.a(x))))
+
+    with pytest.raises(ValueError, match="cannot tell the embedding and the head apart.*layout="):
+        from_module(Three())
+    with pytest.raises(ValueError, match="found no bilinear block"):
+        from_module(nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 2)))
+    with pytest.raises(TypeError, match="from_module expects an nn.Module"):
+        from_module(torch.zeros(3))
+    with pytest.raises(ValueError, match="layout\\['blocks'\\]\\[0\\] must be a dict"):
+        from_module(Three(), {"blocks": [{"left": "a"}], "head": "c"})
+    three = Three()
+    layout = {
+        "embed": "a",
+        "blocks": [
+            {"left": "b", "right": "b"},
+            {"left": "blocks.0.left", "right": "blocks.0.right"},
+        ],
+        "head": "c",
+    }
+    with pytest.raises(ValueError, match="do not chain: head_weight"):
+        from_module(three, layout)  # without its D the second block ends on 4 coordinates
+    layout["blocks"][1]["down"] = "blocks.0.down"
+    with pytest.raises(ImportCheckError, match="Likely cause"):
+        from_module(three, layout)  # b is linear, not a bilinear block: the check says no

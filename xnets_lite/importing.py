@@ -458,13 +458,14 @@ def from_module(
                 return net
             except ImportCheckError as err:
                 errors.append(err)
-        raise (
-            errors[-1]
-            if len(errors) == 1
-            else ImportCheckError(
-                f"from_module: neither residual=False nor residual=True reproduces the model. "
-                f"With residual=False: {errors[0]}"
-            )
+        checked = [e for e in errors if isinstance(e, ImportCheckError)]
+        if not checked:  # no build chained: the layout does not fit the model
+            raise errors[0]
+        if len(checked) == 1:
+            raise checked[0]
+        raise ImportCheckError(
+            f"from_module: neither residual=False nor residual=True reproduces the model. "
+            f"With residual=False: {checked[0]}"
         )
     flag = bool(residual)
     net = build(flag)

@@ -769,7 +769,7 @@ def from_factors(
         )
     if ew.shape[0] != first_in:
         reader = "block 0's L and R read" if factors else "head_weight reads"
-        hint = "; it looks transposed: pass embed_weight.T" if ew.shape[1] == first_in else ""
+        hint = "; if it is transposed, pass embed_weight.T" if ew.shape[1] == first_in else ""
         raise ValueError(
             f"from_factors: the factors do not chain: embed_weight has shape {tuple(ew.shape)} "
             f"= (d_0, d_input), but "
@@ -798,7 +798,8 @@ def from_factors(
         widths.append(new[-1].n_out)
     if hw.dim() != 2 or hw.shape[1] != widths[-1] - 1:
         hint = (
-            "; it looks transposed: pass head_weight.T"
+            f"; if it is transposed, pass head_weight.T (else the blocks should end on a "
+            f"wire of width {hw.shape[1]})"
             if hw.dim() == 2 and hw.shape[0] == widths[-1] - 1
             else ""
         )
