@@ -618,3 +618,13 @@ def test_layout_errors_name_the_fix():
     layout["blocks"][1]["down"] = "blocks.0.down"
     with pytest.raises(ImportCheckError, match="Likely cause"):
         from_module(three, layout)  # b is linear, not a bilinear block: the check says no
+
+
+def test_without_the_check_the_residual_flag_must_be_given():
+    model = seeded(lambda: Stack(residual=True))
+    with pytest.raises(ValueError, match="check=False pass residual"):
+        from_module(model, check=False)
+    net = from_module(model, check=False, residual=True)
+    assert "check" not in net.meta
+    torch.testing.assert_close(net(inputs()), logits_of(model, inputs()))
+    assert net.to(torch.float32, non_blocking=True).dtype == torch.float32

@@ -443,6 +443,11 @@ def from_module(
         return net
 
     chained = [b for b in plan.blocks if b.residual is None]
+    if residual is None and chained and not check:
+        raise ValueError(
+            "from_module: with check=False pass residual=True or False: the check is what "
+            "tells a residual model from a direct one"
+        )
     if residual is None and chained:
         flags, errors = [False, True], []
         for flag in flags:
@@ -451,8 +456,6 @@ def from_module(
             except ValueError as err:  # a residual block must map d → d
                 errors.append(err)
                 continue
-            if not check:
-                return net
             try:
                 check_network(net, model, inputs, tol=tol, what="from_module")
                 return net

@@ -45,6 +45,8 @@ def parse_to(args: tuple, kwargs: dict) -> tuple[torch.device | None, torch.dtyp
     reads them (a dtype, a device or its name, both, or a tensor whose device and dtype to
     take); an error names what was passed and what is accepted."""
     device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+    kwargs.pop("non_blocking", None)  # accepted as torch does; the copies are small
+    kwargs.pop("copy", None)
     if kwargs:
         raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
     for a in args:
