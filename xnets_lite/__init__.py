@@ -5,11 +5,14 @@ The public surface, in the order of the chain model → network → ODT → read
     XNet, MLP                       the models (model.py)
     Network, BilinearLayer          the exact tensor-network form (network.py)
     to_network, from_factors        ... of a trained XNet, or of any bilinear model's weights
+    from_module                     ... of your own bilinear nn.Module, checked (importing.py)
     symmetrise                      L = R on every layer, the same function
     odt, Decomposition              orthogonalise, diagonalise (odt.py)
     orthogonalise, diagonalise, truncate, effective_dimension, local_spectra
     class_eigenvectors, compositional_tree, trace_class     the reading (interpret.py)
     logit_degrees                   every logit split exactly by polynomial degree (degrees.py)
+    quadratic_forms                 every class's signed Q_c = ½ Hessian (interactions.py)
+    save, load                      keep any of them as plain tensors + JSON (saving.py)
     to_module                       a truncated network as a plain nn.Module (compress.py)
     Dataset, accuracy, eval_mode    data and evaluation (data.py, evaluation.py)
 
@@ -48,6 +51,7 @@ _WHERE = {
     "BilinearLayer": "core.network",
     "to_network": "core.network",
     "from_factors": "core.network",
+    "from_module": "core.importing",
     "symmetrise": "core.network",
     "odt": "core.odt",
     "Decomposition": "core.odt",
@@ -60,6 +64,9 @@ _WHERE = {
     "compositional_tree": "analysis.interpret",
     "trace_class": "analysis.interpret",
     "logit_degrees": "analysis.degrees",
+    "quadratic_forms": "analysis.interactions",
+    "save": "core.saving",
+    "load": "core.saving",
     "to_module": "core.compress",
     "Dataset": "data",
     "accuracy": "core.evaluation",

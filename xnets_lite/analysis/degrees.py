@@ -34,14 +34,20 @@ from xnets_lite.core.network import Network, symmetrise, to_network
 def as_network(model_or_network, dtype: torch.dtype = torch.float64) -> Network:
     """The float64 ``Network`` of an ``XNet`` (eval-mode function) or a ``Network`` (cast),
     refusing the per-sample RMS χ-net, which is a *ratio* of polynomials, not a polynomial."""
+    if hasattr(model_or_network, "network") and isinstance(
+        getattr(model_or_network, "network", None), Network
+    ):
+        model_or_network = model_or_network.network  # a Decomposition: the same function
     if isinstance(model_or_network, Network):
         net = model_or_network.to(dtype=dtype)
     elif isinstance(model_or_network, XNet):
         net = to_network(model_or_network, dtype=dtype)
     else:
         raise TypeError(
-            f"expected an XNet or a Network, got {type(model_or_network).__name__}; "
-            f"a ReLU/GELU baseline is not a polynomial and has no degrees"
+            f"expected an XNet, a Network or a Decomposition, got "
+            f"{type(model_or_network).__name__}: for your own bilinear nn.Module pass "
+            f"xnets_lite.from_module(model) (which checks that the import is exact); a model "
+            f"with a ReLU/GELU is not a polynomial and has no degrees"
         )
     if net.meta.get("norm") == "rms":
         raise ValueError(
@@ -89,7 +95,9 @@ def polynomial_wires(net: Network, x: Tensor, center=None) -> list[Tensor]:
 
 
 @torch.no_grad()
-def logit_degrees(model, x: Tensor, center=None, batch_size: int = 2000) -> Tensor:
+def logit_degrees(
+    model: XNet | Network, x: Tensor, center: Tensor | None = None, batch_size: int = 2000
+) -> Tensor:
     """``(2^L + 1, N, C)`` float64: the degree-d part ``f_d`` of every logit, for d = 0…2^L,
     around ``center`` (an input of shape (d_input,), or None for 0).
 
@@ -97,6 +105,26 @@ def logit_degrees(model, x: Tensor, center=None, batch_size: int = 2000) -> Tens
     is homogeneous of degree d in ``x − center``. ``model``: an ``XNet`` with ``norm=None`` or
     ``"batch-rms"`` (its eval-mode function) or a ``Network``; the per-sample RMS χ-net is
     refused (not a polynomial). ``x``: (N, d_input) or images.
+
+    Args:
+        model: an ``XNet``, a ``Network`` (``from_module(model)``) or a ``Decomposition``.
+        x: the inputs.
+        center: the expansion point (d_input,), default 0.
+        batch_size: inputs per batch.
+
+    Returns:
+        (2^L + 1, N, C) float64, the parts by degree.
+
+    Example::
+
+        >>> import torch
+        >>> import xnets_lite as xl
+        >>> _ = torch.manual_seed(0)
+        >>> net = xl.to_network(xl.XNet(d_input=9, d_model=6, n_classes=3, n_layers=2))
+        >>> x = torch.rand(5, 9, dtype=torch.float64)
+        >>> parts = xl.logit_degrees(net, x)
+        >>> tuple(parts.shape), torch.allclose(parts.sum(0), net(x))
+        ((5, 5, 3), True)
     """
     net = as_network(model)
     x = net.lift(x)[:, 1:]

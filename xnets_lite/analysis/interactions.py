@@ -37,6 +37,8 @@ from torch import Tensor
 from xnets_lite.analysis.degrees import as_network, check_center
 from xnets_lite.analysis.interpret import data_gradient, orient
 from xnets_lite.analysis.interpret import image_shape_of as _shape
+from xnets_lite.core.model import XNet
+from xnets_lite.core.network import Network
 
 
 @torch.no_grad()
@@ -73,8 +75,32 @@ def linear_and_quadratic(model, center=None) -> tuple[Tensor, Tensor, Tensor]:
     return f0, v @ net.embed[:, 1:], (q + q.mT) / 2
 
 
-def quadratic_forms(model, center=None) -> Tensor:
-    """(C, d, d) float64: ``Q_c = ½ ∇²logit_c(center)``, exact from the weights."""
+def quadratic_forms(model: XNet | Network, center: Tensor | None = None) -> Tensor:
+    """The signed quadratic form of every class, ``Q_c = ½ ∇²logit_c(center)``, exact from
+    the weights (no data, no autograd).
+
+    For a one-layer model without linear terms ``logit_c(x) = xᵀ Q_c x``, and the class Gram
+    of ``class_eigenvectors`` is ``Q_c²``: ``Q_c`` keeps the signs (excitation and
+    inhibition) that the Gram merges.
+
+    Args:
+        model: an ``XNet``, a ``Network`` (``from_module(model)``) or a ``Decomposition``.
+        center: the input the Hessian is taken at, (d_input,) (default: 0).
+
+    Returns:
+        (C, d_input, d_input) float64, symmetric.
+
+    Example::
+
+        >>> import torch
+        >>> import xnets_lite as xl
+        >>> E, L, R, H = torch.randn(5, 4), torch.randn(5, 5), torch.randn(5, 5), torch.randn(2, 5)
+        >>> net = xl.from_factors(E, blocks=[(L, R)], head_weight=H)
+        >>> q = xl.quadratic_forms(net)
+        >>> x = torch.randn(4, dtype=torch.float64)
+        >>> torch.allclose(net(x), torch.einsum("i,cij,j->c", x, q, x))
+        True
+    """
     return linear_and_quadratic(model, center)[2]
 
 

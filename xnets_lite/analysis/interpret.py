@@ -16,6 +16,7 @@ signed so that moving the test images along ``+v`` raises the class's logit on a
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -25,6 +26,8 @@ from xnets_lite.core import evaluation
 from xnets_lite.core.network import Network
 from xnets_lite.core.odt import (
     Decomposition,
+    Ranks,
+    as_int,
     check_ranks,
     effective_dimension,
     layer_gram,
@@ -48,6 +51,39 @@ def image_shape_of(d_input: int, image_shape=None) -> tuple[int, int]:
     if side * side != d_input:
         raise ValueError(f"cannot guess the image shape of {d_input} inputs; pass image_shape")
     return side, side
+
+
+def input_shape_of(d_input: int, image_shape=None) -> tuple[int, ...]:
+    """The shape to lay one input out in: ``image_shape`` when given (an int, ``(d,)``,
+    ``(H, W)`` or ``(C, H, W)``; checked against ``d_input``), else a square ``(s, s)`` when
+    ``d_input`` is a square number, else the flat ``(d_input,)``: inputs that are not images
+    stay vectors."""
+    if image_shape is None:
+        side = math.isqrt(d_input)
+        return (side, side) if side * side == d_input and d_input > 1 else (d_input,)
+    shape = (image_shape,) if isinstance(image_shape, int) else tuple(image_shape)
+    if not shape or not all(isinstance(n, int) and n > 0 for n in shape):
+        raise ValueError(
+            f"image_shape must be an int or a tuple of positive ints (e.g. (28, 28) or "
+            f"({d_input},) for vectors), got {image_shape!r}"
+        )
+    if math.prod(shape) != d_input:
+        raise ValueError(
+            f"image_shape {shape} has {math.prod(shape)} entries, but the network has "
+            f"{d_input} inputs; pass a shape with {d_input} entries, or None"
+        )
+    return shape
+
+
+def _check_decomposition(dec, what: str) -> Decomposition:
+    if isinstance(dec, Decomposition):
+        return dec
+    hint = (
+        f"call {what}(odt(net)): the reading needs the decomposed (orthonormal) network"
+        if isinstance(dec, Network)
+        else "call odt(model) first (from_module(model) for your own bilinear model)"
+    )
+    raise TypeError(f"{what} expects a Decomposition, got {type(dec).__name__}; {hint}")
 
 
 def direction_name(wire: int, k: int) -> str:
@@ -153,12 +189,19 @@ class ClassEigenvectors:
     pixel_share: Tensor
     sign: str = ""
 
+    def __repr__(self) -> str:
+        c, k = self.values.shape
+        return (
+            f"ClassEigenvectors(classes={c}, k={k}, input_shape={tuple(self.images.shape[2:])}, "
+            f"dtype={str(self.values.dtype)[6:]}, sign={self.sign!r})"
+        )
+
 
 @torch.no_grad()
 def class_eigenvectors(
     dec: Decomposition,
     k: int = 3,
-    image_shape=None,
+    image_shape: int | Sequence[int] | None = None,
     sign_data: Tensor | None = None,
     sign_gradient: Tensor | None = None,
 ) -> ClassEigenvectors:
@@ -184,8 +227,33 @@ def class_eigenvectors(
     one copy of the input. For a one-layer model without linear terms these are the
     eigenvectors of the class's symmetrised interaction matrix ``Σ_h (Dᵀu_c)_h l_h r_hᵀ``
     (eigenvalues squared).
+
+    Args:
+        dec: ``odt(model)`` (a ``Network`` is refused: decompose it first).
+        k: eigenvectors per class (an int, 1 ≤ k ≤ d_input).
+        image_shape: how to lay an input out (``input_shape_of``): None = a square image when
+            d_input is a square number, else vectors; or an int / tuple.
+        sign_data, sign_gradient: see "Sign" above.
+
+    Returns:
+        A ``ClassEigenvectors``.
+
+    Shapes:
+        ``values``, ``share`` (C, k); ``vectors`` (C, k, d_input); ``images`` (C, k,
+        *input_shape); ``pixel_share`` (C,).
+
+    Example::
+
+        >>> import torch
+        >>> import xnets_lite as xl
+        >>> _ = torch.manual_seed(0)
+        >>> dec = xl.odt(xl.XNet(d_input=20, d_model=6, n_classes=3, n_layers=2))
+        >>> ce = xl.class_eigenvectors(dec, k=2)          # 20 inputs: vectors
+        >>> tuple(ce.images.shape), tuple(ce.values.shape)
+        ((3, 2, 20), (3, 2))
     """
-    net = dec.network
+    net = _check_decomposition(dec, "class_eigenvectors").network
+    k = as_int(k) if as_int(k) is not None else k
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= net.d_input:
         raise ValueError(
             f"k must be an int between 1 and {net.d_input} (the input size), got {k!r}"
@@ -196,7 +264,7 @@ def class_eigenvectors(
     evals, evecs = torch.linalg.eigh((block + block.mT) / 2)
     evals, evecs = evals.flip(-1).clamp_min(0), evecs.flip(-1).mT  # (C, n), (C, n, n) rows
     tiny = torch.finfo(evals.dtype).tiny
-    h, w = image_shape_of(net.d_input, image_shape)
+    shape = input_shape_of(net.d_input, image_shape)
     grad, rule = sign_gradient, "raises the logit on average over the inputs given"
     if grad is None and sign_data is None:
         grad, rule = gradient_at_zero(net), "raises the logit at x = 0 (weights only)"
@@ -207,7 +275,7 @@ def class_eigenvectors(
     return ClassEigenvectors(
         values=evals[:, :k],
         share=evals[:, :k] / evals.sum(-1, keepdim=True).clamp_min(tiny),
-        images=vectors.reshape(*vectors.shape[:2], h, w),
+        images=vectors.reshape(*vectors.shape[:2], *shape),
         vectors=vectors,
         pixel_share=evals.sum(-1) / m.diagonal(dim1=-2, dim2=-1).sum(-1).clamp_min(tiny),
         sign=rule,
@@ -311,19 +379,58 @@ class Tree:
     importance: list[Tensor]
     ranks: list[int]
 
+    def __repr__(self) -> str:
+        classes = None if self.class_matrices is None else self.class_matrices.shape[0]
+        return (
+            f"Tree(ranks={self.ranks}, classes={classes}, input_shape="
+            f"{tuple(self.features.shape[1:])}, dtype={str(self.features.dtype)[6:]})"
+        )
+
 
 @torch.no_grad()
-def compositional_tree(dec: Decomposition, rank=15, image_shape=None) -> Tree:
-    """Truncate every wire to its top ``rank`` directions and read off the tree."""
+def compositional_tree(
+    dec: Decomposition, rank: Ranks = 15, image_shape: int | Sequence[int] | None = None
+) -> Tree:
+    """Truncate every wire to its top ``rank`` directions and read off the tree.
+
+    Args:
+        dec: ``odt(model)``.
+        rank: directions kept per wire besides the constant: an int (clipped to each wire's
+            width, so the default 15 fits narrow wires) or one int per wire (checked).
+        image_shape: how to lay out an input for ``features`` (see ``input_shape_of``;
+            default: square images where ``d_input`` is a square, else vectors).
+
+    Returns:
+        A ``Tree`` (features, interactions, class_matrices, importance, ranks).
+
+    Shapes:
+        ``features`` (k₀+1, *input_shape); ``interactions[l]`` (k_{l+1}+1, k_l+1, k_l+1);
+        ``class_matrices`` (C, k_L'+1, k_L'+1) over the wire the last layer reads.
+
+    Example::
+
+        >>> import torch
+        >>> import xnets_lite as xl
+        >>> _ = torch.manual_seed(0)
+        >>> dec = xl.odt(xl.XNet(d_input=20, d_model=6, n_classes=3, n_layers=2))
+        >>> tree = xl.compositional_tree(dec)            # rank 15 clipped to the widths
+        >>> tree.ranks, tuple(tree.features.shape)
+        ([6, 6, 6], (7, 20))
+        >>> xl.trace_class(tree, 0, top=1)[0].layer      # the course's layer 2 (reads w1)
+        2
+    """
+    dec = _check_decomposition(dec, "compositional_tree")
+    if as_int(rank) is not None:
+        rank = [min(as_int(rank), n - 1) for n in dec.widths]
     ranks = check_ranks(dec.widths, rank)
     net = dec.truncate(ranks)
-    h, w = image_shape_of(net.d_input, image_shape)
+    shape = input_shape_of(net.d_input, image_shape)
     interactions = [layer.dense(symmetric=True) for layer in net.layers]
     class_matrices = None
     if interactions:
         class_matrices = torch.einsum("co,oij->cij", net.head[1:], interactions.pop())
     return Tree(
-        features=net.embed[:, 1:].reshape(-1, h, w),
+        features=net.embed[:, 1:].reshape(-1, *shape),
         interactions=interactions,
         class_matrices=class_matrices,
         importance=[imp[: k + 1] for imp, k in zip(dec.importance, ranks)],
@@ -341,34 +448,94 @@ def top_pairs(matrix: Tensor, top: int) -> list[tuple[int, int, float]]:
     return [(int(i // n), int(i % n), float(sym.flatten()[i])) for i in idx if flat[i] > 0]
 
 
-def trace_class(tree: Tree, c: int, top: int = 3) -> list[dict]:
+@dataclass(frozen=True)
+class TraceStep:
+    """One step of ``trace_class``, in the course's names.
+
+    Attributes:
+        layer: the course's layer number l (1-based): layer l reads wire ``w(l-1)`` and
+            writes ``wl``; the top step is the last layer, contracted with the head.
+        output: what the step explains: ``"class c"`` at the top, else a direction
+            ``"wl.dk"`` of the wire the layer writes.
+        pairs: the strongest terms, ``(a, b, weight)`` with ``a``, ``b`` directions of wire
+            ``w(l-1)`` (``"const"`` or ``"w(l-1).dk"``), ``weight`` their coefficient (an
+            off-diagonal one counts both orders).
+        indices: the same pairs as ``(i, j, weight)`` coordinate indices (0 = constant).
+
+    ``step["layer"]``, ``step["output"]``, ``step["pairs"]`` still give the former dict's
+    values (0-based layer, ``"class c"`` or the output's index, ``indices``).
+    """
+
+    layer: int
+    output: str
+    pairs: list[tuple[str, str, float]]
+    indices: list[tuple[int, int, float]]
+    output_index: int | None = None
+
+    def __getitem__(self, key: str):
+        legacy = {
+            "layer": self.layer - 1,
+            "output": self.output if self.output_index is None else self.output_index,
+            "pairs": self.indices,
+        }
+        if key not in legacy:
+            raise KeyError(f"{key!r}; a TraceStep has .layer, .output, .pairs, .indices")
+        return legacy[key]
+
+    def __str__(self) -> str:
+        terms = ", ".join(f"{a}·{b} ({w:+.3g})" for a, b, w in self.pairs)
+        return f"layer {self.layer}: {self.output} ← {terms}"
+
+
+def _step(layer: int, output: str, indices: list, output_index: int | None = None) -> TraceStep:
+    """A ``TraceStep`` of 0-based ``layer`` (reads wire ``layer``), named as the course does."""
+    names = [(direction_name(layer, i), direction_name(layer, j), w) for i, j, w in indices]
+    return TraceStep(layer + 1, output, names, indices, output_index)
+
+
+def trace_class(tree: Tree, c: int, top: int = 3) -> list[TraceStep]:
     """Follow class ``c`` down the tree: its strongest interactions at the last layer, then,
     for every direction they use, that direction's strongest interactions one layer below,
     down to the features.
 
-    Returns one dict per step, top first: ``{"layer", "output", "pairs"}``, where
-    ``output`` is the direction being explained (``"class c"`` at the top) and ``pairs`` the
-    list of (i, j, weight) combining directions i and j of the wire below (0 = constant).
+    Args:
+        tree: ``compositional_tree(dec)``.
+        c: the class (0 ≤ c < n_classes).
+        top: terms kept per step.
+
+    Returns:
+        One ``TraceStep`` per step, top first, named as the course names wires
+        (``layer`` 1-based, directions ``"wl.dk"``, ``"const"``).
+
+    Example::
+
+        >>> import torch
+        >>> import xnets_lite as xl
+        >>> _ = torch.manual_seed(0)
+        >>> tree = xl.compositional_tree(xl.odt(xl.XNet(d_input=9, d_model=6, n_classes=3)))
+        >>> step = xl.trace_class(tree, 1, top=2)[0]
+        >>> step.output, step.layer, len(step.pairs)
+        ('class 1', 3, 2)
     """
+    if not isinstance(tree, Tree):
+        raise TypeError(
+            f"trace_class expects a Tree (compositional_tree(odt(model))), got "
+            f"{type(tree).__name__}"
+        )
     if tree.class_matrices is None:
         raise ValueError("this network has no bilinear layer: there is no tree to trace")
     n_classes = tree.class_matrices.shape[0]
+    c = as_int(c) if as_int(c) is not None else c
     if isinstance(c, bool) or not isinstance(c, int) or not 0 <= c < n_classes:
         raise ValueError(f"class must be an int in [0, {n_classes}), got {c!r}")
     n_layers = len(tree.interactions) + 1
-    steps = [
-        {
-            "layer": n_layers - 1,
-            "output": f"class {c}",
-            "pairs": top_pairs(tree.class_matrices[c], top),
-        }
-    ]
-    frontier = {i for i, j, _ in steps[0]["pairs"] for i in (i, j)} - {0}
+    steps = [_step(n_layers - 1, f"class {c}", top_pairs(tree.class_matrices[c], top))]
+    frontier = {i for i, j, _ in steps[0].indices for i in (i, j)} - {0}
     for layer in reversed(range(n_layers - 1)):
         below = set()
         for o in sorted(frontier):
             pairs = top_pairs(tree.interactions[layer][o], top)
-            steps.append({"layer": layer, "output": o, "pairs": pairs})
+            steps.append(_step(layer, direction_name(layer + 1, o), pairs, o))
             below |= {i for i, j, _ in pairs for i in (i, j)}
         frontier = below - {0}
     return steps
@@ -393,7 +560,7 @@ def trace_term_counts(tree: Tree, top: int = 3, classes=None) -> dict:
     for c in classes:
         for n, step in enumerate(trace_class(tree, c, top=top)):
             for prefix in ("", "top_") if n == 0 else ("",):
-                for i, j, _ in step["pairs"]:
+                for i, j, _ in step.indices:
                     out[prefix + "terms"] += 1
                     out[prefix + "with_constant"] += int(i == 0 or j == 0)
                     out[prefix + "constant"] += int(i == j == 0)

@@ -79,6 +79,54 @@ class TreeNet(nn.Module):
     def num_parameters(self) -> int:
         return num_parameters(self)
 
+    def extra_repr(self) -> str:
+        widths = [self.embed.shape[0]] + [
+            (m.coef if isinstance(m, Quadratic) else m.down).shape[0] for m in self.layers
+        ]
+        return (
+            f"d_input={self.d_input}, widths={widths}, n_classes={self.head.shape[0] - 1}, "
+            f"parameters={self.num_parameters()}, dtype={str(self.embed.dtype)[6:]}, "
+            f"device={self.embed.device}"
+        )
+
+    @classmethod
+    def from_state_dict(
+        cls, state: dict, kinds: list[str] | None = None, d_input: int | None = None
+    ) -> TreeNet:
+        """Rebuild a ``TreeNet`` from its own ``state_dict()`` (bit-exact): each layer's kind
+        (``"quadratic"`` / ``"factored"``) is read from its keys unless ``kinds`` says it,
+        ``d_input`` from the embedding."""
+        embed, head = state["embed"], state["head"]
+        n_layers = len({k.split(".")[1] for k in state if k.startswith("layers.")})
+        layers, n = [], embed.shape[0]
+        for i in range(n_layers):
+            kind = (kinds or [None] * n_layers)[i] or (
+                "quadratic" if f"layers.{i}.coef" in state else "factored"
+            )
+            if kind == "quadratic":
+                coef = state[f"layers.{i}.coef"]
+                dummy = BilinearLayer(
+                    coef.new_zeros(1, n), coef.new_zeros(1, n), coef.new_zeros(coef.shape[0], 1)
+                )
+                module = Quadratic(dummy)
+                module.coef = nn.Parameter(coef.clone())
+                n = coef.shape[0]
+            else:
+                left, down = state[f"layers.{i}.left"], state[f"layers.{i}.down"]
+                right = state.get(f"layers.{i}.right", left)
+                module = Factored(BilinearLayer(left, right, down))
+                if f"layers.{i}.right" not in state:
+                    module.right = None
+                n = down.shape[0]
+            layers.append(module)
+        out = cls.__new__(cls)
+        nn.Module.__init__(out)
+        out.d_input = embed.shape[1] - 1 if d_input is None else int(d_input)
+        out.embed = nn.Parameter(embed.clone())
+        out.layers = nn.ModuleList(layers)
+        out.head = nn.Parameter(head.clone())
+        return out
+
     def forward(self, x: Tensor) -> Tensor:
         x = check_input(x, self.d_input).to(self.embed)
         w = torch.cat([torch.ones_like(x[:, :1]), x], dim=1) @ self.embed.T
@@ -89,7 +137,29 @@ class TreeNet(nn.Module):
 
 
 def to_module(net: Network) -> TreeNet:
-    """A plain PyTorch module computing ``net`` (see ``TreeNet``)."""
+    """A plain PyTorch module computing ``net`` (see ``TreeNet``): model compression.
+
+    Args:
+        net: a ``Network``, typically truncated (``Decomposition.truncate``).
+
+    Returns:
+        A ``TreeNet`` (``nn.Module``); ``saving.save`` keeps it, ``TreeNet.from_state_dict``
+        rebuilds it from its ``state_dict``.
+
+    Shapes:
+        input (batch, d_input) or images; output (batch, n_classes).
+
+    Example::
+
+        >>> import torch
+        >>> import xnets_lite as xl
+        >>> _ = torch.manual_seed(0)
+        >>> dec = xl.odt(xl.XNet(d_input=9, d_model=6, n_classes=3, n_layers=2))
+        >>> small = xl.to_module(dec.truncate(2))
+        >>> x = torch.randn(4, 9, dtype=torch.float64)
+        >>> torch.allclose(small(x), dec.truncate(2)(x))
+        True
+    """
     if not isinstance(net, Network):
         raise TypeError(
             f"to_module expects a Network (e.g. Decomposition.truncate(k)), "

@@ -128,6 +128,12 @@ def eval_mode(model: nn.Module | Network) -> Iterator[nn.Module | Network]:
     A ``Network`` (no modes) passes through unchanged. Gradients are not switched off: wrap
     in ``torch.no_grad()`` for that (the functions below do).
 
+    Args:
+        model: an ``nn.Module`` or a ``Network``.
+
+    Returns:
+        A context manager that yields ``model``.
+
     Examples::
 
         >>> from torch import nn
@@ -201,6 +207,25 @@ def accuracy(
     """Fraction of ``data`` that ``model`` classifies correctly, in [0, 1] (0 for no data).
 
     Counted on the model's device, one host sync per batch.
+
+    Args:
+        model: an ``nn.Module`` (run in eval mode) or a ``Network``.
+        data: a ``Dataset``, an ``(x, y)`` pair or an iterable of ``(x, y)`` batches.
+        batch_size: inputs per batch.
+        transform: applied to each batch of inputs first.
+
+    Returns:
+        The accuracy, a float in [0, 1].
+
+    Example::
+
+        >>> import torch
+        >>> from torch import nn
+        >>> model = nn.Linear(2, 2, bias=False)
+        >>> _ = model.weight.data.copy_(torch.eye(2))
+        >>> x, y = torch.tensor([[1.0, 0.0], [0.0, 1.0], [2.0, 3.0]]), torch.tensor([0, 1, 0])
+        >>> accuracy(model, (x, y))                # the third is classified 1
+        0.6666666666666666
     """
     correct, total = 0, 0
     for z, y in _batched_logits(model, data, batch_size, transform):

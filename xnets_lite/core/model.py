@@ -336,7 +336,14 @@ def calibrate_batch_rms(model: XNet, batches: Iterable) -> list[float]:
 
 class MLP(nn.Module):
     """The conventional baseline: the same embedding, width, depth and head as ``XNet``, with
-    residual blocks ``x + W₂ σ(W₁ x)`` (σ = ReLU or GELU) in place of the bilinear ones."""
+    residual blocks ``x + W₂ σ(W₁ x)`` (σ = ReLU or GELU) in place of the bilinear ones.
+
+    Args:
+        d_input, d_model, d_hidden, n_classes, n_layers: the sizes, as ``XNet``'s.
+        activation: ``"relu"`` or ``"gelu"``.
+
+    It has no tensor-network form (``odt`` and ``from_module`` refuse it).
+    """
 
     def __init__(
         self,
@@ -380,10 +387,15 @@ def check_input(x: torch.Tensor, d_input: int) -> torch.Tensor:
         raise TypeError(f"expected a torch.Tensor of inputs, got {type(x).__name__}")
     if x.dim() >= 2 and x[0].numel() == d_input:
         return x.reshape(x.shape[0], d_input)
+    if x.dim() == 1 and x.numel() == d_input:
+        raise ValueError(
+            f"x is one input of shape ({d_input},); pass a batch, x[None] of shape "
+            f"(1, {d_input}) (a Network also takes the single vector)"
+        )
     raise ValueError(
-        f"input of shape {tuple(x.shape)} does not fit a model with d_input={d_input}: pass a "
-        f"batch of shape (batch, {d_input}) or of images with {d_input} pixels each "
-        f"(e.g. (batch, 1, 32, 32) for grayscale SVHN, (batch, 784) for MNIST)"
+        f"x of shape {tuple(x.shape)} does not fit a model with d_input={d_input}: pass a "
+        f"batch of shape (batch, {d_input}), or of inputs with {d_input} entries each (e.g. "
+        f"images (batch, 1, H, W) with H·W = {d_input})"
     )
 
 

@@ -23,6 +23,7 @@ Nothing of size k³ or (d+1)^(2^L) is built, except by ``Network.dense`` (tests,
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,14 +31,52 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
+from xnets_lite.core.checking import check_network
 from xnets_lite.core.model import XNet, check_input
 
 MAX_DENSE_ELEMENTS = 50_000_000
+
+#: The ``format`` field of a saved network (``Network.state_dict``; part of the file format).
+NETWORK_FORMAT = "xnets-lite/network/1"
+
+
+def parse_to(args: tuple, kwargs: dict) -> tuple[torch.device | None, torch.dtype | None]:
+    """``(device, dtype)`` from the arguments of a ``.to(...)`` call, read as ``Tensor.to``
+    reads them (a dtype, a device or its name, both, or a tensor whose device and dtype to
+    take); an error names what was passed and what is accepted."""
+    device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+    kwargs.pop("non_blocking", None)  # accepted as torch does; the copies are small
+    kwargs.pop("copy", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    for a in args:
+        if isinstance(a, torch.dtype):
+            dtype = a
+        elif isinstance(a, Tensor):
+            device, dtype = a.device, a.dtype
+        elif isinstance(a, (str, torch.device, int)) and not isinstance(a, bool):
+            device = a
+        else:
+            raise TypeError(
+                f"to() takes a dtype (torch.float32), a device ('cpu', 'cuda') or a tensor, "
+                f"got {a!r}"
+            )
+    if device is not None:
+        try:
+            device = torch.device(device)
+        except (RuntimeError, TypeError) as err:
+            raise ValueError(f"unknown device {device!r}: use 'cpu', 'cuda' or 'cuda:N'") from err
+    if dtype is not None and not isinstance(dtype, torch.dtype):
+        raise TypeError(f"dtype must be a torch.dtype such as torch.float64, got {dtype!r}")
+    return device, dtype
 
 
 @dataclass
 class BilinearLayer:
     """``w_out = D (L w ⊙ R w)``: the CP form of ``B[o,i,j] = Σ_h D[o,h] L[h,i] R[h,j]``.
+
+    Attributes:
+        left, right, down: the factors L, R, D.
 
     Shapes: ``left``, ``right`` (k, n_in); ``down`` (n_out, k); ``w`` (batch, n_in).
     """
@@ -84,10 +123,28 @@ class BilinearLayer:
     def map(self, fn: Callable[[Tensor], Tensor]) -> BilinearLayer:
         return BilinearLayer(fn(self.left), fn(self.right), fn(self.down))
 
+    def __repr__(self) -> str:
+        sym = ", symmetric" if self.is_symmetric else ""
+        return f"BilinearLayer(n_in={self.n_in}, hidden={self.n_hidden}, n_out={self.n_out}{sym})"
+
 
 @dataclass
 class Network:
     """A chain of bilinear layers between a linear embedding and a linear head.
+
+    Build one with ``to_network`` (an ``XNet``), ``from_module`` (your own bilinear
+    ``nn.Module``) or ``from_factors`` (its weights); ``net(x)`` gives the logits.
+
+    Example::
+
+        >>> import torch
+        >>> import xnets_lite as xl
+        >>> net = xl.from_factors(torch.eye(3), blocks=[(torch.ones(2, 3), torch.ones(2, 3))],
+        ...                       head_weight=torch.ones(1, 2))
+        >>> net
+        Network(d_input=3, widths=[4, 3], hidden=[3], n_classes=1, dtype=float64, device=cpu)
+        >>> net(torch.tensor([1.0, 0.0, 1.0]))      # 2 · (1 + 1)²
+        tensor([8.], dtype=torch.float64)
 
     Attributes:
         embed: (n₀, d_input + 1), row 0 = e₀ so that ``w₀[0]`` is the constant.
@@ -154,11 +211,51 @@ class Network:
     def device(self) -> torch.device:
         return self.embed.device
 
-    def to(
-        self, device: torch.device | str | None = None, dtype: torch.dtype | None = None
-    ) -> Network:
+    def to(self, *args, **kwargs) -> Network:
+        """A copy on another device and/or in another dtype, called like ``Tensor.to``:
+        ``net.to(torch.float32)``, ``net.to("cuda")``, ``net.to("cuda", torch.float64)``,
+        ``net.to(device=..., dtype=...)`` or ``net.to(other_tensor)``. Returns ``self`` when
+        nothing changes (as torch does)."""
+        device, dtype = parse_to(args, kwargs)
+        if (device is None or torch.device(device) == self.device) and (
+            dtype is None or dtype == self.dtype
+        ):
+            return self
         fn = lambda t: t.to(device=device, dtype=dtype)  # noqa: E731
         return self.map(fn)
+
+    def __repr__(self) -> str:
+        hidden = [layer.n_hidden for layer in self.layers]
+        return (
+            f"Network(d_input={self.d_input}, widths={self.widths}, hidden={hidden}, "
+            f"n_classes={self.n_classes}, dtype={str(self.dtype).removeprefix('torch.')}, "
+            f"device={self.device})"
+        )
+
+    def state_dict(self) -> dict:
+        """Plain tensors + JSON-able metadata: ``{"format", "meta" (a JSON string),
+        "embed", "layers": [{"left", "right", "down"}], "head"}``. ``torch.save`` it and
+        ``torch.load(path, weights_only=True)`` reads it back (``from_state_dict``), bit-exact;
+        ``saving.save`` / ``saving.load`` do both."""
+        return {
+            "format": NETWORK_FORMAT,
+            "meta": json.dumps(self.meta, default=str, sort_keys=True),
+            "embed": self.embed,
+            "layers": [dict(left=x.left, right=x.right, down=x.down) for x in self.layers],
+            "head": self.head,
+        }
+
+    @classmethod
+    def from_state_dict(cls, state: dict) -> Network:
+        """The network saved by ``state_dict`` (bit-exact)."""
+        if not isinstance(state, dict) or state.get("format") != NETWORK_FORMAT:
+            got = state.get("format") if isinstance(state, dict) else type(state).__name__
+            raise ValueError(
+                f"Network.from_state_dict expects a saved network (format {NETWORK_FORMAT!r}), "
+                f"got {got!r}; saving.load(path) reads any saved state"
+            )
+        layers = [BilinearLayer(d["left"], d["right"], d["down"]) for d in state["layers"]]
+        return cls(state["embed"], layers, state["head"], json.loads(state["meta"]))
 
     def map(self, fn: Callable[[Tensor], Tensor]) -> Network:
         return Network(
@@ -203,7 +300,10 @@ class Network:
         return self.wires(x)[-1] @ self.head.T
 
     def __call__(self, x: Tensor) -> Tensor:
-        """Logits (batch, n_classes), dehomogenised: equal to the source model's logits."""
+        """Logits (batch, n_classes), dehomogenised: equal to the source model's logits.
+        A single input (d_input,) gives (n_classes,), as an ``nn.Linear`` does."""
+        if isinstance(x, Tensor) and x.dim() == 1 and x.numel() == self.d_input:
+            return self(x[None])[0]
         out = self.homogeneous(x)
         return out[:, 1:] / out[:, :1]
 
@@ -347,11 +447,33 @@ def to_network(
     ``norm="rms"``: two per block, ``rms_layer`` then ``rms_block`` (or
     ``rms_direct_block``), degree 4^L, exact up to a positive per-sample scale that
     ``Network.__call__`` divides out.
+
+    Args:
+        model: a trained ``XNet`` (for any other bilinear model: ``from_module``).
+        dtype, device: of the network's tensors (float64 by default).
+
+    Returns:
+        The ``Network``: ``net(x)`` equals ``model(x)`` (eval mode).
+
+    Shapes:
+        ``x`` (batch, d_input) or images → (batch, n_classes); ``net.widths`` the wires.
+
+    Example::
+
+        >>> import torch
+        >>> import xnets_lite as xl
+        >>> _ = torch.manual_seed(0)
+        >>> model = xl.XNet(d_input=9, d_model=6, n_classes=3, n_layers=2).double().eval()
+        >>> net = xl.to_network(model)
+        >>> x = torch.rand(4, 9, dtype=torch.float64)
+        >>> torch.allclose(net(x), model(x))
+        True
     """
     if not isinstance(model, XNet):
         raise TypeError(
-            f"to_network expects an XNet (a χ-net), got {type(model).__name__}; "
-            f"a ReLU/GELU baseline has no tensor-network form"
+            f"to_network expects an XNet (a χ-net), got {type(model).__name__}; for your own "
+            f"bilinear model use xnets_lite.from_module(model) (or from_factors with its "
+            f"weights); a ReLU/GELU baseline has no tensor-network form"
         )
     if model.norm == "batch-rms" and model.training:
         warnings.warn(
@@ -451,33 +573,117 @@ def _block_layer(f: dict, i: int) -> BilinearLayer:
     )
 
 
+def _as_factor(t, name: str, device, dtype) -> Tensor | None:
+    """One argument of ``from_factors`` as a tensor of ``dtype``, or a clear error."""
+    if t is None:
+        return None
+    if isinstance(t, torch.nn.Module):
+        hint = "its .weight (and its .bias as the matching *_bias)"
+        raise TypeError(
+            f"from_factors: {name} must be a tensor, got a {type(t).__name__} module; pass "
+            f"{hint}, or import the whole model with from_module(model)"
+        )
+    try:
+        return torch.as_tensor(t).detach().to(device=device, dtype=dtype)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(
+            f"from_factors: {name} must be a tensor (or array), got {type(t).__name__}"
+        ) from err
+
+
+def _check_bias(bias: Tensor | None, n: int, name: str, of: str) -> None:
+    if bias is not None and tuple(bias.shape) != (n,):
+        raise ValueError(
+            f"from_factors: {name} must have shape ({n},), one entry per row of {of}; got "
+            f"{tuple(bias.shape)}"
+        )
+
+
+def _norm_arg(norm, i: int):
+    """A block's entry of ``norms``: None, a positive scalar c, or ("rms", γ or None)."""
+    if norm is None:
+        return None
+    if isinstance(norm, str) and norm == "rms":
+        return ("rms", None)
+    if isinstance(norm, tuple) and len(norm) == 2 and norm[0] == "rms":
+        return norm
+    try:
+        c = float(norm)
+    except (TypeError, ValueError):
+        c = None
+    if c is None or not c > 0:
+        raise ValueError(
+            f"from_factors: norms[{i}] must be None, a positive number c (the block reads "
+            f"w / c: a frozen scalar norm such as running_rms + eps), 'rms' or ('rms', γ) "
+            f"(a per-sample RMS norm with elementwise weight γ); got {norm!r}"
+        )
+    return c
+
+
+def _rms_blocks(f: dict, i: int, norm, n: int) -> list[BilinearLayer]:
+    """Block ``i`` after a per-sample RMS norm: ``rms_layer`` then ``rms_block`` /
+    ``rms_direct_block``; the norm's weight γ is folded into the columns of L and R."""
+    lw, rw = f["left"], f["right"]
+    gamma = None if norm[1] is None else torch.as_tensor(norm[1]).to(lw)
+    if gamma is not None:
+        lw, rw = lw * gamma, rw * gamma
+    if f.get("left_bias") is not None or f.get("right_bias") is not None:
+        raise ValueError(
+            f"from_factors: block {i} has a per-sample RMS norm and a bias on L or R: "
+            f"(L x / rms(x) + b) is not a ratio of polynomials the network form holds; "
+            f"only bias-free L and R can follow a per-sample norm"
+        )
+    down = f.get("down")
+    first = rms_layer(n, lw.dtype, lw.device)
+    if f["residual"]:
+        if down is None:
+            down = torch.eye(lw.shape[0], dtype=lw.dtype, device=lw.device)
+        bias = f.get("down_bias")
+        bias = down.new_zeros(down.shape[0]) if bias is None else bias
+        return [first, rms_block(lw, rw, down, bias)]
+    if down is not None or lw.shape[0] != lw.shape[1]:
+        raise ValueError(
+            f"from_factors: block {i}: after a per-sample RMS norm a direct block must be "
+            f"(Lx) ⊙ (Rx) with square L, R and no D; got L {tuple(lw.shape)}"
+            + ("" if down is None else f", D {tuple(down.shape)}")
+        )
+    return [first, rms_direct_block(lw, rw)]
+
+
 @torch.no_grad()
 def from_factors(
-    embed_weight: Tensor,
+    embed_weight: Tensor | None = None,
     embed_bias: Tensor | None = None,
     blocks: Sequence[tuple[Tensor, ...] | dict] = (),
     head_weight: Tensor | None = None,
     head_bias: Tensor | None = None,
     *,
     residual: bool = False,
+    norms: Sequence | None = None,
     dtype: torch.dtype = torch.float64,
     device: torch.device | str | None = None,
+    check: torch.nn.Module | tuple | None = None,
+    tol: float = 1e-6,
 ) -> Network:
     """The ``Network`` of any bilinear model, from its weights: embedding, blocks, head.
 
     The model is ``logits = H w_L + b_H`` with ``w₀ = E x + b_E`` and, per block,
 
-        direct:    w ← D ((L w + b_L) ⊙ (R w + b_R)) + b_D
-        residual:  w ← w + D ((L w + b_L) ⊙ (R w + b_R)) + b_D
+        direct:    w ← D ((L n(w) + b_L) ⊙ (R n(w) + b_R)) + b_D
+        residual:  w ← w + D ((L n(w) + b_L) ⊙ (R n(w) + b_R)) + b_D
 
-    Every bias may be left out (``None``: zero); a block without ``D`` has ``D = I`` (the
-    paper's direct layer ``(Ax + a) ⊙ (Bx + b)``). Each factor is cast to ``dtype`` (float64
-    by default) and the biases become the constant coordinate (``affine``), so the result
-    computes exactly the model's logits and every analysis of the package applies
-    (``odt``, ``class_eigenvectors``, ``compositional_tree``, ``logit_degrees``, …).
+    where ``n`` is the block's norm (``norms``; default none). Every bias may be left out
+    (``None``: zero); a block without ``D`` has ``D = I`` (the paper's direct layer
+    ``(Ax + a) ⊙ (Bx + b)``); without ``embed_weight`` the blocks read the input itself.
+    Each factor is cast to ``dtype`` (float64 by default) and the biases become the constant
+    coordinate (``affine``), so the result computes exactly the model's logits and every
+    analysis of the package applies (``odt``, ``class_eigenvectors``, ``compositional_tree``,
+    ``logit_degrees``, …). For a model written as an ``nn.Module`` ``from_module`` finds the
+    factors itself.
 
     Args:
-        embed_weight: ``E`` (d_0, d_input); ``embed_bias``: ``b_E`` (d_0,) or None.
+        embed_weight: ``E`` (d_0, d_input), or None for no embedding (``E = I``).
+        embed_bias: ``b_E`` (d_0,) or None.
         blocks: one entry per bilinear layer, bottom to top: ``(L, R)``, ``(L, R, D)``, or a
             dict with keys ``left``, ``right`` and optionally ``down``, ``left_bias``,
             ``right_bias``, ``down_bias``, ``residual``. Shapes: ``L``, ``R`` (h, d_in),
@@ -485,11 +691,21 @@ def from_factors(
             ``d_out = d_in``.
         head_weight: ``H`` (n_classes, d_L); ``head_bias``: ``b_H`` (n_classes,) or None.
         residual: whether blocks without their own ``residual`` key are residual.
+        norms: one entry per block, the norm applied to its input: None; a positive number
+            ``c`` (a frozen scalar norm, ``w / c``, e.g. ``running_rms + eps``); ``"rms"`` or
+            ``("rms", γ)`` (a per-sample RMS norm ``γ ⊙ w / rms(w)``, bias-free L and R only;
+            exact up to a per-sample scale that ``Network.__call__`` divides out).
         dtype, device: of the network's tensors.
+        check: the module the factors came from, or ``(module, inputs)``: the network is
+            compared with it in float64 (``importing.check_network``), and a difference
+            larger than ``tol`` (relative to the logits' size) raises with its likely cause.
+
+    Returns:
+        The ``Network``: ``net(x)`` (batch, d_input) → logits (batch, n_classes).
 
     Raises:
-        ValueError / TypeError: a block of the wrong form, or factors whose shapes do not
-            chain (the message names the block and the shapes).
+        TypeError / ValueError: an argument of the wrong kind or shape (the message names it
+            and says what was expected); ``ImportCheckError``: the check failed.
 
     Examples::
 
@@ -509,32 +725,121 @@ def from_factors(
         True
     """
     if head_weight is None:
-        raise TypeError("from_factors needs head_weight, the (n_classes, d_L) read-out")
-    cast = lambda t: (
-        None
-        if t is None
-        else torch.as_tensor(t)
-        .detach()
-        .to(  # noqa: E731
-            device=device, dtype=dtype
+        raise TypeError(
+            "from_factors needs head_weight, the (n_classes, d_L) read-out (the last "
+            "nn.Linear's .weight)"
         )
-    )
-    embed = affine(cast(embed_weight), cast(embed_bias))
-    layers = [
-        _block_layer(
-            {
-                k: cast(v) if k != "residual" else v
-                for k, v in _block_factors(block, i, residual).items()
-            },
-            i,
+    if isinstance(embed_weight, (tuple, list)) and not blocks:
+        raise TypeError(
+            "from_factors: embed_weight is a list; did you pass the blocks first? Use "
+            "from_factors(E, b_E, blocks=[...], head_weight=H)"
         )
-        for i, block in enumerate(blocks)
-    ]
-    head = affine(cast(head_weight), cast(head_bias))
+    if isinstance(blocks, (Tensor, dict)) or not isinstance(blocks, Sequence):
+        raise TypeError(
+            f"from_factors: blocks must be a list with one entry per block ((L, R), (L, R, D) "
+            f"or a dict), got {type(blocks).__name__}"
+        )
+    if norms is not None and len(norms) != len(blocks):
+        raise ValueError(
+            f"from_factors: norms has {len(norms)} entries for {len(blocks)} blocks; give one "
+            f"per block (None where a block has no norm)"
+        )
+    cast = lambda t, name: _as_factor(t, name, device, dtype)  # noqa: E731
+    factors = []
+    for i, block in enumerate(blocks):
+        f = _block_factors(block, i, residual)
+        factors.append(
+            {k: v if k == "residual" else cast(v, f"blocks[{i}]['{k}']") for k, v in f.items()}
+        )
+    for i, f in enumerate(factors):
+        h = f["left"].shape[0] if f["left"].dim() == 2 else None
+        if h is not None:
+            _check_bias(f.get("left_bias"), h, f"blocks[{i}]['left_bias']", "L")
+            _check_bias(f.get("right_bias"), h, f"blocks[{i}]['right_bias']", "R")
+        down = f.get("down")
+        if down is not None and down.dim() == 2:
+            _check_bias(f.get("down_bias"), down.shape[0], f"blocks[{i}]['down_bias']", "D")
+    hw = cast(head_weight, "head_weight")
+    first_in = factors[0]["left"].shape[-1] if factors else hw.shape[-1]
+    ew = cast(embed_weight, "embed_weight")
+    if ew is None:
+        ew = torch.eye(first_in, dtype=hw.dtype, device=hw.device)
+    if ew.dim() != 2:
+        raise ValueError(
+            f"from_factors: embed_weight must be a matrix (d_0, d_input), got shape "
+            f"{tuple(ew.shape)}"
+        )
+    if ew.shape[0] != first_in:
+        reader = "block 0's L and R read" if factors else "head_weight reads"
+        hint = "; if it is transposed, pass embed_weight.T" if ew.shape[1] == first_in else ""
+        raise ValueError(
+            f"from_factors: the factors do not chain: embed_weight has shape {tuple(ew.shape)} "
+            f"= (d_0, d_input), but "
+            f"{reader} d_0 = {first_in}{hint}"
+        )
+    eb = cast(embed_bias, "embed_bias")
+    _check_bias(eb, ew.shape[0], "embed_bias", "embed_weight")
+    hb = cast(head_bias, "head_bias")
+    embed = affine(ew, eb)
+    layers, widths, any_rms = [], [embed.shape[0]], False
+    for i, f in enumerate(factors):
+        norm = None if norms is None else _norm_arg(norms[i], i)
+        if isinstance(norm, tuple):
+            any_rms = True
+            if f["left"].dim() != 2 or f["left"].shape[1] != widths[-1] - 1:
+                raise ValueError(
+                    f"from_factors: block {i}'s L has shape {tuple(f['left'].shape)}, but the "
+                    f"wire before it has width {widths[-1] - 1}"
+                )
+            new = _rms_blocks(f, i, norm, widths[-1])
+        else:
+            if norm is not None:
+                f = dict(f, left=f["left"] / norm, right=f["right"] / norm)
+            new = [_block_layer(f, i)]
+        layers += new
+        widths.append(new[-1].n_out)
+    if hw.dim() != 2 or hw.shape[1] != widths[-1] - 1:
+        hint = (
+            f"; if it is transposed, pass head_weight.T (else the blocks should end on a "
+            f"wire of width {hw.shape[1]})"
+            if hw.dim() == 2 and hw.shape[0] == widths[-1] - 1
+            else ""
+        )
+        raise ValueError(
+            f"from_factors: the factors do not chain: head_weight has shape {tuple(hw.shape)} "
+            f"= (n_classes, d_L), but "
+            f"the last wire has width d_L = {widths[-1] - 1}{hint}"
+        )
+    _check_bias(hb, hw.shape[0], "head_bias", "head_weight")
+    head = affine(hw, hb)
+    meta = dict(source="factors", norm="rms" if any_rms else None)
     try:
-        return Network(embed, layers, head, dict(source="factors", norm=None))
+        net = Network(embed, layers, head, meta)
     except ValueError as err:
         raise ValueError(f"from_factors: the factors do not chain: {err}") from err
+    if check is not None:
+        module, inputs = check if isinstance(check, tuple) else (check, None)
+
+        def other() -> Network:
+            flipped = [
+                dict(_block_factors(b, i, residual), residual=not f["residual"])
+                for i, (b, f) in enumerate(zip(blocks, factors))
+            ]
+            alt = from_factors(
+                embed_weight,
+                embed_bias,
+                flipped,
+                head_weight,
+                head_bias,
+                norms=norms,
+                dtype=dtype,
+                device=device,
+            )
+            alt.meta["residual"] = not factors[0]["residual"] if factors else None
+            return alt
+
+        check_network(net, module, inputs, tol=tol, alternative=other, what="from_factors")
+    return net
 
 
 def symmetrise(net: Network) -> Network:
@@ -544,6 +849,27 @@ def symmetrise(net: Network) -> Network:
     ``(a + b)² − (a − b)² = 4ab``. Then every copy of a wire sees the same downstream
     Gram. Hidden units that are identically zero (e.g. ``L − R`` of a unit that was already
     symmetric) are dropped.
+
+    Args:
+        net: any ``Network``.
+
+    Returns:
+        A ``Network`` computing the same function, every layer with ``left is right``.
+
+    Shapes:
+        a layer of hidden size k becomes one of at most 2k.
+
+    Example::
+
+        >>> import torch
+        >>> import xnets_lite as xl
+        >>> _ = torch.manual_seed(0)
+        >>> model = xl.XNet(d_input=9, d_model=6, n_classes=3, n_layers=2).double().eval()
+        >>> net = xl.to_network(model)
+        >>> sym = xl.symmetrise(net)
+        >>> x = torch.rand(4, 9, dtype=torch.float64)
+        >>> all(layer.is_symmetric for layer in sym.layers), torch.allclose(sym(x), net(x))
+        (True, True)
     """
     layers = []
     for layer in net.layers:

@@ -29,6 +29,7 @@ biases, the residual's linear terms and the logit offsets. It is never truncated
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, get_args
@@ -37,7 +38,7 @@ import torch
 from torch import Tensor
 
 from xnets_lite.core.model import XNet
-from xnets_lite.core.network import BilinearLayer, Network, symmetrise, to_network
+from xnets_lite.core.network import BilinearLayer, Network, parse_to, symmetrise, to_network
 
 #: Directions kept per wire: one int for every wire, or one per wire (wire 0 first).
 Ranks = int | Sequence[int]
@@ -49,6 +50,9 @@ LOCAL_VIEWS = get_args(View)
 #: Directions whose upstream Gram eigenvalue is below ``RTOL`` times the largest carry no
 #: function (numerically zero); orthogonalising drops them.
 RTOL = 1e-12
+
+#: The ``format`` field of a saved decomposition (part of the file format).
+DECOMPOSITION_FORMAT = "xnets-lite/decomposition/1"
 
 
 # ---------------------------------------------------------------------------------------
@@ -201,6 +205,28 @@ def orthogonalise(net: Network, rtol: float = RTOL) -> Network:
     For each wire, whiten its upstream Gram ``G = U S² Uᵀ`` (``whitening``): the producer
     keeps ``S⁻¹Uᵀ`` and the consumer absorbs ``U S``, so all of the scale ends in the head.
     Directions that carry nothing (zero eigenvalues) are dropped, so wires may shrink.
+
+    Args:
+        net: any ``Network``.
+        rtol: relative threshold below which a Gram eigenvalue counts as zero.
+
+    Returns:
+        The same function with every upstream Gram the identity (marked orthonormal, so
+        ``diagonalise`` accepts it).
+
+    Shapes:
+        wire l keeps its constant plus its non-null directions (≤ n_l coordinates).
+
+    Example::
+
+        >>> import torch
+        >>> import xnets_lite as xl
+        >>> _ = torch.manual_seed(0)
+        >>> net = xl.to_network(xl.XNet(d_input=9, d_model=6, n_classes=3, n_layers=2))
+        >>> ortho = xl.orthogonalise(net)
+        >>> g = upstream_grams(ortho)[1]
+        >>> torch.allclose(g, torch.eye(len(g), dtype=g.dtype), atol=1e-8)
+        True
     """
     return _orthogonalise(net, rtol)[0]
 
@@ -218,6 +244,7 @@ def _orthogonalise(net: Network, rtol: float) -> tuple[Network, list[tuple[Tenso
             gram = layer_gram(layer, pairs=pairs[-1])
         p, p_inv = whitening(gram, rtol)
         net = _gauge(net, wire, p, p_inv)
+    net.meta["basis"] = "orthonormal"
     return net, pairs
 
 
@@ -237,7 +264,43 @@ def diagonalise(
     the wire) and the **importance** of every coordinate in the new basis (``diag M``;
     index 0 = the constant, then the non-constant eigenvalues, largest first).
     ``pairs`` (each layer's ``pair_grams``, from ``_orthogonalise``) saves recomputing them.
+
+    Args:
+        net: an orthogonalised ``Network`` (``orthogonalise(net)``); anything else is refused.
+        pairs: optional, see above.
+
+    Returns:
+        ``(network, spectra, importance)``; ``odt`` wraps them in a ``Decomposition``.
+
+    Shapes:
+        ``spectra[l]``, ``importance[l]``: (n_l,) per wire.
+
+    Example::
+
+        >>> import torch
+        >>> import xnets_lite as xl
+        >>> _ = torch.manual_seed(0)
+        >>> net = xl.to_network(xl.XNet(d_input=9, d_model=6, n_classes=3, n_layers=2))
+        >>> diag, spectra, importance = xl.diagonalise(xl.orthogonalise(net))
+        >>> [len(s) for s in spectra] == diag.widths
+        True
     """
+    if not isinstance(net, Network):
+        raise TypeError(
+            f"diagonalise expects an orthogonalised Network (orthogonalise(net)), got "
+            f"{type(net).__name__}; odt(model) runs both steps"
+        )
+    if net.meta.get("basis") not in ("orthonormal", "decomposed"):
+        gram_error = max(
+            float((g - torch.eye(len(g), dtype=g.dtype, device=g.device)).abs().max())
+            for g in upstream_grams(net)
+        )
+        if gram_error > 1e-6:
+            raise ValueError(
+                f"diagonalise needs an orthogonalised network (every upstream Gram the "
+                f"identity), but this one's Grams are off by up to {gram_error:.3g}; call "
+                f"orthogonalise(net) first, or odt(net), which runs both steps"
+            )
     n_wires = len(net.layers) + 1
     spectra, importance = [None] * n_wires, [None] * n_wires
     m = net.head[1:].T @ net.head[1:]
@@ -253,25 +316,48 @@ def diagonalise(
         if wire > 0:
             known = None if pairs is None else pairs[wire - 1]
             m = propagate_down(net.layers[wire - 1], m, pairs=known)
+    net.meta["basis"] = "decomposed"
     return net, spectra, importance
+
+
+def as_int(k) -> int | None:
+    """``k`` as an int when it is integer-like (int, numpy or 0-d torch integer), else None;
+    bools are not ranks."""
+    if isinstance(k, bool) or getattr(k, "dtype", None) == torch.bool:
+        return None
+    if isinstance(k, Tensor):
+        if k.dim() != 0 or k.is_floating_point() or k.is_complex():
+            return None
+        return int(k)
+    try:
+        return operator.index(k)
+    except TypeError:
+        return None
 
 
 def check_ranks(widths: list[int], ranks: Ranks) -> list[int]:
     """Normalise ``ranks`` (int, or one int per wire) to a list; clear errors otherwise."""
     n_wires = len(widths)
-    if isinstance(ranks, bool) or not isinstance(ranks, (int, list, tuple)):
+    if isinstance(ranks, Tensor) and ranks.dim() == 1:
+        ranks = ranks.tolist()
+    if as_int(ranks) is not None:
+        ranks = [as_int(ranks)] * n_wires
+    elif isinstance(ranks, (list, tuple)) or (
+        hasattr(ranks, "__len__") and hasattr(ranks, "__iter__") and not isinstance(ranks, str)
+    ):
+        ranks = [r if as_int(r) is None else as_int(r) for r in ranks]
+    else:
         raise TypeError(
             f"ranks must be an int or a list of {n_wires} ints (one per wire), "
             f"got {type(ranks).__name__}"
         )
-    ranks = [ranks] * n_wires if isinstance(ranks, int) else list(ranks)
     if len(ranks) != n_wires:
         raise ValueError(
             f"got {len(ranks)} ranks for a network with {n_wires} wires; "
             f"give one rank per wire (wire 0 = after the embedding)"
         )
     for wire, (k, n) in enumerate(zip(ranks, widths)):
-        if isinstance(k, bool) or not isinstance(k, int):
+        if as_int(k) is None:
             raise TypeError(f"rank of wire {wire} must be an int, got {k!r}")
         if k < 0 or k > n - 1:
             raise ValueError(
@@ -284,10 +370,43 @@ def check_ranks(widths: list[int], ranks: Ranks) -> list[int]:
 def truncate(net: Network, ranks: Ranks) -> Network:
     """Keep the constant and the first ``ranks[l]`` directions of every wire.
 
-    Meant for a diagonalised network, whose coordinates are sorted by importance: then the
-    result is the ODT truncation. Producer rows and consumer columns are cut; the network
-    still runs (``net(x)``) and is smaller.
+    A diagonalised network's coordinates are sorted by importance, so the result is the ODT
+    truncation; an undecomposed network is refused (its first coordinates mean nothing).
+    Producer rows and consumer columns are cut; the network still runs and is smaller.
+
+    Args:
+        net: ``odt(model).network`` (or the ``Decomposition`` itself).
+        ranks: directions kept per wire besides the constant: an int for every wire or one
+            per wire (ints, numpy or 0-d torch integers).
+
+    Returns:
+        The truncated ``Network``.
+
+    Shapes:
+        wire l gets ``ranks[l] + 1`` coordinates.
+
+    Example::
+
+        >>> import numpy as np, torch
+        >>> import xnets_lite as xl
+        >>> _ = torch.manual_seed(0)
+        >>> dec = xl.odt(xl.XNet(d_input=9, d_model=6, n_classes=3, n_layers=2))
+        >>> xl.truncate(dec, np.int64(2)).widths
+        [3, 3, 3]
     """
+    if isinstance(net, Decomposition):
+        net = net.network
+    if not isinstance(net, Network):
+        raise TypeError(
+            f"truncate expects a decomposed Network (odt(model).network) or a Decomposition, "
+            f"got {type(net).__name__}"
+        )
+    if net.meta.get("basis") != "decomposed":
+        raise ValueError(
+            "truncate keeps the first ranks[l] coordinates of every wire, which are its most "
+            "important directions only after ODT sorted them; this network was not decomposed. "
+            "Use odt(net).truncate(ranks) (or truncate(diagonalise(orthogonalise(net))[0], ...))"
+        )
     ranks = check_ranks(net.widths, ranks)
     for wire, k in enumerate(ranks):
         n = net.widths[wire]
@@ -302,6 +421,15 @@ def truncate(net: Network, ranks: Ranks) -> Network:
 @dataclass
 class Decomposition:
     """The result of ``odt``: a gauge-fixed network (same function) and per-wire spectra.
+
+    ``dec.truncate(ranks)`` / ``dec.truncate(energy=0.99)`` cut it, ``dec.to(...)`` moves
+    it, ``dec.state_dict()`` / ``saving.save`` keep it. Example::
+
+        >>> import torch
+        >>> import xnets_lite as xl
+        >>> _ = torch.manual_seed(0)
+        >>> xl.odt(xl.XNet(d_input=9, d_model=6, n_classes=3, n_layers=2))
+        Decomposition(widths=[7, 7, 7], ranks_for(0.99)=[...], n_classes=3, ...)
 
     Attributes:
         network: orthogonalised and diagonalised (every Gram of its symmetrised tree);
@@ -377,7 +505,82 @@ class Decomposition:
         return truncate(self.network, ranks)
 
     def effective_dimensions(self, energy: float = 0.99) -> list[int]:
+        """Per wire, the number of **global singular directions** (eigenvalues of the
+        downstream Gram, ``spectra``) holding ``energy`` of the total, the constant's share
+        **included**. ``ranks_for(energy)`` counts something else: the non-constant
+        coordinates ``truncate`` keeps (``importance[1:]``), so it can be larger than
+        ``effective_dimensions(energy) - 1`` when the constant mixes with the other
+        directions. Use ``ranks_for`` to choose ranks, this one to compare spectra.
+
+        Example::
+
+            >>> import torch
+            >>> from xnets_lite.core.model import XNet
+            >>> _ = torch.manual_seed(0)
+            >>> dec = odt(XNet(d_input=9, d_model=6, n_classes=3, n_layers=2))
+            >>> len(dec.effective_dimensions()) == len(dec.ranks_for(0.99)) == 3
+            True
+        """
         return [effective_dimension(s, energy) for s in self.spectra]
+
+    def to(self, *args, **kwargs) -> Decomposition:
+        """A copy on another device / in another dtype, called like ``Tensor.to``
+        (``dec.to(torch.float32)``, ``dec.to("cuda")``); ``self`` when nothing changes."""
+        device, dtype = parse_to(args, kwargs)
+        if (device is None or device == self.network.device) and (
+            dtype is None or dtype == self.network.dtype
+        ):
+            return self
+        fn = lambda t: t.to(device=device, dtype=dtype)  # noqa: E731
+        return Decomposition(
+            self.network.map(fn),
+            [fn(s) for s in self.spectra],
+            [fn(s) for s in self.importance],
+            None if self.source is None else self.source.map(fn),
+        )
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.network.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.network.device
+
+    def __repr__(self) -> str:
+        return (
+            f"Decomposition(widths={self.widths}, ranks_for(0.99)={self.ranks_for(0.99)}, "
+            f"n_classes={self.network.n_classes}, "
+            f"dtype={str(self.dtype).removeprefix('torch.')}, device={self.device})"
+        )
+
+    def state_dict(self) -> dict:
+        """Plain tensors + JSON-able metadata, loadable with ``torch.load(weights_only=True)``
+        (``Decomposition.from_state_dict``; ``saving.save`` writes it to a file)."""
+        return {
+            "format": DECOMPOSITION_FORMAT,
+            "network": self.network.state_dict(),
+            "spectra": list(self.spectra),
+            "importance": list(self.importance),
+            "source": None if self.source is None else self.source.state_dict(),
+        }
+
+    @classmethod
+    def from_state_dict(cls, state: dict) -> Decomposition:
+        """The decomposition saved by ``state_dict`` (bit-exact)."""
+        if not isinstance(state, dict) or state.get("format") != DECOMPOSITION_FORMAT:
+            got = state.get("format") if isinstance(state, dict) else type(state).__name__
+            raise ValueError(
+                f"Decomposition.from_state_dict expects a saved decomposition (format "
+                f"{DECOMPOSITION_FORMAT!r}), got {got!r}; saving.load(path) reads any state"
+            )
+        source = state.get("source")
+        return cls(
+            Network.from_state_dict(state["network"]),
+            list(state["spectra"]),
+            list(state["importance"]),
+            None if source is None else Network.from_state_dict(source),
+        )
 
     def local_effective_dimensions(self, energy: float = 0.99, view: View = "reader") -> list[int]:
         """Per wire, the ``effective_dimension`` of the local-SVD spectrum in ``view``."""
@@ -390,10 +593,38 @@ def odt(
     dtype: torch.dtype = torch.float64,
     rtol: float = RTOL,
 ) -> Decomposition:
-    """Orthogonalise, then diagonalise, a χ-net (``XNet``) or its ``Network``.
+    """Orthogonalise, then diagonalise, a χ-net (``XNet``) or its ``Network``: the ODT.
 
-    Runs in ``dtype`` (float64 by default) on ``device`` (e.g. ``"cuda"``; default: where the
-    network is). Truncate afterwards with ``Decomposition.truncate(ranks)``.
+    Every step is a gauge transformation, so ``dec.network`` computes the same function;
+    its wires are orthonormal and sorted by importance, ready for ``Decomposition.truncate``.
+
+    Args:
+        model_or_network: an ``XNet``, or a ``Network`` (``from_module(model)`` for your
+            own bilinear model, ``from_factors`` for its weights).
+        device: where to compute (e.g. ``"cuda"``; default: where the network is).
+        dtype: torch.float64 (default) or torch.float32.
+        rtol: directions whose upstream Gram eigenvalue is below ``rtol`` × the largest are
+            numerically zero and dropped.
+
+    Returns:
+        A ``Decomposition``: ``network``, per-wire ``spectra`` and ``importance``, ``source``.
+
+    Shapes:
+        ``spectra[l]``, ``importance[l]``: (n_l,) for a wire of n_l coordinates (constant
+        included); ``dec.network(x)``: (batch, d_input) → (batch, n_classes).
+
+    Example::
+
+        >>> import torch
+        >>> import xnets_lite as xl
+        >>> _ = torch.manual_seed(0)
+        >>> model = xl.XNet(d_input=16, d_model=8, n_classes=3, n_layers=2).double().eval()
+        >>> dec = xl.odt(model)
+        >>> x = torch.randn(4, 16, dtype=torch.float64)
+        >>> torch.allclose(dec.network(x), model(x))
+        True
+        >>> dec.truncate(energy=0.99).widths <= dec.widths
+        True
     """
     if dtype not in (torch.float32, torch.float64):
         raise TypeError(f"odt runs in torch.float32 or torch.float64, got {dtype}")
@@ -412,9 +643,12 @@ def odt(
     elif isinstance(model_or_network, Network):
         net = model_or_network.to(device=device, dtype=dtype)
     else:
+        if isinstance(model_or_network, Decomposition):
+            raise TypeError("odt got a Decomposition: it is already decomposed (use it as is)")
         raise TypeError(
-            f"odt expects an XNet or a Network, got {type(model_or_network).__name__}"
-            f" (a ReLU/GELU baseline has no tensor-network form)"
+            f"odt expects an XNet or a Network, got {type(model_or_network).__name__}: for "
+            f"your own bilinear nn.Module call odt(xnets_lite.from_module(model)) (or "
+            f"from_factors(...) with its weights); a ReLU/GELU model has no tensor-network form"
         )
     # No explicit symmetrise: the Grams are those of the symmetrised tree, computed from L
     # and R directly at half the cost (symmetrising doubles the hidden size).
@@ -461,6 +695,25 @@ def local_spectra(net: Network, view: View = "reader") -> list[Tensor]:
     the upstream Gram with an orthonormal wire below. Computed from k×k Grams, never from
     the (n, n²) matrix. The un-symmetrised ``D[(LLᵀ) ⊙ (RRᵀ)]Dᵀ`` would add the energy of
     the antisymmetric part of the layer, which does nothing to its function.
+
+    Args:
+        net: any ``Network`` (read in its own coordinates).
+        view: ``"reader"`` or ``"writer"``.
+
+    Returns:
+        One spectrum per wire, largest first.
+
+    Shapes:
+        ``out[l]``: (n_l,).
+
+    Example::
+
+        >>> import torch
+        >>> import xnets_lite as xl
+        >>> _ = torch.manual_seed(0)
+        >>> net = xl.to_network(xl.XNet(d_input=9, d_model=6, n_classes=3, n_layers=2))
+        >>> [len(s) for s in xl.local_spectra(net)] == net.widths
+        True
     """
     check_view(view)
 
@@ -482,7 +735,21 @@ def local_spectra(net: Network, view: View = "reader") -> list[Tensor]:
 
 def effective_dimension(spectrum: Tensor, energy: float = 0.99) -> int:
     """The number of directions needed to hold ``energy`` (default 99%) of the spectral
-    energy ``Σ λᵢ`` (λ = squared singular values, largest first)."""
+    energy ``Σ λᵢ`` (λ = squared singular values, largest first).
+
+    Args:
+        spectrum: (n,) non-negative values (any order).
+        energy: the share to hold, in (0, 1].
+
+    Returns:
+        The fewest values whose sum reaches ``energy`` of the total (0 for a zero spectrum).
+
+    Example::
+
+        >>> import torch
+        >>> effective_dimension(torch.tensor([5.0, 3.0, 1.0, 1.0]), 0.8)
+        2
+    """
     if not 0 < energy <= 1:
         raise ValueError(f"energy must be in (0, 1], got {energy}")
     s = spectrum.sort(descending=True).values

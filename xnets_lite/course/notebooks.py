@@ -44,6 +44,7 @@ NOTEBOOKS = (
     "04_tree",
     "05_validation",
     "06_similarity",
+    "07_your_own_model",
 )
 
 #: Environment variables read by the ``parameters`` cell of every notebook.

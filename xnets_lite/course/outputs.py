@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from pathlib import Path
 
 from xnets_lite.files import PACKAGE, atomic_write
@@ -174,12 +175,12 @@ def commit_outputs(source_path, executed_path, dataset: str) -> bool:
 # Checks shared by the tests of committed and executed notebooks
 # ---------------------------------------------------------------------------------------
 def figures_not_displayed(nb: dict) -> list[int]:
-    """Indices of code cells that save a figure (``save(``) but show no ``image/png``: the
-    figure a reader would never see (a bare ``Figure`` renders as text without pyplot's
-    inline backend)."""
+    """Indices of code cells that save a figure (the notebooks' bare ``save(``, not a method
+    such as ``torch.save(`` or ``xl.save(``) but show no ``image/png``: the figure a reader
+    would never see (a bare ``Figure`` renders as text without pyplot's inline backend)."""
     missing = []
     for i, cell in enumerate(nb["cells"]):
-        if cell["cell_type"] != "code" or "save(" not in _text(cell["source"]):
+        if cell["cell_type"] != "code" or not re.search(r"(?<![\w.])save\(", _text(cell["source"])):
             continue
         if VOLATILE in cell.get("metadata", {}).get("tags", []):
             continue

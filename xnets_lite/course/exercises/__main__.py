@@ -17,7 +17,7 @@ import re
 import sys
 from pathlib import Path
 
-from xnets_lite.course.exercises.cells import notebook_cells
+from xnets_lite.course.exercises.cells import SECTIONS, notebook_cells
 from xnets_lite.course.notebooks import NOTEBOOKS, ROOT
 from xnets_lite.files import atomic_write
 
@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     cmd.add_argument("folder", nargs="?", default=str(ROOT / "notebooks"))
     args = parser.parse_args(argv)
     for name in NOTEBOOKS:
+        if name not in SECTIONS:  # a notebook without exercises (07)
+            continue
         cells = notebook_cells(name)
         changed = insert(Path(args.folder) / f"{name}.ipynb", cells)
         print(f"{name}: {len(cells)} exercise cells " + ("written" if changed else "unchanged"))
