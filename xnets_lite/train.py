@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import resume
+from . import resume, status
 from .config import RUN_OPTIONS, TrainConfig, split_train_kwargs
 from .data import Dataset, add_noise, rgb_noise_to_gray
 from .evaluation import BATCH_SIZE, accuracy, placement
@@ -177,9 +177,15 @@ class Progress:
         # ~50 updates of the batch bar per epoch: tqdm's own cost stays invisible next to a step.
         self.every = max(1, steps_per_epoch // 50)
         self.pending = 0
+        # The status line for a listener outside the kernel (status.py: make reproduce).
+        self.desc, self.status, self.throttle = desc, status.enabled(), status.Throttle(2.0)
+        self.epoch = self.batch = 0
 
     def start_epoch(self, epoch: int) -> None:
         self.epoch_start = time.perf_counter()
+        self.epoch, self.batch = epoch, 0
+        if self.status:
+            status.report(f"{self.desc}: epoch {epoch}/{self.epochs}")
         if not self.show_batches:
             return
         if self.batch_bar is None:
@@ -190,6 +196,13 @@ class Progress:
 
     def step(self) -> None:
         """One batch done (counted, shown every ``every`` batches)."""
+        if self.status:
+            self.batch += 1
+            if self.throttle():
+                status.report(
+                    f"{self.desc}: epoch {self.epoch}/{self.epochs} · "
+                    f"batch {self.batch}/{self.steps_per_epoch}"
+                )
         if self.batch_bar is not None:
             self.pending += 1
             if self.pending == self.every:
@@ -207,6 +220,11 @@ class Progress:
         self.bar.set_postfix(
             loss=f"{train_loss:.4f}", **({} if acc is None else {"test_acc": f"{acc:.2%}"})
         )
+        if self.status:
+            test = "" if acc is None else f" · test {acc:.2%}"
+            status.report(
+                f"{self.desc}: epoch {epoch}/{self.epochs} done · loss {train_loss:.4f}{test}"
+            )
         seconds = (time.perf_counter() if now is None else now) - self.epoch_start
         if (
             self.enabled
