@@ -311,9 +311,9 @@ def test_resume_restores_the_schedule_and_optimizer(mnist_small, tmp_path, monke
     seen = []
     real_restore = R.restore
 
-    def spy(state, model, optimizer, scheduler, *args):
-        out = real_restore(state, model, optimizer, scheduler, *args)
-        seen.append((scheduler.last_epoch, optimizer.param_groups[0]["lr"]))
+    def spy(saved, run):
+        out = real_restore(saved, run)
+        seen.append((run.scheduler.last_epoch, run.optimizer.param_groups[0]["lr"]))
         return out
 
     monkeypatch.setattr(R, "restore", spy)
@@ -443,3 +443,88 @@ def test_batch_rms_scales_are_calibrated_on_clean_training_images(mnist_small):
         model(train_data[:64][0] + 0.5 * torch.randn(64, train_data.d_input))
     assert float(model.norms[0].running_rms) > after[0]
     assert calibrate(model, train_data, 8, 0, torch.device("cpu")) == pytest.approx(after, rel=1e-6)
+
+
+# ----------------------------------------------------------------------------- reproducible runs
+
+
+def _kind(kind):
+    from xnets_lite.training.kinds import make_model
+
+    return lambda: make_model(kind, d_input=784, width=16, n_classes=10, n_layers=2)
+
+
+@pytest.mark.parametrize("kind", ["xnet", "xnet-direct", "xnet-rms", "mlp"])
+def test_saves_and_resumes_never_change_the_weights(mnist_small, tmp_path, monkeypatch, kind):
+    """Every model kind the course trains ends with the same bits whether its state was saved
+    after every epoch, after none, or saved, interrupted and resumed with a dataset loaded
+    again (a new ``Dataset`` object) and another save cadence: when a save happens (it depends
+    on the machine's speed) must not matter."""
+    from xnets_lite.data import balanced_subset, load_splits
+
+    make = _kind(kind)
+    never, h_never = _run(mnist_small, None, epochs=4, make=make)
+    every, h_every = _run(mnist_small, tmp_path / "every.pt", epochs=4, make=make, resume_every=0)
+    _same_weights(every, never)
+    assert h_every["train_loss"] == h_never["train_loss"]
+
+    path = tmp_path / "cut.pt"
+    _interrupt_at_step(monkeypatch, 2 * 16 + 7)  # in epoch 3, after saves at epochs 1 and 2
+    with pytest.raises(KeyboardInterrupt):
+        _run(mnist_small, path, epochs=4, make=make, resume_every=0)
+    monkeypatch.undo()
+    train, test = load_splits("mnist")  # the loader rebuilt, as in a new process
+    again = (balanced_subset(train, 100), balanced_subset(test, 30))
+    assert again[0] is not mnist_small[0]
+    resumed, h_resumed = _run(again, path, epochs=4, make=make, resume_every=1e9)
+    assert h_resumed["resumed_at"] == [2]
+    _same_weights(resumed, never)
+    assert h_resumed["train_loss"] == h_never["train_loss"]
+    assert h_resumed["test_accuracy"] == h_never["test_accuracy"]
+
+
+def test_a_slow_machine_saves_at_other_epochs_and_ends_the_same(mnist_small, tmp_path, monkeypatch):
+    """A clock that makes every epoch take a minute (a busy machine) writes the resume state
+    after every epoch with the default ``resume_every``; the weights are those of a fast run
+    that writes only after the last."""
+    import xnets_lite.training.resume as R
+    import xnets_lite.training.train as T
+
+    make, writes = _kind("xnet-direct"), []
+    real = R.save_resume_state
+    monkeypatch.setattr(
+        R, "save_resume_state", lambda p, s: (writes.append(s["epoch"]), real(p, s))[1]
+    )
+    fast, _ = _run(mnist_small, tmp_path / "fast.pt", make=make, resume_every=10.0)
+    assert writes == [3]
+    writes.clear()
+    ticks = iter(range(0, 10**6, 60))
+    monkeypatch.setattr(T.time, "perf_counter", lambda: float(next(ticks)))
+    slow, _ = _run(mnist_small, tmp_path / "slow.pt", make=make, resume_every=10.0)
+    assert writes == [1, 2, 3]
+    _same_weights(slow, fast)
+
+
+def test_training_pins_the_thread_count_and_records_it(mnist_small, tmp_path, monkeypatch, capsys):
+    """MKL may choose fewer threads at run time unless torch's count is set explicitly, and
+    the rounding of a product depends on it: ``train`` sets it (to the current count) and
+    records it; a run resumed with another count says that its bits may differ."""
+    calls = []
+    real = torch.set_num_threads
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: (calls.append(n), real(n))[1])
+    _, history = _run(mnist_small, epochs=1)
+    assert calls == [torch.get_num_threads()] and history["threads"] == torch.get_num_threads()
+
+    path = tmp_path / "r.pt"
+    _interrupt_at_step(monkeypatch, 16 + 1)
+    with pytest.raises(KeyboardInterrupt):
+        _run(mnist_small, path, epochs=2)
+    before = torch.get_num_threads()
+    try:
+        real(before + 1)
+        _run(mnist_small, path, epochs=2)
+    finally:
+        real(before)
+    assert f"saved with {before} torch threads and goes on with {before + 1}" in (
+        capsys.readouterr().err
+    )

@@ -60,7 +60,6 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 
 def _train_args(p: argparse.ArgumentParser) -> None:
-    from xnets_lite.core.model import ACTIVATIONS, BLOCKS, NORMS
     from xnets_lite.data import DATASETS
 
     p.add_argument(
@@ -89,6 +88,14 @@ def _train_args(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="the fast CI variant of the dataset's recipe (not a result)",
     )
+    _override_args(p)
+    _run_args(p)
+
+
+def _override_args(p: argparse.ArgumentParser) -> None:
+    """``train``'s recipe overrides (one argument group)."""
+    from xnets_lite.core.model import BLOCKS, NORMS
+
     group = p.add_argument_group(
         "recipe overrides (default: the dataset's recipe, "
         "xnets_lite/training/recipes.py, printed at the start)"
@@ -118,6 +125,12 @@ def _train_args(p: argparse.ArgumentParser) -> None:
         default=None,
         help="χ-net normalisation (default: none for residual blocks, batch-rms for direct ones)",
     )
+
+
+def _run_args(p: argparse.ArgumentParser) -> None:
+    """``train``'s model, seed, device and output options."""
+    from xnets_lite.core.model import ACTIVATIONS
+
     p.add_argument(
         "--activation", choices=ACTIVATIONS, default="relu", help="activation of the MLP baseline"
     )
@@ -183,11 +196,8 @@ def _recipe_from_args(args: argparse.Namespace):
 def train_command(args: argparse.Namespace) -> int:
     import torch
 
-    from xnets_lite.core.model import num_parameters
-    from xnets_lite.data import describe, load_splits
-    from xnets_lite.training.checkpoint import train_and_save
-    from xnets_lite.training.kinds import make_model
-    from xnets_lite.training.train import resolve_device, seed_everything
+    from xnets_lite.data import load_splits
+    from xnets_lite.training.train import resolve_device
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -201,6 +211,29 @@ def train_command(args: argparse.Namespace) -> int:
     train_data, test_data = load_splits(
         args.dataset, args.data, download=args.download, extra=chosen.extra
     )
+    _print_setting(args, train_data, test_data, device, chosen, block, norm, overridden)
+    out_dir = Path(args.out) / train_data.name
+    rows = []
+    for key, (label, make) in _cli_models(args, chosen, train_data, block, norm).items():
+        run = (args, chosen, device, label, make)
+        rows.append(_train_one(run, out_dir / f"{key}.pt", train_data, test_data))
+    print()
+    print(f"{'model':<34} {'params':>9} {'test acc':>9} {'train time':>11}  checkpoint")
+    for label, n_params, acc, seconds, path in rows:
+        print(f"{label:<34} {n_params:>9,} {acc:>9.2%} {seconds:>10.1f}s  {path}")
+    print(
+        f"({train_data.name}: {len(train_data)} train / {len(test_data)} test, "
+        f"{chosen.epochs} epochs, seed {args.seed})"
+    )
+    return 0
+
+
+def _print_setting(args, train_data, test_data, device, chosen, block, norm, overridden) -> None:
+    """What ``train`` is about to do: the data, the device, the recipe and its sources."""
+    import torch
+
+    from xnets_lite.data import describe
+
     print(describe(train_data, test_data))
     if train_data.name != "svhn":
         print(f"note: these are {train_data.name.upper()} results, not SVHN (the paper's dataset)")
@@ -214,13 +247,18 @@ def train_command(args: argparse.Namespace) -> int:
     for line in chosen.describe():
         print("  " + line)
 
+
+def _cli_models(args, chosen, train_data, block, norm) -> dict:
+    """``{checkpoint name: (label, build the untrained model)}`` for the χ-net and the MLP."""
+    from xnets_lite.training.kinds import make_model
+
     sizes = dict(
         d_input=train_data.d_input,
         width=chosen.width,
         n_classes=train_data.n_classes,
         n_layers=chosen.n_layers,
     )
-    models = {
+    return {
         "xnet": (
             f"χ-net ({chosen.n_layers}×{chosen.width}, {block}{', ' + norm if norm else ''})",
             lambda: make_model("xnet", **sizes, block=block, norm=norm),
@@ -230,37 +268,32 @@ def train_command(args: argparse.Namespace) -> int:
             lambda: make_model("mlp", **sizes, activation=args.activation),
         ),
     }
-    out_dir = Path(args.out) / train_data.name
-    rows = []
-    for key, (label, make) in models.items():
-        seed_everything(args.seed)
-        model = make()
-        meta = train_and_save(
-            out_dir / f"{key}.pt",
-            model,
-            train_data,
-            test_data,
-            seed=args.seed,
-            device=device,
-            progress=not args.no_progress,
-            desc=label,
-            meta={"label": label},
-            **chosen.train_kwargs,
-        )
-        n_params = num_parameters(model)
-        rows.append(
-            (label, n_params, meta["test_accuracy"], meta["train_seconds"], out_dir / f"{key}.pt")
-        )
 
-    print()
-    print(f"{'model':<34} {'params':>9} {'test acc':>9} {'train time':>11}  checkpoint")
-    for label, n_params, acc, seconds, path in rows:
-        print(f"{label:<34} {n_params:>9,} {acc:>9.2%} {seconds:>10.1f}s  {path}")
-    print(
-        f"({train_data.name}: {len(train_data)} train / {len(test_data)} test, "
-        f"{chosen.epochs} epochs, seed {args.seed})"
+
+def _train_one(run: tuple, path: Path, train_data, test_data) -> tuple:
+    """Train one model (``run``: the arguments, recipe, device, label and the model's
+    builder) under the seed and save it: ``(label, parameters, test accuracy, seconds,
+    path)``."""
+    from xnets_lite.core.model import num_parameters
+    from xnets_lite.training.checkpoint import train_and_save
+    from xnets_lite.training.train import seed_everything
+
+    args, chosen, device, label, make = run
+    seed_everything(args.seed)
+    model = make()
+    meta = train_and_save(
+        path,
+        model,
+        train_data,
+        test_data,
+        seed=args.seed,
+        device=device,
+        progress=not args.no_progress,
+        desc=label,
+        meta={"label": label},
+        **chosen.train_kwargs,
     )
-    return 0
+    return label, num_parameters(model), meta["test_accuracy"], meta["train_seconds"], path
 
 
 # ----------------------------------------------------------------------------- odt

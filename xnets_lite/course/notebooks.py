@@ -537,13 +537,70 @@ def run_notebooks(
     outputs back into ``notebooks/*.ipynb`` (``outputs.commit_outputs``).
     ``solutions`` runs every notebook with each exercise's stub replaced by its solution
     from ``solutions/`` (``exercises.fill_solutions``); such a run is never committed.
+
+    The console shows the notebook, papermill's cell counter and the kernel's status line
+    (``status.py``: the model and epoch training); the kernels talk over local IPC sockets.
     """
-    import papermill as pm
     from tqdm.auto import tqdm
 
-    from xnets_lite.course.outputs import commit_outputs
-
     _quiet_papermill()
+    plan = _plan(dataset, fast, out, checkpoints, figures, seed, device, only, commit, solutions)
+    if plan.warning:
+        print(plan.warning, file=sys.stderr, flush=True)
+    print(
+        f"running {len(plan.names)} notebooks on dataset={plan.dataset} "
+        f"({'fast' if fast else 'full'}) into {_rel(plan.out)}; "
+        f"figures → {_rel(plan.figures / plan.dataset)}",
+        file=sys.stderr,
+        flush=True,
+    )
+    # The kernels inherit this: the package importable from a fresh clone without installing.
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    )
+    done, timings = [], {}
+    bar = tqdm(plan.names, desc="notebooks", unit="nb", file=sys.stderr)
+    for name in bar:
+        bar.set_description(f"notebook {name}")
+        start = time.perf_counter()
+        target = _execute(plan, name, bar, timeout)
+        timings[name] = round(time.perf_counter() - start, 1)
+        note = _commit_note(plan, name, target)
+        tqdm.write(f"  {name}: {timings[name]} s → {_rel(target)}{note}", file=sys.stderr)
+        done.append(target)
+    bar.close()
+    (plan.out / "timings.json").write_text(
+        json.dumps(dict(dataset=plan.dataset, fast=bool(fast), seconds=timings), indent=1) + "\n"
+    )
+    print(
+        f"done: {len(done)} notebooks on dataset={plan.dataset} in "
+        f"{sum(timings.values()):.0f} s; figures in {_rel(plan.figures / plan.dataset)}",
+        file=sys.stderr,
+        flush=True,
+    )
+    if plan.warning:
+        print(plan.warning, file=sys.stderr, flush=True)
+    return done
+
+
+@dataclass
+class _Plan:
+    """What ``run_notebooks`` runs: the dataset (and its fallback banner), the folders, the
+    parameters injected into every notebook, the notebooks, and whether outputs are
+    committed or solutions filled in."""
+
+    dataset: str
+    warning: str | None
+    out: Path
+    figures: Path
+    params: dict
+    names: list[str]
+    commit: bool
+    solutions: bool
+
+
+def _plan(dataset, fast, out, checkpoints, figures, seed, device, only, commit, solutions):
+    """``run_notebooks``'s arguments resolved into a ``_Plan`` (``out`` is created)."""
     chosen, warning = resolve_dataset(dataset, fast)
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -564,56 +621,107 @@ def run_notebooks(
         commit = (
             not fast and chosen == "mnist" and figures.resolve() == (ROOT / "figures").resolve()
         )
-    if warning:
-        print(warning, file=sys.stderr, flush=True)
-    print(
-        f"running {len(names)} notebooks on dataset={chosen} ({'fast' if fast else 'full'}) "
-        f"into {_rel(out)}; figures → {_rel(figures / chosen)}",
-        file=sys.stderr,
-        flush=True,
-    )
-    # The kernels inherit this: the package importable from a fresh clone without installing.
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    )
-    done, timings = [], {}
-    bar = tqdm(names, desc="notebooks", unit="nb", file=sys.stderr)
-    for name in bar:
-        bar.set_description(f"notebook {name}")
-        start = time.perf_counter()
-        target = out / f"{name}.ipynb"
-        source = ROOT / "notebooks" / f"{name}.ipynb"
-        if solutions:
-            source = _with_solutions(source, out / ".with-solutions")
+    return _Plan(chosen, warning, out, figures, params, names, bool(commit), solutions)
+
+
+def _execute(plan: _Plan, name: str, bar, timeout: int) -> Path:
+    """Run one notebook with papermill into ``plan.out``, its kernel's status line shown as
+    the postfix of ``bar`` (``_StatusWatcher``); returns the executed copy's path."""
+    import papermill as pm
+
+    target = plan.out / f"{name}.ipynb"
+    source = ROOT / "notebooks" / f"{name}.ipynb"
+    if plan.solutions:
+        source = _with_solutions(source, plan.out / ".with-solutions")
+    with _StatusWatcher(plan.out / ".status", bar):
         pm.execute_notebook(
             str(source),
             str(target),
-            parameters=params,
+            parameters=plan.params,
             cwd=str(ROOT / "notebooks"),
             kernel_name="python3",
-            progress_bar=False,
+            kernel_manager_class=_local_kernel_manager(),
+            progress_bar=dict(desc="  cells", leave=False, file=sys.stderr),
             execution_timeout=timeout,
         )
-        timings[name] = round(time.perf_counter() - start, 1)
-        note = ""
-        if commit:
-            changed = commit_outputs(ROOT / "notebooks" / f"{name}.ipynb", target, chosen)
-            note = "; outputs → notebooks/ " + ("(updated)" if changed else "(unchanged)")
-        tqdm.write(f"  {name}: {timings[name]} s → {_rel(target)}{note}", file=sys.stderr)
-        done.append(target)
-    bar.close()
-    (out / "timings.json").write_text(
-        json.dumps(dict(dataset=chosen, fast=bool(fast), seconds=timings), indent=1) + "\n"
-    )
-    print(
-        f"done: {len(done)} notebooks on dataset={chosen} in {sum(timings.values()):.0f} s; "
-        f"figures in {_rel(figures / chosen)}",
-        file=sys.stderr,
-        flush=True,
-    )
-    if warning:
-        print(warning, file=sys.stderr, flush=True)
-    return done
+    return target
+
+
+def _commit_note(plan: _Plan, name: str, target: Path) -> str:
+    """Copy the executed outputs into ``notebooks/`` when the plan commits; what was done."""
+    if not plan.commit:
+        return ""
+    from xnets_lite.course.outputs import commit_outputs
+
+    changed = commit_outputs(ROOT / "notebooks" / f"{name}.ipynb", target, plan.dataset)
+    return "; outputs → notebooks/ " + ("(updated)" if changed else "(unchanged)")
+
+
+def _local_kernel_manager():
+    """nbclient's kernel manager with the kernel on local IPC sockets instead of TCP.
+
+    Over TCP without CurveZMQ keys ipykernel (7.x, ``IPKernelApp.init_sockets``) warns, once
+    per kernel, that code and outputs travel in plain text; a kernel on the same machine
+    needs no network at all, and IPC sockets (files in the kernel's runtime folder, removed
+    when it stops) end both the exposure and the warning."""
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class LocalKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _transport_default(self) -> str:
+            return "ipc"
+
+    return LocalKernelManager
+
+
+class _StatusWatcher:
+    """While a notebook runs: its kernel's status line (``status.py``, the file given to the
+    kernel in ``$XNETS_STATUS_FILE``) shown as ``bar``'s postfix, polled twice a second.
+    On a console that is not a terminal (a log), each finished epoch is a line of its own."""
+
+    def __init__(self, path: Path, bar, every: float = 0.5):
+        import threading
+
+        self.path, self.bar, self.every = path, bar, every
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+        self.lines = not getattr(sys.stderr, "isatty", lambda: False)()
+
+    def __enter__(self) -> _StatusWatcher:
+        from xnets_lite.training import status
+
+        self.path.unlink(missing_ok=True)
+        self.before = os.environ.get(status.ENV)
+        os.environ[status.ENV] = str(self.path)  # the kernel inherits it
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        from xnets_lite.training import status
+
+        self.stop.set()
+        self.thread.join()
+        if self.before is None:
+            os.environ.pop(status.ENV, None)
+        else:
+            os.environ[status.ENV] = self.before
+        self.path.unlink(missing_ok=True)
+        self.bar.set_postfix_str("")
+
+    def _watch(self) -> None:
+        from tqdm.auto import tqdm
+
+        from xnets_lite.training import status
+
+        shown = ""
+        while not self.stop.wait(self.every):
+            line = status.read(self.path)
+            if line and line != shown:
+                shown = line
+                self.bar.set_postfix_str(line)
+                if self.lines and " done" in line:
+                    tqdm.write(f"    {line}", file=sys.stderr)
 
 
 def _with_solutions(source: Path, folder: Path) -> Path:

@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -34,6 +35,7 @@ from xnets_lite.training.storage import ResumeError, first_line, set_aside, vers
 
 __all__ = [
     "ResumeError",
+    "TrainState",
     "resume_path_for",
     "resume_key",
     "save_resume_state",
@@ -111,71 +113,63 @@ def _rng_states(generators: dict, device: torch.device) -> dict:
     return states
 
 
-def capture(
-    key: dict,
-    epoch: int,
-    model: nn.Module,
-    optimizer,
-    scheduler,
-    generators: dict,
-    device: torch.device,
-    history: dict,
-) -> dict:
-    """The training state after ``epoch``, as ``save_resume_state`` writes it (on the CPU)."""
+@dataclass
+class TrainState:
+    """What a training run carries from one epoch to the next, in one place: the model, its
+    AdamW optimiser and per-step schedule, the seeded generators (``"shuffle"``, a CPU
+    generator, and ``"noise"``, on ``device``), the device, the history and the epochs done.
+
+    ``train`` builds it (``train.new_state``), ``train_epoch`` advances it, ``capture`` /
+    ``restore`` turn it into a resume file's fields and back."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    generators: dict[str, torch.Generator]
+    device: torch.device
+    history: dict
+    epoch: int = 0
+
+
+def capture(key: dict, state: TrainState) -> dict:
+    """The training state after ``state.epoch``, as ``save_resume_state`` writes it (on the
+    CPU). Reads the state, changes nothing in it."""
     return {
         "key": key,
-        "device_type": device.type,
-        "epoch": int(epoch),
-        "history": json.loads(json.dumps(history)),
-        "model": _to_cpu(model.state_dict()),
-        "optimizer": _to_cpu(optimizer.state_dict()),
-        "scheduler": _to_cpu(scheduler.state_dict()),
-        "rng": _rng_states(generators, device),
+        "device_type": state.device.type,
+        "epoch": int(state.epoch),
+        "history": json.loads(json.dumps(state.history)),
+        "model": _to_cpu(state.model.state_dict()),
+        "optimizer": _to_cpu(state.optimizer.state_dict()),
+        "scheduler": _to_cpu(state.scheduler.state_dict()),
+        "rng": _rng_states(state.generators, state.device),
     }
 
 
-def save(
-    path,
-    key: dict,
-    epoch: int,
-    model: nn.Module,
-    optimizer,
-    scheduler,
-    generators: dict,
-    device: torch.device,
-    history: dict,
-) -> None:
-    """``save_resume_state(path, capture(...))``."""
-    save_resume_state(
-        path, capture(key, epoch, model, optimizer, scheduler, generators, device, history)
-    )
+def save(path, key: dict, state: TrainState) -> None:
+    """``save_resume_state(path, capture(key, state))``."""
+    save_resume_state(path, capture(key, state))
 
 
-def restore(
-    state: dict,
-    model: nn.Module,
-    optimizer,
-    scheduler,
-    generators: dict,
-    device: torch.device,
-    history: dict,
-) -> tuple[int, float]:
-    """Load a resume state into the run; returns ``(epochs done, seconds trained)``."""
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])  # moves the moments to the params' device
-    scheduler.load_state_dict(state["scheduler"])
-    rng = state["rng"]
-    for name, g in generators.items():
+def restore(saved: dict, state: TrainState) -> float:
+    """Load a resume file's fields into the run's ``state`` (``state.epoch`` becomes the epochs
+    done); returns the seconds trained before."""
+    state.model.load_state_dict(saved["model"])
+    state.optimizer.load_state_dict(saved["optimizer"])  # moves the moments to the device
+    state.scheduler.load_state_dict(saved["scheduler"])
+    rng = saved["rng"]
+    for name, g in state.generators.items():
         g.set_state(rng[name])
     torch.set_rng_state(rng["torch"])
-    if device.type == "cuda" and "torch_cuda" in rng:
-        torch.cuda.set_rng_state(rng["torch_cuda"], device)
-    saved = state["history"]
+    if state.device.type == "cuda" and "torch_cuda" in rng:
+        torch.cuda.set_rng_state(rng["torch_cuda"], state.device)
+    history, before = state.history, saved["history"]
     for k in ("epoch", "train_loss", "test_accuracy", "time"):
-        history[k] = list(saved[k])
-    history["steps"] = int(saved["steps"])
-    history["resumed_at"] = list(saved.get("resumed_at", [])) + [int(state["epoch"])]
-    return int(state["epoch"]), float(saved["time"][-1]) if saved["time"] else 0.0
+        history[k] = list(before[k])
+    history["steps"] = int(before["steps"])
+    history["resumed_at"] = list(before.get("resumed_at", [])) + [int(saved["epoch"])]
+    state.epoch = int(saved["epoch"])
+    return float(before["time"][-1]) if before["time"] else 0.0
 
 
 def state_error(path, err: BaseException) -> ResumeError:

@@ -2,7 +2,9 @@
 
 ``train(model, train_data, test_data, config)`` trains in place with a ``TrainConfig``
 (``config.py``; the course's recipes are in ``recipes.py``) and returns the history. On CPU
-a run is deterministic: the same seed gives the same batches, noise, losses and weights.
+a run is deterministic: the same seed and thread count give the same batches, noise, losses
+and weights, whatever the machine's speed (``pin_threads``) and wherever the run was saved
+or resumed. Everything a run carries between epochs is one ``TrainState`` (``resume.py``).
 
 Long runs survive interruption: with ``resume_path`` the whole training state (weights,
 optimiser, schedule, every random generator, the epoch and the history) is written there
@@ -11,7 +13,8 @@ On CPU the resumed run ends with exactly the weights of an uninterrupted one.
 
 The pieces, one idea each: ``train_step`` (one batch), ``train_epoch`` (one pass),
 ``Progress`` (the epoch bar and the nested batch bar), ``calibrate`` (the ``"batch-rms"``
-χ-net's hook after every epoch, see ``default_hooks``), and ``train``, which ties them.
+χ-net's hook after every epoch, see ``default_hooks``), ``new_state`` (a run before its first
+epoch), and ``train``, which ties them.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -30,14 +34,18 @@ from torch import nn
 from xnets_lite.core.evaluation import BATCH_SIZE, accuracy, placement
 from xnets_lite.core.model import calibrate_batch_rms
 from xnets_lite.data import Dataset, add_noise, rgb_noise_to_gray
-from xnets_lite.training import resume
+from xnets_lite.training import resume, status
 from xnets_lite.training.config import RUN_OPTIONS, TrainConfig, split_train_kwargs
+from xnets_lite.training.resume import TrainState
 
 __all__ = [
     "train",
     "evaluate",
     "train_step",
     "train_epoch",
+    "TrainState",
+    "new_state",
+    "pin_threads",
     "resolve_device",
     "seed_everything",
     "calibrate",
@@ -122,32 +130,29 @@ def evaluate(
 
 
 def train_epoch(
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    scheduler,
+    state: TrainState,
     train_data: Dataset,
     config: TrainConfig,
-    generators: dict,
-    device: torch.device,
-    history: dict,
     on_step: Callable[[], None] | None = None,
 ) -> float:
     """One pass over ``train_data`` in shuffled batches with input noise, one optimiser and
     schedule step per batch; returns the mean loss over the epoch's samples.
 
-    ``generators``: ``"shuffle"`` (a CPU generator: the batches do not depend on the device)
-    and ``"noise"`` (on ``device``). ``history["steps"]`` counts the steps; ``on_step`` is
-    called after each (the batch bar).
+    Draws the batches from ``state.generators["shuffle"]`` (a CPU generator: the batches do
+    not depend on the device) and the noise from ``state.generators["noise"]`` (on the
+    device); ``state.history["steps"]`` counts the steps; ``on_step`` is called after each
+    (the batch bar). ``state.epoch`` is left to the caller.
     """
+    generators, device = state.generators, state.device
     total_loss = torch.zeros((), device=device)
     for x, y in train_data.batches(
         config.batch_size, shuffle=True, generator=generators["shuffle"], device=device
     ):
         x = add_noise(x, config.noise_std, generators["noise"])
         # Summing on the device avoids a host sync per step on CUDA.
-        total_loss += train_step(model, optimizer, x, y) * len(y)
-        scheduler.step()
-        history["steps"] += 1
+        total_loss += train_step(state.model, state.optimizer, x, y) * len(y)
+        state.scheduler.step()
+        state.history["steps"] += 1
         if on_step is not None:
             on_step()
     return total_loss.item() / len(train_data)
@@ -172,9 +177,15 @@ class Progress:
         # ~50 updates of the batch bar per epoch: tqdm's own cost stays invisible next to a step.
         self.every = max(1, steps_per_epoch // 50)
         self.pending = 0
+        # The status line for a listener outside the kernel (status.py: make reproduce).
+        self.desc, self.status, self.throttle = desc, status.enabled(), status.Throttle(2.0)
+        self.epoch = self.batch = 0
 
     def start_epoch(self, epoch: int) -> None:
         self.epoch_start = time.perf_counter()
+        self.epoch, self.batch = epoch, 0
+        if self.status:
+            status.report(f"{self.desc}: epoch {epoch}/{self.epochs}")
         if not self.show_batches:
             return
         if self.batch_bar is None:
@@ -185,6 +196,13 @@ class Progress:
 
     def step(self) -> None:
         """One batch done (counted, shown every ``every`` batches)."""
+        if self.status:
+            self.batch += 1
+            if self.throttle():
+                status.report(
+                    f"{self.desc}: epoch {self.epoch}/{self.epochs} · "
+                    f"batch {self.batch}/{self.steps_per_epoch}"
+                )
         if self.batch_bar is not None:
             self.pending += 1
             if self.pending == self.every:
@@ -202,6 +220,11 @@ class Progress:
         self.bar.set_postfix(
             loss=f"{train_loss:.4f}", **({} if acc is None else {"test_acc": f"{acc:.2%}"})
         )
+        if self.status:
+            test = "" if acc is None else f" · test {acc:.2%}"
+            status.report(
+                f"{self.desc}: epoch {epoch}/{self.epochs} done · loss {train_loss:.4f}{test}"
+            )
         seconds = (time.perf_counter() if now is None else now) - self.epoch_start
         if (
             self.enabled
@@ -233,10 +256,11 @@ def calibrate_hook(
     calibrate(model, train_data, config.batch_size, seed, device)
 
 
-def _optimiser(
+def new_state(
     model: nn.Module, config: TrainConfig, steps_per_epoch: int, seed: int, device: torch.device
-) -> tuple:
-    """AdamW, its per-step cosine schedule to zero, and the run's seeded generators."""
+) -> TrainState:
+    """A run's state before its first epoch: AdamW, its per-step cosine schedule to zero,
+    the run's seeded generators and an empty history."""
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
@@ -249,33 +273,83 @@ def _optimiser(
         shuffle=torch.Generator().manual_seed(seed),
         noise=torch.Generator(device=device).manual_seed(seed + 1),
     )
-    return optimizer, scheduler, generators
+    history = dict(epoch=[], train_loss=[], test_accuracy=[], time=[], device=str(device), steps=0)
+    history.update(resumed_at=[], threads=torch.get_num_threads())
+    return TrainState(model, optimizer, scheduler, generators, device, history)
 
 
-def _resume_from(
-    path,
-    key: dict,
-    model,
-    optimizer,
-    scheduler,
-    generators: dict,
-    device: torch.device,
-    history: dict,
-    label: str,
-    epochs: int,
-) -> tuple[int, float]:
-    """Load this run's state from ``path`` if it has one: ``(epochs done, seconds trained)``."""
-    state = resume.load_resume_state(path, key, device.type)
-    if state is None:
-        return 0, 0.0
+def _resume_from(path, key: dict, state: TrainState, label: str, epochs: int) -> float:
+    """Load this run's state from ``path`` if it has one; returns the seconds trained."""
+    saved = resume.load_resume_state(path, key, state.device.type)
+    if saved is None:
+        return 0.0
     try:
-        done, elapsed = resume.restore(
-            state, model, optimizer, scheduler, generators, device, history
-        )
+        elapsed = resume.restore(saved, state)
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
         raise resume.state_error(path, err) from err
-    print(f"{label}: resuming from {path} after epoch {done} of {epochs}", file=sys.stderr)
-    return done, elapsed
+    print(f"{label}: resuming from {path} after epoch {state.epoch} of {epochs}", file=sys.stderr)
+    before = saved["history"].get("threads")
+    if state.device.type == "cpu" and before not in (None, torch.get_num_threads()):
+        print(
+            f"{label}: note: the run was saved with {before} torch threads and goes on with "
+            f"{torch.get_num_threads()}; on CPU it matches a run in one go bit for bit only "
+            f"with the same thread count (torch.set_num_threads, --threads)",
+            file=sys.stderr,
+        )
+    return elapsed
+
+
+def pin_threads(device: torch.device) -> None:
+    """On CPU, fix MKL's thread count for the run at torch's (``torch.set_num_threads`` of
+    the current count): left alone, MKL may pick fewer threads at run time
+    (``MKL_DYNAMIC``), and a matrix product's rounding depends on its thread count, so a run
+    on a busy machine could end with other weights. Nothing changes on CUDA."""
+    if device.type == "cpu":
+        torch.set_num_threads(torch.get_num_threads())
+
+
+@dataclass
+class _ResumeWriter:
+    """Writes the resume file after an epoch when ``every`` seconds have passed since the
+    last write, and always after the last epoch. Writing only reads the state
+    (``resume.capture``), so when it happens never changes the weights."""
+
+    path: str | os.PathLike
+    key: dict
+    every: float
+    last: float
+
+    def after_epoch(self, state: TrainState, final: bool, now: float) -> None:
+        if final or now - self.last >= self.every:
+            resume.save(self.path, self.key, state)
+            self.last = time.perf_counter()
+
+
+def _end_epoch(
+    state: TrainState,
+    train_data: Dataset,
+    test_data: Dataset | None,
+    config: TrainConfig,
+    seed: int,
+    hooks: Sequence[EpochHook],
+    train_loss: float,
+) -> float | None:
+    """After the epoch's steps: the divergence check, the hooks, the test accuracy."""
+    if not math.isfinite(train_loss):
+        raise FloatingPointError(
+            f"training diverged at epoch {state.epoch + 1} (loss {train_loss}); lower lr "
+            f"(now {config.lr}) or use norm='rms'"
+        )
+    for hook in hooks:
+        hook(state.model, train_data, config, seed, state.device)
+    return evaluate(state.model, test_data) if test_data is not None else None
+
+
+def _check(train_data: Dataset, resume_every: float) -> None:
+    if len(train_data) == 0:
+        raise ValueError("train_data is empty")
+    if not resume_every >= 0:
+        raise ValueError(f"resume_every must be >= 0 seconds, got {resume_every}")
 
 
 def train(
@@ -315,106 +389,56 @@ def train(
             left in place at the end (``checkpoint.train_and_save`` removes it).
         resume_every: seconds of training between two writes of the resume state; 0 writes
             after every epoch. A write takes ~10 ms (width 128): below 0.1% at the default.
+            When the writes happen never changes the weights.
         hooks: run after every epoch, before the evaluation (default: ``default_hooks``).
 
     Returns:
         dict with per-epoch lists ``epoch``, ``train_loss`` (mean over the epoch's samples),
         ``test_accuracy`` (``None`` entries without ``test_data``) and ``time`` (seconds of
         training since the start, at the end of each epoch, summed over resumed sessions);
-        plus ``device``, ``steps`` and ``resumed_at`` (the epochs after which an
-        interrupted run was resumed, empty for a run in one go).
+        plus ``device``, ``steps``, ``threads`` (torch's CPU threads) and ``resumed_at``
+        (the epochs after which an interrupted run was resumed, empty for a run in one go).
 
     Raises:
         FloatingPointError: the loss became NaN/inf (lower ``lr`` or use ``norm="rms"``).
     """
     config, _ = split_train_kwargs(hyper, config)
-    if len(train_data) == 0:
-        raise ValueError("train_data is empty")
-    if not resume_every >= 0:
-        raise ValueError(f"resume_every must be >= 0 seconds, got {resume_every}")
+    _check(train_data, resume_every)
     device = resolve_device(device)
+    pin_threads(device)
     model.to(device)
     steps_per_epoch = math.ceil(len(train_data) / config.batch_size)
-    optimizer, scheduler, generators = _optimiser(model, config, steps_per_epoch, seed, device)
+    state = new_state(model, config, steps_per_epoch, seed, device)
     hooks = default_hooks(model) if hooks is None else list(hooks)
-    history = dict(
-        epoch=[],
-        train_loss=[],
-        test_accuracy=[],
-        time=[],
-        device=str(device),
-        steps=0,
-        resumed_at=[],
-    )
-    label = desc or type(model).__name__
-    key, done, elapsed_before = None, 0, 0.0
+    label, writer, elapsed_before = desc or type(model).__name__, None, 0.0
     if resume_path is not None:
         key = resume.resume_key(model, train_data, test_data, seed, config)
-        done, elapsed_before = _resume_from(
-            resume_path,
-            key,
-            model,
-            optimizer,
-            scheduler,
-            generators,
-            device,
-            history,
-            label,
-            config.epochs,
-        )
-
-    start = last_write = time.perf_counter()
+        elapsed_before = _resume_from(resume_path, key, state, label, config.epochs)
+    start = time.perf_counter()
+    if resume_path is not None:
+        writer = _ResumeWriter(resume_path, key, resume_every, last=start)
     # Deterministic kernels on CPU only: on CUDA they need CUBLAS_WORKSPACE_CONFIG, and
     # CUDA runs are seeded but not promised to be bit-identical.
     with (
-        Progress(progress, config.epochs, done, steps_per_epoch, label) as bars,
+        Progress(progress, config.epochs, state.epoch, steps_per_epoch, label) as bars,
         _deterministic(device.type == "cpu"),
     ):
         model.train()
-        for epoch in range(done + 1, config.epochs + 1):
+        for epoch in range(state.epoch + 1, config.epochs + 1):
             bars.start_epoch(epoch)
-            train_loss = train_epoch(
-                model,
-                optimizer,
-                scheduler,
-                train_data,
-                config,
-                generators,
-                device,
-                history,
-                bars.step,
-            )
-            if not math.isfinite(train_loss):
-                raise FloatingPointError(
-                    f"training diverged at epoch {epoch} (loss {train_loss}); lower lr (now "
-                    f"{config.lr}) or use norm='rms'"
-                )
-            for hook in hooks:
-                hook(model, train_data, config, seed, device)
-            acc = evaluate(model, test_data) if test_data is not None else None
+            loss = train_epoch(state, train_data, config, bars.step)
+            acc = _end_epoch(state, train_data, test_data, config, seed, hooks, loss)
             now = time.perf_counter()
-            for k, v in (
-                ("epoch", epoch),
-                ("train_loss", train_loss),
-                ("test_accuracy", acc),
-                ("time", elapsed_before + now - start),
+            state.epoch = epoch
+            for k, v in zip(
+                ("epoch", "train_loss", "test_accuracy", "time"),
+                (epoch, loss, acc, elapsed_before + now - start),
             ):
-                history[k].append(v)
-            if key is not None and (epoch == config.epochs or now - last_write >= resume_every):
-                resume.save(
-                    resume_path,
-                    key,
-                    epoch,
-                    model,
-                    optimizer,
-                    scheduler,
-                    generators,
-                    device,
-                    history,
-                )
-                last_write = time.perf_counter()
-            bars.end_epoch(epoch, train_loss, acc, now)
-    return history
+                state.history[k].append(v)
+            if writer is not None:
+                writer.after_epoch(state, epoch == config.epochs, now)
+            bars.end_epoch(epoch, loss, acc, now)
+    return state.history
 
 
 CALIBRATION_BATCHES = 64
