@@ -12,7 +12,8 @@ import time
 
 import torch
 
-from xnets_lite.analysis.interpret import accuracy, class_eigenvectors
+from xnets_lite.analysis.interpret import class_eigenvectors
+from xnets_lite.core.evaluation import accuracy
 from xnets_lite.core.model import XNet
 from xnets_lite.core.odt import odt
 from xnets_lite.course.notebooks import Run

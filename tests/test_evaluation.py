@@ -81,7 +81,12 @@ def test_eval_mode_restores_the_flag(setup):
 def test_bad_data_says_what_to_pass(setup):
     model, _ = setup
     with pytest.raises(TypeError, match="Dataset, an \\(x, y\\) pair"):
-        logits(model, torch.zeros(3, 6))
+        logits(model, 3.0)
+    with pytest.raises(TypeError, match="needs labels"):
+        per_class_accuracy(model, torch.zeros(3, 6))
+    # inputs alone are enough for logits and predictions, and give the model's own outputs
+    x = torch.rand(5, 6)
+    assert torch.equal(logits(model, x), model(x).detach())
     with pytest.raises(TypeError, match="each batch"):
         logits(model, [torch.zeros(3, 6)])
     with pytest.raises(ValueError, match="same length"):

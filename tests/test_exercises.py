@@ -62,7 +62,7 @@ class FakeRun:
 @pytest.fixture(scope="session")
 def course(mnist_small):
     """The notebooks' variables, small: per chapter a namespace."""
-    from xnets_lite.analysis.validation import ablation_matrix, global_directions, steering
+    from xnets_lite.analysis.validation import ablation_matrix, steering
 
     train, test = mnist_small
     torch.manual_seed(0)
@@ -73,7 +73,7 @@ def course(mnist_small):
     dec = odt(model)
     torch.manual_seed(0)
     tiny = XNet(d_input=4, d_model=3, d_hidden=3, n_classes=2, n_layers=2).double()
-    ce = global_directions(dec, k=1)
+    ce = class_eigenvectors(dec, k=1)
     alphas = torch.tensor([0.0, 4.0, 8.0])
     common = {"torch": torch, "run": run, "test_data": test, "train_data": train}
     return {

@@ -6,7 +6,6 @@ import torch
 
 from helpers import assert_close, random_inputs, random_xnet
 from xnets_lite.analysis.interpret import (
-    accuracy,
     accuracy_vs_rank,
     class_eigenvectors,
     class_energy_share,
@@ -14,6 +13,7 @@ from xnets_lite.analysis.interpret import (
     trace_class,
 )
 from xnets_lite.core.compress import Factored, Quadratic, to_module
+from xnets_lite.core.evaluation import accuracy
 from xnets_lite.core.network import symmetrise, to_network
 from xnets_lite.core.odt import odt
 

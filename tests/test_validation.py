@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from helpers import assert_close, random_inputs, random_xnet
-from xnets_lite.analysis.interpret import measure_truncation
+from xnets_lite.analysis.interpret import class_eigenvectors, measure_truncation
 from xnets_lite.analysis.validation import (
     ablation_accuracy,
     ablation_destinations,
@@ -14,17 +14,16 @@ from xnets_lite.analysis.validation import (
     class_accuracy_vs_rank,
     explain_image,
     first_block,
-    global_directions,
     local_directions,
     noise_tradeoff,
     orthonormalise,
-    pair_contributions,
-    per_class_accuracy,
+    pair_terms,
     project_out,
     random_directions,
     steered_gallery,
     steering,
 )
+from xnets_lite.core.evaluation import per_class_accuracy
 from xnets_lite.core.model import XNet
 from xnets_lite.core.network import to_network
 from xnets_lite.core.odt import odt
@@ -140,14 +139,14 @@ def test_first_block_is_the_model_without_its_later_blocks():
 
 def test_local_reading_of_a_one_layer_model_is_the_global_reading():
     model = random_xnet(9, 4, 6, 3, n_layers=1, seed=3)
-    glob, loc = global_directions(odt(model), 2, (3, 3)), local_directions(model, 2, (3, 3))
+    glob, loc = class_eigenvectors(odt(model), 2, (3, 3)), local_directions(model, 2, (3, 3))
     for c in range(3):
         for i in range(2):
             assert overlap(glob.vectors[c, i], loc.vectors[c, i]) == pytest.approx(1, abs=1e-8)
     two = random_xnet(9, 4, 6, 3, n_layers=2, seed=3)  # later layers change the reading
     assert (
         overlap(
-            global_directions(odt(two), 1, (3, 3)).vectors[0, 0],
+            class_eigenvectors(odt(two), 1, (3, 3)).vectors[0, 0],
             local_directions(two, 1, (3, 3)).vectors[0, 0],
         )
         < 1 - 1e-6
@@ -160,7 +159,7 @@ def test_local_reading_of_a_one_layer_model_is_the_global_reading():
 def test_hand_built_reading_finds_the_one_direction(toy):
     model, dec, data = toy
     assert per_class_accuracy(model, data).tolist() == [1.0, 1.0, 1.0]
-    ce = global_directions(dec, 1, (SIDE, SIDE))
+    ce = class_eigenvectors(dec, 1, (SIDE, SIDE))
     assert overlap(ce.vectors[0, 0], V) == pytest.approx(1, abs=1e-10)
     assert overlap(ce.vectors[1, 0], U1) == pytest.approx(1, abs=1e-10)
 
@@ -168,7 +167,7 @@ def test_hand_built_reading_finds_the_one_direction(toy):
 def test_hand_built_ablation_removes_the_class_and_only_it(toy):
     model, dec, data = toy
     ab = ablation_matrix(
-        model, data, global_directions(dec, 1, (SIDE, SIDE)).vectors, ks=(1,), name="global"
+        model, data, class_eigenvectors(dec, 1, (SIDE, SIDE)).vectors, ks=(1,), name="global"
     )
     assert ab.accuracy.shape == (1, 3, 3)
     assert ab.accuracy[0, 0].tolist() == [0.0, 1.0, 1.0]  # class 0 gone, others intact
@@ -182,7 +181,7 @@ def test_hand_built_ablation_removes_the_class_and_only_it(toy):
 
 def test_hand_built_steering_creates_the_class(toy):
     model, dec, data = toy
-    vectors = global_directions(dec, 1, (SIDE, SIDE)).vectors[:, 0]
+    vectors = class_eigenvectors(dec, 1, (SIDE, SIDE)).vectors[:, 0]
     result = steering(model, data, vectors, alphas=[0.0, 1.0, 3.0], seed=0)
     # logit_0 = (V·x + α)² − 1 against logit_1 or logit_2 = 2: class 0 from α > √3 on
     assert result.share[0].tolist() == [0.0, 0.0, 1.0]
@@ -243,14 +242,15 @@ def test_contributions_sum_to_the_logit(norm):
             assert expl.scale == pytest.approx(1, abs=1e-12)
 
 
-def test_pair_contributions_sum_to_every_wire():
+def test_pair_terms_sum_to_every_wire_and_match_the_dense_tensor():
     dec = odt(random_xnet(9, 4, 5, 3, n_layers=2, seed=13))
     wires = [w[0] for w in dec.network.wires(random_inputs(1, 9, seed=14))]
     for layer, below, above in zip(dec.network.layers, wires, wires[1:]):
         for o in range(layer.n_out):
-            p = pair_contributions(layer, below, o)
+            p = pair_terms(layer, below, o)
             assert_close(p, p.T)
             assert float(p.sum()) == pytest.approx(float(above[o]), abs=1e-10)
+            assert_close(p, layer.dense(symmetric=True)[o] * torch.outer(below, below))
 
 
 def test_explanation_of_the_hand_built_model(toy):
@@ -328,7 +328,7 @@ def test_ablation_destinations_follow_the_images():
 # ---------------------------------------------------------------------------------------
 def test_figures(toy):
     model, dec, data = toy
-    ce = global_directions(dec, 2, (SIDE, SIDE))
+    ce = class_eigenvectors(dec, 2, (SIDE, SIDE))
     results = [
         ablation_matrix(model, data, ce.vectors, ks=(1, 2), name="global"),
         ablation_matrix(model, data, random_directions(3, 2, D), ks=(1, 2), name="random"),
@@ -379,7 +379,7 @@ def test_no_figure_text_is_cut_off(toy):
     maps' y label past its left edge (05, full MNIST): as many panels as 05 draws, and its
     titles."""
     model, dec, data = toy
-    ce = global_directions(dec, 2, (SIDE, SIDE))
+    ce = class_eigenvectors(dec, 2, (SIDE, SIDE))
     one = ablation_matrix(model, data, ce.vectors, ks=(1, 2), name="class Gram (ODT)")
     label = "MNIST (full, offline)"
     for n in (1, 2, 7):
@@ -422,7 +422,7 @@ def test_steering_panel_follows_class_and_alpha(toy):
     from xnets_lite.course.validation_panels import SteeringPanel, steering_view
 
     model, dec, data = toy
-    directions = global_directions(dec, 1, (SIDE, SIDE)).vectors[:, 0]
+    directions = class_eigenvectors(dec, 1, (SIDE, SIDE)).vectors[:, 0]
     panel = SteeringPanel(model, data, directions, alpha_max=4.0, n_show=3, plot=False)
     assert panel.last["share"] == 0.0
     panel.alpha.value = 3.0
@@ -445,7 +445,7 @@ def test_ablation_panel_reads_the_precomputed_results(toy):
     model, dec, data = toy
     results = [
         ablation_matrix(
-            model, data, global_directions(dec, 2, (SIDE, SIDE)).vectors, ks=(1, 2), name="global"
+            model, data, class_eigenvectors(dec, 2, (SIDE, SIDE)).vectors, ks=(1, 2), name="global"
         ),
         ablation_matrix(model, data, random_directions(3, 2, D), ks=(1, 2), name="random"),
     ]
@@ -521,7 +521,7 @@ def test_compare_readings_names_the_best_control():
 
 def test_steering_without_its_random_control(toy):
     model, dec, data = toy
-    vectors = global_directions(dec, 1, (SIDE, SIDE)).vectors[:, 0]
+    vectors = class_eigenvectors(dec, 1, (SIDE, SIDE)).vectors[:, 0]
     result = steering(model, data, vectors, alphas=[0.0, 3.0], random_control=False)
     assert torch.isnan(result.random_share).all() and not torch.isnan(result.share).any()
 
@@ -539,7 +539,7 @@ def test_best_steering_step_and_the_readings_figure(toy):
     from xnets_lite.viz.validation_figures import plot_readings
 
     model, dec, data = toy
-    vectors = global_directions(dec, 1, (SIDE, SIDE)).vectors
+    vectors = class_eigenvectors(dec, 1, (SIDE, SIDE)).vectors
     result = steering(model, data, vectors[:, 0], alphas=[0.0, 1.0, 3.0])
     i, share = result.best()
     assert share == float(result.share.mean(0).max()) and result.share.mean(0)[i] == share

@@ -6,10 +6,10 @@ import torch
 
 pytest.importorskip("ipywidgets")
 
+from xnets_lite.analysis.interpret import class_eigenvectors
 from xnets_lite.analysis.validation import (
     ablation_matrix,
     explain_image,
-    global_directions,
     random_directions,
     steering,
 )
@@ -41,7 +41,7 @@ def test_the_steering_panel_shows_the_printed_share(trained):
     """05 prints ``steer.share[c, best]``; the panel at that α, on the same images, must
     show that very number (it showed 93.3% of 2,000 images beside a printed 91%)."""
     model, dec, test = trained
-    ce = global_directions(dec, 1, test.image_shape)
+    ce = class_eigenvectors(dec, 1, test.image_shape)
     alphas = torch.linspace(0, 12, 4)
     steer = steering(model, test, ce.vectors[:, 0], alphas, seed=0)
     for c in (0, 3, 9):
@@ -98,7 +98,7 @@ def test_the_explanation_figure_shows_as_many_terms_per_logit_as_its_text(traine
 
 def test_the_ablation_panel_takes_a_typed_k(trained):
     model, dec, test = trained
-    directions = global_directions(dec, 3, test.image_shape).vectors
+    directions = class_eigenvectors(dec, 3, test.image_shape).vectors
     results = [
         ablation_matrix(model, test, directions, ks=(1, 2, 3), name="global"),
         ablation_matrix(

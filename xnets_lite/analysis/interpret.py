@@ -590,17 +590,6 @@ def class_energy_share(dec: Decomposition, ranks) -> Tensor:
     return torch.stack(shares[::-1], dim=1)
 
 
-def predictions(model, data, batch_size: int = 1000) -> Tensor:
-    """Predicted classes of a model (``nn.Module``) or ``Network`` on a ``Dataset`` (or any
-    data ``evaluation.predict`` accepts), in eval mode."""
-    return evaluation.predict(model, data, batch_size)
-
-
-def accuracy(model, data) -> float:
-    """Test accuracy of a model or ``Network`` on a ``Dataset``, in [0, 1]."""
-    return evaluation.accuracy(model, data)
-
-
 @torch.no_grad()
 def measure_truncation(dec: Decomposition, data, ranks, full_predictions=None) -> dict:
     """Truncate to ``ranks`` (an int = the same rank on every wire, or a list per wire) and
@@ -610,9 +599,9 @@ def measure_truncation(dec: Decomposition, data, ranks, full_predictions=None) -
     from xnets_lite.core.compress import to_module
 
     if full_predictions is None:
-        full_predictions = predictions(dec.network, data)
+        full_predictions = evaluation.predict(dec.network, data)
     net = dec.truncate(ranks)
-    pred = predictions(net, data)
+    pred = evaluation.predict(net, data)
     return {
         "rank": ranks,
         "accuracy": float((pred == data.labels).double().mean()),
@@ -623,7 +612,7 @@ def measure_truncation(dec: Decomposition, data, ranks, full_predictions=None) -
 
 def accuracy_vs_rank(dec: Decomposition, data, ranks) -> list[dict]:
     """``measure_truncation`` for each rank in ``ranks``, sharing the full predictions."""
-    full = predictions(dec.network, data)
+    full = evaluation.predict(dec.network, data)
     return [measure_truncation(dec, data, r, full) for r in ranks]
 
 

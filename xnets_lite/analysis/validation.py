@@ -41,29 +41,9 @@ from xnets_lite.core.odt import Decomposition, check_ranks, odt
 # ---------------------------------------------------------------------------------------
 # Running a model on (transformed) inputs
 # ---------------------------------------------------------------------------------------
-def logits_of(model, x: Tensor) -> Tensor:
-    """Logits (B, C) of an ``nn.Module`` or ``Network`` for inputs ``x`` (B, d), in the
-    model's own dtype, in eval mode (``evaluation.logits``)."""
-    return evaluation.logits(model, (x, torch.zeros(len(x), dtype=torch.long)), len(x) or 1)
-
-
 def all_inputs(data) -> tuple[Tensor, Tensor]:
     """A whole ``Dataset`` as ``(x (N, d) float32 in [0, 1], labels (N,))``."""
     return data[0 : len(data)]
-
-
-def predict(model, x: Tensor, batch_size: int = 2000) -> Tensor:
-    """Predicted classes (N,) for inputs (N, d), in batches (``evaluation.predict``)."""
-    return evaluation.predict(model, (x, torch.zeros(len(x), dtype=torch.long)), batch_size)
-
-
-def per_class_accuracy(model, data, transform=None, batch_size: int = 1000) -> Tensor:
-    """Accuracy per true class (C,) float64, on ``data`` with every batch of inputs (B, d)
-    passed through ``transform`` first (``None`` = as is). A class absent from ``data``
-    gets NaN (``evaluation.per_class_accuracy``)."""
-    return evaluation.per_class_accuracy(
-        model, data, batch_size, transform=transform, n_classes=getattr(data, "n_classes", None)
-    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -90,19 +70,6 @@ def project_out(x: Tensor, basis: Tensor) -> Tensor:
     row of ``x`` (N, d)."""
     basis = basis.to(device=x.device, dtype=x.dtype)
     return x - (x @ basis.T) @ basis
-
-
-def global_directions(
-    dec: Decomposition,
-    k: int = 3,
-    image_shape=None,
-    sign_data: Tensor | None = None,
-    sign_gradient: Tensor | None = None,
-) -> ClassEigenvectors:
-    """The reading under test: each class's top-k class-Gram eigenvectors
-    (``class_eigenvectors``), signed by the course's rule on ``sign_data`` (or with the
-    mean gradient ``sign_gradient`` already computed)."""
-    return class_eigenvectors(dec, k, image_shape, sign_data=sign_data, sign_gradient=sign_gradient)
 
 
 def first_block(model_or_network) -> Network:
@@ -228,7 +195,9 @@ def ablation_accuracy(model, data, directions: Tensor, batch_size: int = 1000) -
     """Accuracy per true class (C,) after projecting the span of ``directions`` (k, d) out
     of every input (they are orthonormalised first)."""
     basis = orthonormalise(torch.as_tensor(directions, dtype=torch.float64))
-    return per_class_accuracy(model, data, lambda x: project_out(x, basis), batch_size)
+    return evaluation.per_class_accuracy(
+        model, data, batch_size, transform=lambda x: project_out(x, basis)
+    )
 
 
 @dataclass
@@ -276,7 +245,7 @@ def ablation_matrix(
     """For every class c and k in ``ks``: remove the span of ``directions[c, :k]`` from the
     inputs and measure the accuracy per true class.
 
-    ``directions``: (C, K, d) with K ≥ max(ks), e.g. ``global_directions(dec, 3).vectors``,
+    ``directions``: (C, K, d) with K ≥ max(ks), e.g. ``class_eigenvectors(dec, 3).vectors``,
     ``local_directions(model, 3).vectors`` or ``random_directions(C, 3, d)``.
     """
     directions = torch.as_tensor(directions)
@@ -300,7 +269,7 @@ def ablation_matrix(
             for k in ks
         ]
     )
-    return Ablation(ks, acc, per_class_accuracy(model, data, batch_size=batch_size), name)
+    return Ablation(ks, acc, evaluation.per_class_accuracy(model, data, batch_size), name)
 
 
 def selectivity(ab: Ablation, k: int) -> float:
@@ -331,11 +300,11 @@ def ablation_destinations(model, data, directions: Tensor, k: int, batch_size: i
             f"directions must be (classes, K, d) with 1 ≤ k ≤ K, got "
             f"{tuple(directions.shape)} and k={k}"
         )
-    first = predict(model, x, batch_size)
+    first = evaluation.predict(model, x, batch_size)
     out = {"before": [], "after": [], "of_lost": []}
     for c in range(directions.shape[0]):
         basis = orthonormalise(directions[c, :k].double())
-        now = predict(model, project_out(x, basis), batch_size)
+        now = evaluation.predict(model, project_out(x, basis), batch_size)
         other = y != c
         lost = other & (first == y) & (now != y)
         out["before"].append(float((first[other] == c).double().mean()))
@@ -385,8 +354,8 @@ def steering_sign(model, x: Tensor, v: Tensor, c: int, step: float | None = None
     terms dominate and both signs raise it (a reference run picked the wrong sign for two
     classes of ten that way)."""
     h = float(step) if step is not None else 0.01 * float(x.norm(dim=1).mean())
-    up = logits_of(model, x + h * v)[:, c].double()
-    down = logits_of(model, x - h * v)[:, c].double()
+    up = evaluation.logits(model, x + h * v)[:, c].double()
+    down = evaluation.logits(model, x - h * v)[:, c].double()
     return 1 if float((up - down).mean()) >= 0 else -1
 
 
@@ -394,7 +363,7 @@ def steering_sign(model, x: Tensor, v: Tensor, c: int, step: float | None = None
 def steered_share(model, x: Tensor, v: Tensor, c: int, alphas) -> Tensor:
     """(A,): share of the rows of ``x`` predicted as ``c`` after ``x + α v``, per α."""
     return torch.tensor(
-        [float((predict(model, x + float(a) * v) == c).double().mean()) for a in alphas],
+        [float((evaluation.predict(model, x + float(a) * v) == c).double().mean()) for a in alphas],
         dtype=torch.float64,
     )
 
@@ -474,11 +443,13 @@ def steering(
 # ---------------------------------------------------------------------------------------
 # Per-image explanation
 # ---------------------------------------------------------------------------------------
-def pair_contributions(layer: BilinearLayer, w: Tensor, o: int) -> Tensor:
-    """(n_in, n_in) symmetric: how much each product ``w[i] w[k]`` of the input wire adds to
-    output coordinate ``o``; the entries sum exactly to ``layer(w)[o]``.
+def pair_terms(layer: BilinearLayer, w: Tensor, o: int) -> Tensor:
+    """(n_in, n_in) symmetric: the term of each product ``w[i] w[k]`` of one input ``w``
+    (n_in,) in output coordinate ``o``; the entries sum exactly to ``layer(w)[o]``.
 
-    ``P[i, k] = ½ Σ_h D[o, h] (L[h, i] R[h, k] + R[h, i] L[h, k]) w[i] w[k]``.
+    ``P[i, k] = ½ Σ_h D[o, h] (L[h, i] R[h, k] + R[h, i] L[h, k]) w[i] w[k]``, i.e.
+    ``layer.dense(symmetric=True)[o] * outer(w, w)`` without building the dense tensor.
+    ``usage.pair_contributions`` sums such terms over named entries, for many inputs.
     """
     lw, rw = layer.left * w, layer.right * w  # (h, n): L[h, i] w[i]
     p = (lw.T * layer.down[o]) @ rw
@@ -570,7 +541,7 @@ def explain_image(
         layer, below = net.layers[layer_index], wires[layer_index]
         weight = {}
         for o in frontier:
-            pairs = _top_pairs(pair_contributions(layer, below, o), top)
+            pairs = _top_pairs(pair_terms(layer, below, o), top)
             value = float(wires[layer_index + 1][o])
             expl.steps.append(
                 {
@@ -601,8 +572,12 @@ def class_accuracy_vs_rank(dec: Decomposition, data, ranks) -> dict:
     network's."""
     for r in ranks:
         check_ranks(dec.widths, r)
-    acc = torch.stack([per_class_accuracy(dec.truncate(r), data) for r in ranks])
-    return {"ranks": list(ranks), "accuracy": acc, "full": per_class_accuracy(dec.network, data)}
+    acc = torch.stack([evaluation.per_class_accuracy(dec.truncate(r), data) for r in ranks])
+    return {
+        "ranks": list(ranks),
+        "accuracy": acc,
+        "full": evaluation.per_class_accuracy(dec.network, data),
+    }
 
 
 # ---------------------------------------------------------------------------------------
@@ -696,7 +671,7 @@ def steered_gallery(
         base = x[y != c][index]
         steered = torch.stack([base + float(a) * directions[c].float() for a in alphas])
         images.append(steered.reshape(-1, h, w))
-        preds.append(predict(model, steered))
+        preds.append(evaluation.predict(model, steered))
     return {
         "classes": list(classes),
         "alphas": list(map(float, alphas)),

@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 #: What the functions of this module accept as data.
-Data = Union["Dataset", tuple[Tensor, Tensor], Iterable[tuple[Tensor, Tensor]]]
+Data = Union["Dataset", tuple[Tensor, Tensor], Tensor, Iterable[tuple[Tensor, Tensor]]]
 
 #: Default number of samples per forward pass (what ``train.evaluate`` always used).
 BATCH_SIZE = 1024
@@ -67,8 +67,10 @@ def _is_pair(data: object) -> bool:
 def as_batches(
     data: Data, batch_size: int = BATCH_SIZE, device: torch.device | str | None = None
 ) -> Iterator[tuple[Tensor, Tensor]]:
-    """Yield ``(x, y)`` batches of ``data`` (a ``Dataset``, an ``(x, y)`` pair, or an
-    iterable of batches), moved to ``device`` (``None``: where they are).
+    """Yield ``(x, y)`` batches of ``data`` (a ``Dataset``, an ``(x, y)`` pair, inputs ``x``
+    alone, or an iterable of batches), moved to ``device`` (``None``: where they are). Inputs
+    alone get the label −1 (no class): fine for ``logits`` and ``predict``, never correct for
+    ``accuracy``.
 
     A ``Dataset`` yields ``x`` (B, H*W) float32 in [0, 1] (``Dataset.batches``, no
     shuffling); a pair is cut into consecutive slices of ``batch_size``; an iterable's own
@@ -83,6 +85,8 @@ def as_batches(
     if hasattr(data, "batches") and hasattr(data, "images"):  # a Dataset (duck-typed)
         yield from data.batches(batch_size, device=device)
         return
+    if isinstance(data, Tensor):  # inputs alone: logits and predictions need no labels
+        data = (data, torch.full((len(data),), -1, dtype=torch.long, device=data.device))
     if _is_pair(data):
         x, y = data
         if len(x) != len(y):
@@ -95,11 +99,10 @@ def as_batches(
                 y[start : start + batch_size].to(device),
             )
         return
-    if isinstance(data, Tensor) or not isinstance(data, Iterable):
+    if not isinstance(data, Iterable):
         raise TypeError(
-            f"data must be a Dataset, an (x, y) pair of tensors or an iterable of "
-            f"(x, y) batches, got {type(data).__name__}; for inputs without labels "
-            f"call the model directly"
+            f"data must be a Dataset, an (x, y) pair of tensors, inputs x (N, d) alone or an "
+            f"iterable of (x, y) batches, got {type(data).__name__}"
         )
     for batch in data:
         if not _is_pair(batch):
@@ -244,8 +247,13 @@ def per_class_accuracy(
 ) -> Tensor:
     """Accuracy per true class (n_classes,) float64; a class absent from ``data`` gets NaN.
 
-    ``n_classes`` defaults to the width of the model's output.
+    ``n_classes`` defaults to ``data.n_classes`` (a ``Dataset``), else to the width of the
+    model's output. ``transform`` maps every batch of inputs first (e.g. an ablation).
     """
+    if n_classes is None:
+        n_classes = getattr(data, "n_classes", None)
+    if isinstance(data, Tensor):
+        raise TypeError("per_class_accuracy needs labels: pass (x, y) or a Dataset, not x alone")
     correct = total = None
     for z, y in _batched_logits(model, data, batch_size, transform):
         if correct is None:

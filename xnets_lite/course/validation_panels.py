@@ -25,9 +25,9 @@ from xnets_lite.analysis.validation import (
     Explanation,
     all_inputs,
     explain_image,
-    predict,
     steered_share,
 )
+from xnets_lite.core.evaluation import predict
 from xnets_lite.course.widgets import Panel, direction_name, snapped_slider
 from xnets_lite.viz.plots import png_bytes
 from xnets_lite.viz.validation_figures import plot_explanation

@@ -28,8 +28,9 @@ import html
 
 import torch
 
-from xnets_lite.analysis.interpret import measure_truncation, predictions
+from xnets_lite.analysis.interpret import measure_truncation
 from xnets_lite.core.compress import to_module
+from xnets_lite.core.evaluation import predict
 from xnets_lite.core.odt import Decomposition, check_ranks
 
 
@@ -392,7 +393,7 @@ class RankPanel(Panel):
 
         self.dec, self.data, self.title, self.draw = dec, data, title, plot
         self.parameters_base = parameters_base
-        self.full = predictions(dec.network, data)
+        self.full = predict(dec.network, data)
         ranks = check_ranks(
             dec.widths, ranks if ranks is not None else [min(16, n - 1) for n in dec.widths]
         )

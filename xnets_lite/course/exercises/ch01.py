@@ -87,7 +87,7 @@ def _compare(got, want: int, case, prefix: str = "") -> None:
 )
 def affine_baseline(answer, test_data=None, models=None) -> str:
     """``answer``: the trained ``XNet`` with ``n_layers=0`` (or ``(model, meta)``)."""
-    from xnets_lite.analysis.interpret import accuracy
+    from xnets_lite.core.evaluation import accuracy
     from xnets_lite.core.model import XNet
 
     model = answer[0] if isinstance(answer, tuple) else answer

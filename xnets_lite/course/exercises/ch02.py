@@ -102,7 +102,7 @@ def _measure(dec, data, ranks):
 
 def target_accuracy(dec, data) -> float:
     """97.5%, or half a point under the full network where that is lower (the fast setting)."""
-    from xnets_lite.analysis.interpret import accuracy
+    from xnets_lite.core.evaluation import accuracy
 
     return min(0.975, accuracy(dec.network, data) - 0.005)
 

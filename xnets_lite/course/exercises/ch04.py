@@ -149,7 +149,7 @@ def degree_one_part(answer, net=None, test_data=None) -> str:
         )
     if not isinstance(net, Network) or test_data is None:
         return "on random χ-nets."
-    from xnets_lite.analysis.interpret import accuracy
+    from xnets_lite.core.evaluation import accuracy
 
     x, y = test_data[0 : len(test_data)]
     jac, f0 = affine_part(net)
