@@ -215,3 +215,25 @@ def test_matrices_agree_with_the_pairwise_measures():
     ga, gb = sim.gaussian_low_degree(nets[0], nets[0]), sim.gaussian_low_degree(nets[1], nets[1])
     assert abs(float(low[0, 1, 2] - g[2, 2] / (ga[2, 2] * gb[2, 2]).sqrt())) < 1e-12
     assert float(sim.mean_off_diagonal(torch.eye(3))) == 0
+
+
+def test_matched_directions_are_cosines_of_odt_directions():
+    na, nb = pair(2, 4)
+    dec_a, dec_b = odt(na), odt(nb)
+    self_match = sim.matched_directions(dec_a, dec_a, rank=3)
+    assert all(torch.allclose(m, torch.ones_like(m), atol=1e-10) for m in self_match)
+    other = sim.matched_directions(dec_a, dec_b, rank=3)
+    assert len(other) == 3 and all(float(m.max()) <= 1 + 1e-10 for m in other)
+    # the same as the cosine of the explicit tensors of wire 1's directions (tiny: dense)
+    da, db = dec_a.network, dec_b.network
+
+    def wire1(net):
+        layer = net.layers[0]
+        ell, r = layer.left @ net.embed, layer.right @ net.embed
+        pairs = 0.5 * (torch.einsum("hi,hj->hij", ell, r) + torch.einsum("hi,hj->hij", r, ell))
+        return torch.einsum("oh,hij->oij", layer.down, pairs).flatten(1)
+
+    ta, tb = wire1(da), wire1(db)
+    assert torch.allclose(ta @ ta.T, torch.eye(len(ta), dtype=torch.float64), atol=1e-10)
+    want = (ta[1:4] @ tb[1:].T).abs().amax(1)
+    assert torch.allclose(other[1], want, atol=1e-10)

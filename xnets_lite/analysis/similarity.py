@@ -577,3 +577,22 @@ def mean_off_diagonal(matrix: Tensor) -> Tensor:
     m = matrix.shape[0]
     mask = ~torch.eye(m, dtype=torch.bool)
     return matrix[mask].mean(0)
+
+
+@torch.no_grad()
+def matched_directions(dec_a, dec_b, rank: int = 15) -> list[Tensor]:
+    """For every wire, how well each of network a's top-``rank`` ODT directions is matched by
+    one of network b's: ``(rank,)`` best |cosine| per wire, wire 0 first.
+
+    After ODT every wire is orthonormal (its upstream Gram is the identity, the constant
+    coordinate included), so the cross-Gram of the two decomposed networks
+    (``cross_grams``) *is* the matrix of cosines between a's and b's directions, each a
+    tensor over the input copies below the wire. ``dec_a``, ``dec_b``: ``odt`` results
+    (``Decomposition``) of two networks of the same depth; directions 1…rank (the constant,
+    index 0, is left out: it is the same in both)."""
+    na, nb = dec_a.network, dec_b.network
+    out = []
+    for gram in cross_grams(na, nb, graded=False):
+        cos = gram[0, 1 : rank + 1, 1:].abs()
+        out.append(cos.amax(1))
+    return out
