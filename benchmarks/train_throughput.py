@@ -228,7 +228,9 @@ def random_data(n: int, side: int, seed: int) -> Dataset:
 
 def train_function(args) -> None:
     """Time ``train`` (one epoch), ``evaluate`` and one resume write; estimate the full run."""
-    from xnets_lite.training.train import _save  # the resume write train does after an epoch
+    from xnets_lite.training import resume  # the resume write train does after an epoch
+    from xnets_lite.training.config import TrainConfig
+    from xnets_lite.training.train import new_state
 
     device = resolve_device(args.device)
     side = int(round(args.d_input**0.5))
@@ -273,33 +275,14 @@ def train_function(args) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for kind in kinds:  # the resume write: model, AdamW moments, generators, to disk
             model = make_model(kind, args).to(device)
-            opt = torch.optim.AdamW(model.parameters())
+            state = new_state(model, TrainConfig(epochs=10), 1, seed=0, device=device)
             model(torch.zeros(2, args.d_input, device=device)).sum().backward()
-            opt.step()
-            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=10)
-            gens = dict(shuffle=torch.Generator(), noise=torch.Generator(device=device))
+            state.optimizer.step()  # AdamW's moments exist, as after a real epoch
+            state.epoch = 1
             times = []
             for _ in range(5):
                 start = time.perf_counter()
-                _save(
-                    Path(tmp) / "r.pt",
-                    {},
-                    1,
-                    model,
-                    opt,
-                    sched,
-                    gens,
-                    device,
-                    dict(
-                        epoch=[1],
-                        train_loss=[1.0],
-                        test_accuracy=[None],
-                        time=[1.0],
-                        steps=1,
-                        resumed_at=[],
-                        device=str(device),
-                    ),
-                )
+                resume.save(Path(tmp) / "r.pt", {}, state)
                 times.append(time.perf_counter() - start)
             writes[kind] = (statistics.median(times), (Path(tmp) / "r.pt").stat().st_size)
     load_after = os.getloadavg()

@@ -9,7 +9,7 @@ from helpers import random_inputs, random_xnet
 from xnets_lite.analysis import similarity as sim
 from xnets_lite.analysis.degrees import degree_energy, logit_degrees
 from xnets_lite.core.network import BilinearLayer, symmetrise, to_network
-from xnets_lite.core.odt import _gauge, odt
+from xnets_lite.core.odt import gauge, odt
 
 # (n_layers, d_input): small enough for Network.dense, (d+1)^(2^L) entries per class
 DENSE = [(1, 3), (2, 2), (3, 1)]
@@ -78,7 +78,7 @@ def random_gauge(net, wire, seed):
     p = torch.eye(n, dtype=torch.float64) + 0.3 * torch.randn(
         n, n, generator=g, dtype=torch.float64
     )
-    return _gauge(net, wire, p, torch.linalg.inv(p))
+    return gauge(net, wire, p, torch.linalg.inv(p))
 
 
 @pytest.mark.parametrize("block", BLOCKS)

@@ -68,7 +68,7 @@ def check_center(center, d_input: int, dtype, device) -> Tensor:
     return center
 
 
-def _poly_mul(a: Tensor, b: Tensor) -> Tensor:
+def poly_mul(a: Tensor, b: Tensor) -> Tensor:
     """Product of two polynomials in λ given as coefficient stacks (p+1, …), (q+1, …) →
     (p+q+1, …), elementwise in the trailing dimensions."""
     out = a.new_zeros(a.shape[0] + b.shape[0] - 1, *a.shape[1:])
@@ -88,7 +88,7 @@ def polynomial_wires(net: Network, x: Tensor, center=None) -> list[Tensor]:
     )  # (2, N, n₀)
     out = [w]
     for layer in net.layers:
-        prod = _poly_mul(w @ layer.left.T, w @ layer.right.T)  # (2p+1, N, k)
+        prod = poly_mul(w @ layer.left.T, w @ layer.right.T)  # (2p+1, N, k)
         w = prod @ layer.down.T
         out.append(w)
     return out
@@ -160,7 +160,7 @@ def variance_share(parts: Tensor) -> Tensor:
 # ---------------------------------------------------------------------------------------
 # Weights only
 # ---------------------------------------------------------------------------------------
-def _fold_center(net: Network, center) -> Network:
+def fold_center(net: Network, center) -> Network:
     """The same function of ``u = x − center``: ``E ← E [[1, 0], [μ, I]]``."""
     if center is None:
         return net
@@ -194,7 +194,7 @@ def degree_energy(model, center=None, symmetric: bool = True) -> Tensor:
     coordinate dominates the weights-only view). ``energy[d] · r^(2d)`` is the energy at the
     scale r (the input rescaled by r, compensated in the embedding).
     """
-    net = _fold_center(as_network(model), center)
+    net = fold_center(as_network(model), center)
     if symmetric:
         net = symmetrise(net)
     e0, ep = net.embed[:, :1], net.embed[:, 1:]
@@ -202,6 +202,6 @@ def degree_energy(model, center=None, symmetric: bool = True) -> Tensor:
     for layer in net.layers:
         gl = layer.left @ g @ layer.left.T
         gr = layer.right @ g @ layer.right.T
-        g = layer.down @ _poly_mul(gl, gr) @ layer.down.T
+        g = layer.down @ poly_mul(gl, gr) @ layer.down.T
     u = net.head[1:]
     return torch.einsum("ci,dij,cj->dc", u, g, u)

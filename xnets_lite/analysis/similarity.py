@@ -44,7 +44,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from xnets_lite.analysis.degrees import _fold_center, _poly_mul, as_network, logit_degrees
+from xnets_lite.analysis.degrees import as_network, fold_center, logit_degrees, poly_mul
 from xnets_lite.analysis.interactions import linear_and_quadratic
 from xnets_lite.core.network import BilinearLayer, Network
 
@@ -60,7 +60,7 @@ def _pair(a, b, center=None) -> tuple[Network, Network]:
             f"the two networks must read the same input and write the same classes: "
             f"d_input {na.d_input} vs {nb.d_input}, classes {na.n_classes} vs {nb.n_classes}"
         )
-    return _fold_center(na, center), _fold_center(nb, center)
+    return fold_center(na, center), fold_center(nb, center)
 
 
 def _same_depth(na: Network, nb: Network) -> None:
@@ -84,7 +84,7 @@ def cross_layer(la: BilinearLayer, lb: BilinearLayer, gram: Tensor) -> Tensor:
     rgr = la.right @ gram @ lb.right.T
     lgr = la.left @ gram @ lb.right.T
     rgl = la.right @ gram @ lb.left.T
-    inner = 0.5 * (_poly_mul(lgl, rgr) + _poly_mul(lgr, rgl))
+    inner = 0.5 * (poly_mul(lgl, rgr) + poly_mul(lgr, rgl))
     return la.down @ inner @ lb.down.T
 
 

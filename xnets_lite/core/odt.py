@@ -146,7 +146,7 @@ def downstream_grams(net: Network, head_gram: Tensor | None = None) -> list[Tens
 # ---------------------------------------------------------------------------------------
 # Gauge moves
 # ---------------------------------------------------------------------------------------
-def _gauge(net: Network, wire: int, p: Tensor, p_inv: Tensor) -> Network:
+def gauge(net: Network, wire: int, p: Tensor, p_inv: Tensor) -> Network:
     """Apply ``w ← P w`` on one wire: its producer gets ``P``, its consumer ``P⁻¹``."""
     layers = list(net.layers)
     embed, head = net.embed, net.head
@@ -243,7 +243,7 @@ def _orthogonalise(net: Network, rtol: float) -> tuple[Network, list[tuple[Tenso
             pairs.append(pair_grams(layer))
             gram = layer_gram(layer, pairs=pairs[-1])
         p, p_inv = whitening(gram, rtol)
-        net = _gauge(net, wire, p, p_inv)
+        net = gauge(net, wire, p, p_inv)
     net.meta["basis"] = "orthonormal"
     return net, pairs
 
@@ -310,7 +310,7 @@ def diagonalise(
         q = torch.zeros_like(m)
         q[0, 0] = 1
         q[1:, 1:] = vecs.flip(1).T
-        net = _gauge(net, wire, q, q.T)
+        net = gauge(net, wire, q, q.T)
         m = q @ m @ q.T
         importance[wire] = m.diagonal().clamp_min(0).clone()
         if wire > 0:
@@ -411,7 +411,7 @@ def truncate(net: Network, ranks: Ranks) -> Network:
     for wire, k in enumerate(ranks):
         n = net.widths[wire]
         keep = torch.eye(n, dtype=net.dtype, device=net.device)[: k + 1]
-        net = _gauge(net, wire, keep, keep.T)
+        net = gauge(net, wire, keep, keep.T)
     return net
 
 
