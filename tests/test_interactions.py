@@ -6,9 +6,9 @@ import torch
 from test_degrees import hand_built
 
 from helpers import assert_close, random_inputs, random_xnet
+from xnets_lite.analysis.degrees import linear_and_quadratic
 from xnets_lite.analysis.interactions import (
     class_interactions,
-    linear_and_quadratic,
     quadratic_form_autograd,
     quadratic_forms,
 )

@@ -205,3 +205,46 @@ def degree_energy(model, center=None, symmetric: bool = True) -> Tensor:
         g = layer.down @ poly_mul(gl, gr) @ layer.down.T
     u = net.head[1:]
     return torch.einsum("ci,dij,cj->dc", u, g, u)
+
+
+# ---------------------------------------------------------------------------------------
+# The Taylor terms of degree 0, 1 and 2 (the linear template and Q_c), exactly
+# ---------------------------------------------------------------------------------------
+@torch.no_grad()
+def linear_and_quadratic(
+    model, center=None, quadratic: bool = True
+) -> tuple[Tensor, Tensor, Tensor | None]:
+    """``(f₀ (C,), g (C, d), Q (C, d, d))``, float64: logit at ``center``, its gradient and half
+    its Hessian there, exactly from the weights: the Taylor terms of degree 0, 1 and 2. With
+    ``quadratic=False`` only the first two (``Q`` is None): the linear template, cheaply.
+
+    With ``a_l`` the wire values at μ and ``J_l`` their Jacobians in u (``J₀ = E[:, 1:]``,
+    ``J_{l+1} = D[diag(L a_l) R J_l + diag(R a_l) L J_l]``), and ``v_l`` the gradient of the
+    logits with respect to wire l (``v_L = H[1:]``,
+    ``v_l = ((v_{l+1}D) ⊙ (R a_l)) L + ((v_{l+1}D) ⊙ (L a_l)) R``), the quadratic part of
+    ``L w ⊙ R w`` is ``(L J u) ⊙ (R J u)`` plus what the linear backward sweep carries down,
+    so ``Q_c = Σ_l sym(J_lᵀ Lᵀ diag(Dᵀ v_{l+1,c}) R J_l)``.
+    """
+    net = as_network(model)
+    mu = check_center(center, net.d_input, net.dtype, net.device)
+    a = [net.embed @ torch.cat([mu.new_ones(1), mu])]
+    jac = [net.embed[:, 1:]]
+    for layer in net.layers:
+        la, ra = layer.left @ a[-1], layer.right @ a[-1]
+        a.append(layer.down @ (la * ra))
+        if quadratic:
+            jac.append(
+                layer.down
+                @ (la[:, None] * (layer.right @ jac[-1]) + ra[:, None] * (layer.left @ jac[-1]))
+            )
+    v = net.head[1:]
+    q = torch.zeros(net.n_classes, net.d_input, net.d_input, dtype=net.dtype, device=net.device)
+    for l in reversed(range(len(net.layers))):
+        layer, a_l = net.layers[l], a[l]
+        s = v @ layer.down  # (C, k)
+        if quadratic:
+            lj, rj = layer.left @ jac[l], layer.right @ jac[l]  # (k, d)
+            q += torch.einsum("hi,ch,hj->cij", lj, s, rj)
+        v = (s * (layer.right @ a_l)) @ layer.left + (s * (layer.left @ a_l)) @ layer.right
+    f0 = (net.head @ a[-1])[1:]
+    return f0, v @ net.embed[:, 1:], (q + q.mT) / 2 if quadratic else None

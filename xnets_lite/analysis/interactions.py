@@ -34,45 +34,11 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from xnets_lite.analysis.degrees import as_network, check_center
+from xnets_lite.analysis.degrees import as_network, check_center, linear_and_quadratic
 from xnets_lite.analysis.interpret import data_gradient, orient
 from xnets_lite.analysis.interpret import image_shape_of as _shape
 from xnets_lite.core.model import XNet
 from xnets_lite.core.network import Network
-
-
-@torch.no_grad()
-def linear_and_quadratic(model, center=None) -> tuple[Tensor, Tensor, Tensor]:
-    """``(f₀ (C,), g (C, d), Q (C, d, d))``, float64: logit at ``center``, its gradient and half
-    its Hessian there, exactly from the weights.
-
-    With ``a_l`` the wire values at μ and ``J_l`` their Jacobians in u (``J₀ = E[:, 1:]``,
-    ``J_{l+1} = D[diag(L a_l) R J_l + diag(R a_l) L J_l]``), and ``v_l`` the gradient of the
-    logits with respect to wire l (``v_L = H[1:]``,
-    ``v_l = ((v_{l+1}D) ⊙ (R a_l)) L + ((v_{l+1}D) ⊙ (L a_l)) R``), the quadratic part of
-    ``L w ⊙ R w`` is ``(L J u) ⊙ (R J u)`` plus what the linear backward sweep carries down,
-    so ``Q_c = Σ_l sym(J_lᵀ Lᵀ diag(Dᵀ v_{l+1,c}) R J_l)``.
-    """
-    net = as_network(model)
-    mu = check_center(center, net.d_input, net.dtype, net.device)
-    a = [net.embed @ torch.cat([mu.new_ones(1), mu])]
-    jac = [net.embed[:, 1:]]
-    for layer in net.layers:
-        la, ra = layer.left @ a[-1], layer.right @ a[-1]
-        a.append(layer.down @ (la * ra))
-        jac.append(
-            layer.down
-            @ (la[:, None] * (layer.right @ jac[-1]) + ra[:, None] * (layer.left @ jac[-1]))
-        )
-    v = net.head[1:]
-    q = torch.zeros(net.n_classes, net.d_input, net.d_input, dtype=net.dtype, device=net.device)
-    for layer, a_l, j_l in zip(reversed(net.layers), reversed(a[:-1]), reversed(jac[:-1])):
-        s = v @ layer.down  # (C, k)
-        lj, rj = layer.left @ j_l, layer.right @ j_l  # (k, d)
-        q += torch.einsum("hi,ch,hj->cij", lj, s, rj)
-        v = (s * (layer.right @ a_l)) @ layer.left + (s * (layer.left @ a_l)) @ layer.right
-    f0 = (net.head @ a[-1])[1:]
-    return f0, v @ net.embed[:, 1:], (q + q.mT) / 2
 
 
 def quadratic_forms(model: XNet | Network, center: Tensor | None = None) -> Tensor:

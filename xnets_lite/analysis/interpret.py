@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from xnets_lite.analysis.degrees import linear_and_quadratic
 from xnets_lite.core import evaluation
 from xnets_lite.core.network import Network
 from xnets_lite.core.odt import (
@@ -105,26 +106,19 @@ def mean_gradient(model, x: Tensor, batch_size: int = 2000) -> Tensor:
     else:
         p = next(model.parameters())
         device, dtype = p.device, p.dtype
-    was_training = getattr(model, "training", False)
-    if was_training:
-        model.eval()
     total = None
-    try:
-        with torch.enable_grad():
-            for i in range(0, len(x), batch_size):
-                xb = x[i : i + batch_size].to(device=device, dtype=dtype).requires_grad_(True)
-                logits = model(xb)
-                grads = torch.stack(
-                    [
-                        torch.autograd.grad(logits[:, c].sum(), xb, retain_graph=True)[0].sum(0)
-                        for c in range(logits.shape[1])
-                    ]
-                )
-                grads = grads.reshape(grads.shape[0], -1).double().cpu()
-                total = grads if total is None else total + grads
-    finally:
-        if was_training:
-            model.train()
+    with evaluation.eval_mode(model), torch.enable_grad():
+        for i in range(0, len(x), batch_size):
+            xb = x[i : i + batch_size].to(device=device, dtype=dtype).requires_grad_(True)
+            logits = model(xb)
+            grads = torch.stack(
+                [
+                    torch.autograd.grad(logits[:, c].sum(), xb, retain_graph=True)[0].sum(0)
+                    for c in range(logits.shape[1])
+                ]
+            )
+            grads = grads.reshape(grads.shape[0], -1).double().cpu()
+            total = grads if total is None else total + grads
     if total is None:
         raise ValueError("mean_gradient got no inputs (x is empty)")
     return total / len(x)
@@ -349,10 +343,9 @@ def scale_gram_eigenvector(dec: Decomposition) -> Tensor:
 
 
 def gradient_at_zero(net: Network) -> Tensor:
-    """(C, d): ``∇ₓ logit_c(0)``, the linear template, from the weights (one backward sweep
-    through the wires' values at x = 0, which are the constant coordinate's images)."""
-    x = torch.zeros(1, net.d_input, dtype=net.dtype, device=net.device)
-    return mean_gradient(net, x)
+    """(C, d): ``∇ₓ logit_c(0)``, the linear template, exactly from the weights (the degree-1
+    Taylor term, ``degrees.linear_and_quadratic``), in the network's dtype."""
+    return linear_and_quadratic(net, quadratic=False)[1].to(net.dtype)
 
 
 # ---------------------------------------------------------------------------------------

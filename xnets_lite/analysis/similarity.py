@@ -44,8 +44,13 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from xnets_lite.analysis.degrees import as_network, fold_center, logit_degrees, poly_mul
-from xnets_lite.analysis.interactions import linear_and_quadratic
+from xnets_lite.analysis.degrees import (
+    as_network,
+    fold_center,
+    linear_and_quadratic,
+    logit_degrees,
+    poly_mul,
+)
 from xnets_lite.core.network import BilinearLayer, Network
 
 #: Directions of a wire whose Gram eigenvalue is below this times the largest are null.

@@ -317,10 +317,10 @@ def calibrate_batch_rms(model: XNet, batches: Iterable) -> list[float]:
         hidden.append(model.embed(x))
     if not hidden:
         raise ValueError("calibrate_batch_rms got no batches")
-    was_training = model.training
-    model.eval()
+    from xnets_lite.core.evaluation import eval_mode  # evaluation's annotations name this module
+
     values = []
-    try:
+    with eval_mode(model):
         for norm, block in zip(model.norms, model.blocks):
             rms = torch.stack([norm.batch_rms(h) for h in hidden]).mean()
             norm.running_rms.copy_(rms)
@@ -329,8 +329,6 @@ def calibrate_batch_rms(model: XNet, batches: Iterable) -> list[float]:
             hidden = [
                 h + block(norm(h)) if model.block == "residual" else block(norm(h)) for h in hidden
             ]
-    finally:
-        model.train(was_training)
     return values
 
 

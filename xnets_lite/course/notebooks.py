@@ -329,21 +329,18 @@ def parse_device(value) -> str:
     """``"auto"`` (CUDA when present, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or
     ``"mps"``; anything else, or a GPU that is not there, is refused with the fix (in our
     words, not torch's list of every device type it knows)."""
-    import torch
+    from xnets_lite.training.train import resolve_device
 
     text = str(value).strip().lower()
     kind, _, index = text.partition(":")
     if text == "auto" or (kind in ("cpu", "cuda", "mps") and (not index or index.isdigit())):
-        if kind == "cuda" and not torch.cuda.is_available():
+        try:
+            resolve_device(text)  # the one availability check (train's), in a notebook's words
+        except RuntimeError:
             raise NotebookParameterError(
-                f"device = {value!r}, but CUDA is not available here.\n"
+                f"device = {value!r}, but {kind.upper()} is not available here.\n"
                 + _fix("device", '"auto"', "auto")
-            )
-        if kind == "mps" and not (torch.backends.mps.is_available()):
-            raise NotebookParameterError(
-                f"device = {value!r}, but MPS is not available here.\n"
-                + _fix("device", '"auto"', "auto")
-            )
+            ) from None
         return text
     raise NotebookParameterError(
         f"device = {value!r} is not a device (choose one of {', '.join(DEVICES)}).\n"

@@ -73,9 +73,10 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
+    available = {"cuda": torch.cuda.is_available, "mps": torch.backends.mps.is_available}
+    if device.type in available and not available[device.type]():
         raise RuntimeError(
-            f"device {str(device)!r} requested but CUDA is not available "
+            f"device {str(device)!r} requested but {device.type.upper()} is not available "
             f"here; use device='cpu' (--device cpu)"
         )
     return device
