@@ -243,6 +243,20 @@ class Run:
         """``{kind: (model, meta)}`` for several kinds."""
         return {kind: self.model(kind) for kind in kinds}
 
+    def banner(self) -> str:
+        """The first line every notebook prints (``print(run)``): which run the outputs below
+        come from, so that no run's outputs can pass for another's (the committed notebooks
+        show the full-MNIST run of ``make reproduce``; a student's run says its own)."""
+        setting = "fast CI setting (small sizes, same code)" if self.fast else "full setting"
+        data = dataset_label(self.dataset)
+        line = f"OUTPUTS BELOW: this run's, {data}, {setting}, seed {self.seed}."
+        if self.dataset != "svhn":
+            line += " The paper's dataset is SVHN: these are not SVHN results."
+        return line
+
+    def __str__(self) -> str:
+        return f"{self.banner()}\n{self!r}"
+
     def __repr__(self) -> str:
         return (
             f"Run(dataset={self.dataset!r} [{self.label}], width={self.width}, "

@@ -278,12 +278,19 @@ class Panel:
     3. ``snapshot()`` → ``(html, png_or_None)``: the current text (HTML) and figure
        (``plots.png_bytes(fig)``).
 
-    ``display()`` publishes **one** output whose mime bundle holds the live widget view and
-    the snapshot (``text/html`` with the image inside, ``image/png``, ``text/plain``). A live
-    JupyterLab renders the richest type, the widget, and nothing else; a renderer without a
-    kernel (the committed notebook, nbconvert, a code host) shows the snapshot. The
-    committed notebooks keep only the snapshot (``outputs.commit_outputs`` drops the widget
-    view, which needs a kernel). A cell whose value is a panel displays the same way.
+    ``display()`` publishes **two** outputs: the snapshot (``text/html`` with the image
+    inside, ``image/png``, ``text/plain``), then the live widget view alone. They are two
+    outputs, not one bundle, because JupyterLab renders only the first type of a bundle it
+    can, and the widget view comes first: a notebook saved after a run and reopened without
+    a kernel would then show ``Error displaying widget: model not found`` instead of the
+    snapshot beside it. The snapshot's HTML carries a small style sheet (``SNAPSHOT_STYLE``)
+    so that JupyterLab shows exactly one of the two: the snapshot is hidden while the live
+    panel is drawn in the same cell, and a widget view that cannot be drawn (no kernel, no
+    model) is hidden beside a snapshot. Renderers that drop style sheets (an untrusted
+    notebook, nbconvert, a code host) do not render the widget view either, and show the
+    snapshot and the view's empty ``text/plain``. The committed notebooks keep only the
+    snapshot (``outputs.commit_outputs`` drops the widget view, which needs a kernel). A
+    cell whose value is a panel displays the same way (``_ipython_display_``).
     Keep to this interface: other modules' panels are built on it.
     """
 
@@ -293,6 +300,20 @@ class Panel:
     RERUN = (
         "Static snapshot of this panel at its initial setting, shown where there is no "
         "live kernel. Run this cell to get the live panel."
+    )
+
+    #: Shown inside the snapshot's HTML (trusted outputs keep it; sanitisers drop it): hide
+    #: the snapshot's output where the live panel is drawn in the same output area, and hide
+    #: a widget view that is not drawn (``Error displaying widget: model not found`` after a
+    #: save, close and reopen) where the snapshot is there to show instead.
+    SNAPSHOT_STYLE = (
+        "<style>"
+        ".jp-OutputArea:has(.xnets-panel) > .jp-OutputArea-child:has(.xnets-snapshot)"
+        "{display:none}"
+        ".jp-OutputArea:has(.xnets-snapshot):not(:has(.xnets-panel)) > .jp-OutputArea-child"
+        ":has(.jp-OutputArea-output[data-mime-type='application/vnd.jupyter.widget-view+json'])"
+        "{display:none}"
+        "</style>"
     )
 
     widget = None
@@ -328,12 +349,13 @@ class Panel:
             )
         )
         return (
-            f'<div class="{self.SNAPSHOT_CSS}"><p style="color:#555;font-size:85%">'
+            f'{self.SNAPSHOT_STYLE}<div class="{self.SNAPSHOT_CSS}">'
+            f'<p style="color:#555;font-size:85%">'
             f"{html.escape(self.RERUN)}</p>{text}{image}</div>"
         )
 
-    def mimebundle(self) -> dict:
-        """The one output ``display()`` publishes: widget view + snapshot fallbacks."""
+    def snapshot_bundle(self) -> dict:
+        """The first output ``display()`` publishes: the snapshot (HTML, PNG, plain text)."""
         import base64
 
         _, png = self.snapshot()
@@ -343,18 +365,34 @@ class Panel:
         }
         if png is not None:
             bundle["image/png"] = base64.b64encode(png).decode()
-        view = self.widget._repr_mimebundle_() or {}
-        bundle.update({k: v for k, v in view.items() if k != "text/plain"})
         return bundle
+
+    def view_bundle(self) -> dict:
+        """The second output: the live widget view alone, with an empty ``text/plain`` (what
+        a renderer without widgets shows beside the snapshot)."""
+        view = self.widget._repr_mimebundle_() or {}
+        return {**{k: v for k, v in view.items() if k != "text/plain"}, "text/plain": ""}
+
+    def mimebundle(self) -> dict:
+        """Snapshot and widget view in one bundle (for renderers that take one; ``display``
+        publishes them as two outputs, see the class docstring)."""
+        return {
+            **self.snapshot_bundle(),
+            **{k: v for k, v in self.view_bundle().items() if k != "text/plain"},
+        }
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         return self.mimebundle()
 
     def display(self) -> None:
-        """Show the panel: one output, live where there is a kernel, the snapshot elsewhere."""
+        """Show the panel: the snapshot, then the live view (JupyterLab shows one of them)."""
         from IPython.display import display
 
-        display(self.mimebundle(), raw=True)
+        display(self.snapshot_bundle(), raw=True)
+        display(self.view_bundle(), raw=True)
+
+    def _ipython_display_(self):
+        self.display()
 
 
 _Panel, _show = Panel, show_figure  # the names validation_panels used before

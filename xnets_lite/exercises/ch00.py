@@ -31,8 +31,9 @@ def _course_layers(net):
 
 @exercise(
     "00.symmetric_form",
-    hint="(a + b)² − (a − b)² = 4ab, so one product is a "
-    "difference of two squares: stack L + R and L − R, and put ±D/4 below them.",
+    hint="(a + b)² − (a − b)² = 4ab: one product is a difference of two squares. "
+    "Which rows of S give a + b and a − b, and what must D′ do with their squares to get "
+    "D's output back?",
 )
 def symmetric_form(answer, net=None) -> str:
     """``answer(L, R, D) -> (S, Dp)`` with ``Dp (S x)² = D (Lx ⊙ Rx)`` for every x."""
@@ -54,8 +55,9 @@ def symmetric_form(answer, net=None) -> str:
         expect_close(
             (x @ s.T) ** 2 @ dp.T,
             want,
-            f"on {where} with L, R {tuple(left.shape)}, D {tuple(down.shape)}, D′(Sx)² for input",
-            index_names="(input, output)",
+            f"on {where} (L, R {tuple(left.shape)}, D {tuple(down.shape)}), your D′(Sx)² is "
+            f"not D(Lx ⊙ Rx)",
+            index_names=lambda idx: f"for test input x number {idx[0]}, output {idx[1]}",
         )
     return (
         f"D′(Sx)² = D(Lx ⊙ Rx) on {len(SHAPES)} random layers"

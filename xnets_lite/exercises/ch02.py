@@ -36,11 +36,17 @@ def effective_dimension_without_constant(answer, dec=None) -> str:
         expect_equal_ints(call(answer, d), want, f"on {where}", _wire)
     if not isinstance(dec, Decomposition):
         return "on random χ-nets."
-    dims = "/".join(str(effective_dimension(imp[1:], 0.99)) for imp in dec.importance)
+    from ..odt import dimension_table
+
+    table = dimension_table(dec, 0.99)
+
+    def dims(key):
+        return "/".join(map(str, table[key]))
+
     return (
-        f"without the constant: {dims}; counting it: "
-        f"{'/'.join(map(str, dec.effective_dimensions(0.99)))}; local SVD, writer view: "
-        f"{'/'.join(map(str, dec.local_effective_dimensions(0.99, view='writer')))}."
+        f"without the constant (section 4's counts to compare): ODT {dims('odt_nc')}, "
+        f"local SVD writer view {dims('writer_nc')}; with it: ODT {dims('odt')}, "
+        f"writer view {dims('writer')}."
     )
 
 
