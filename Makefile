@@ -11,7 +11,7 @@ OUT     ?= checkpoints
 # Extra options for the training CLI, e.g. TRAIN_ARGS="--threads 1 --epochs 5".
 TRAIN_ARGS ?=
 
-.PHONY: all test lint test-unit test-notebooks reproduce train venv clean-venv help FORCE
+.PHONY: all test lint test-unit test-notebooks test-browser reproduce train lab venv clean-venv help FORCE
 
 all: test
 
@@ -22,6 +22,8 @@ help:
 	@echo "                 the notebook tests"
 	@echo "make lint        only ruff check and ruff format --check (pyproject.toml)"
 	@echo "make train       only train the χ-net and the MLP baseline (DATASET, OUT, TRAIN_ARGS)"
+	@echo "make lab         the course in JupyterLab, on your own copy in my-notebooks/ (ignored by"
+	@echo "                 git: notebooks/ stays as committed)"
 
 venv: $(STAMP)
 
@@ -89,6 +91,15 @@ NB_DATASET := $(if $(filter command line environment environment override,$(orig
 reproduce: $(STAMP)
 	PYTHONPATH=$(CURDIR) $(VPY) -m xnets_lite.notebooks run --dataset $(NB_DATASET) --out build
 # <<< REPRODUCE
+
+# >>> LAB
+# The student's course: JupyterLab on a working copy of notebooks/ in my-notebooks/ (ignored by
+# git; a copy that exists is never overwritten), so opening, autosave and Run All never touch
+# the committed notebooks. LAB_ARGS go to jupyter lab (e.g. LAB_ARGS="--no-browser").
+LAB_ARGS ?=
+lab: $(STAMP)
+	PYTHONPATH=$(CURDIR) $(VPY) -m xnets_lite.lab -- $(LAB_ARGS)
+# <<< LAB
 
 # Just the training CLI: both models on $(DATASET), checkpoints in $(OUT)/$(DATASET)/.
 train: $(STAMP)

@@ -189,24 +189,31 @@ def test_panels_leave_a_static_snapshot(trained):
     assert "eigenvector 1 of the top 2" in text and png.startswith(PNG)
 
 
-def test_a_panel_is_one_output_live_widget_plus_snapshot(trained, displayed):
-    """One mime bundle: JupyterLab renders the widget view (the richest type) and nothing
-    else; a static renderer has the snapshot, as HTML with the image inside and as PNG."""
+def test_a_panel_is_a_snapshot_then_the_live_view(trained, displayed):
+    """Two outputs: the snapshot (HTML with the image inside, PNG, and a style sheet that
+    shows exactly one of the two in JupyterLab), then the widget view alone. Not one bundle:
+    JupyterLab renders a bundle's widget view first, which after a save and a reopen without
+    a kernel says "Error displaying widget: model not found" (issue 21, item 2)."""
     import base64
 
     dec, _ = trained
     panel = EigenvectorPanel(class_eigenvectors(dec, k=2))
     displayed.clear()
     panel.display()
-    assert len(displayed) == 1
-    (bundle,), kwargs = displayed[0]
-    assert kwargs == {"raw": True}
-    assert bundle[WIDGET_VIEW]["model_id"] == panel.widget.model_id
-    assert base64.b64decode(bundle["image/png"]).startswith(PNG)
-    assert 'class="xnets-snapshot"' in bundle["text/html"]
-    assert "eigenvector 1 of the top 2" in bundle["text/html"]
-    assert f'src="data:image/png;base64,{bundle["image/png"]}"' in bundle["text/html"]
-    assert panel._repr_mimebundle_() == bundle  # a panel as a cell's value: the same
+    assert len(displayed) == 2
+    ((snap,), k1), ((view,), k2) = displayed
+    assert k1 == k2 == {"raw": True}
+    assert WIDGET_VIEW not in snap
+    assert set(view) == {WIDGET_VIEW, "text/plain"} and view["text/plain"] == ""
+    assert view[WIDGET_VIEW]["model_id"] == panel.widget.model_id
+    assert base64.b64decode(snap["image/png"]).startswith(PNG)
+    assert 'class="xnets-snapshot"' in snap["text/html"]
+    assert Panel.SNAPSHOT_STYLE in snap["text/html"]
+    assert "eigenvector 1 of the top 2" in snap["text/html"]
+    assert f'src="data:image/png;base64,{snap["image/png"]}"' in snap["text/html"]
+    displayed.clear()
+    panel._ipython_display_()  # a panel as a cell's value: the same two outputs
+    assert [b for (b,), _ in displayed] == [snap, view]
 
 
 def test_panels_draw_a_png_whatever_the_backend(trained, displayed):

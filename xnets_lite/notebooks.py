@@ -211,10 +211,18 @@ class Run:
         train, _ = self.data()
         return make_model(kind, train.d_input, r.width, train.n_classes, r.n_layers)
 
-    def model(self, kind: str = "xnet", progress: bool | None = None, **overrides):
+    def model(
+        self,
+        kind: str = "xnet",
+        progress: bool | None = None,
+        name: str | None = None,
+        **overrides,
+    ):
         """Train or load one model (``train_or_load``): ``(model, meta)``, model on CPU in
         eval mode. ``overrides`` change recipe values for this model only (e.g.
-        ``noise_std=0.0`` or ``n_layers=1``); each gets its own checkpoint."""
+        ``noise_std=0.0`` or ``n_layers=1``); each gets its own checkpoint. ``name``: what
+        the status line and progress bar call it (default: ``kind``; 01 says ``mlp-wide``
+        for the widened MLP)."""
         from .checkpoint import train_or_load
 
         train, test = self.data()
@@ -230,13 +238,13 @@ class Run:
             seed=self.seed,
             device=self.torch_device(),
             progress=(not self.fast) if progress is None else progress,
-            desc=kind,
+            desc=name or kind,
             **r.train_kwargs,
         )
         model.cpu().eval()
         after = path.stat().st_mtime_ns if path.exists() else None
         how = "loaded" if before is not None and before == after else "trained and saved"
-        _info(f"{kind}: {how} {_rel(path)} in {time.perf_counter() - start:.1f} s")
+        _info(f"{name or kind}: {how} {_rel(path)} in {time.perf_counter() - start:.1f} s")
         return model, meta
 
     def models(self, kinds=("xnet", "xnet-rms", "mlp")) -> dict:

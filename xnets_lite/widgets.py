@@ -119,11 +119,12 @@ def summary_text(summary: dict) -> str:
 
 
 def spectra_figure(dec: Decomposition, ranks, title: str = ""):
-    """The panel's figure: ``plots.plot_spectra`` (share of spectral energy per eigenvalue,
-    one panel per wire, zero eigenvalues left out) with the cut-off of ``ranks`` marked."""
-    from .plots import plot_spectra
+    """The panel's figure: what truncation cuts (``rank_figure.plot_kept_energies``: the
+    energy of each coordinate of the kept basis, kept ones in colour, cut ones grey), not
+    the eigenvalue spectrum of section 3, which truncation does not cut exactly."""
+    from .rank_figure import plot_kept_energies
 
-    return plot_spectra(dec, title, ranks)
+    return plot_kept_energies(dec, ranks, title)
 
 
 def snap_rank(options, value: int) -> int:
@@ -219,15 +220,28 @@ def show_figure(output, fig) -> None:
         display(Image(data=data, format="png"))
 
 
-def snapped_slider(options, value: int, description: str, width: str = "460px"):
-    """A ``SelectionSlider`` over ``options`` (ints) without its own readout, and a number
-    box beside it: ``(slider, box, row)``.
+def snap_note(typed: int, snapped: int, noun: str) -> str:
+    """What the panel says when a typed value is not one it offers (issue 21: never change a
+    typed value silently), e.g. ``"you typed 37: nearest allowed rank: 32"``; empty when the
+    typed value is used as it is."""
+    if int(typed) == int(snapped):
+        return ""
+    return f"you typed {int(typed)}: nearest allowed {noun}: {int(snapped)}"
+
+
+def snapped_slider(
+    options, value: int, description: str, width: str = "460px", noun: str = "value"
+):
+    """A ``SelectionSlider`` over ``options`` (ints) without its own readout, a number box
+    beside it, and a note: ``(slider, box, row)``.
 
     The slider is for the mouse and the arrow keys; the box shows its value and takes a
-    typed one, which is snapped to the nearest option (``snap_rank``; out-of-range values
-    are clamped by the box) and moves the slider. Only the slider's value drives a panel:
-    observe ``slider``. (A ``SelectionSlider``'s own readout accepts typing but ignores it,
-    which is why it is hidden.)
+    typed one. A typed value that is not offered (between two options, or outside them) is
+    replaced by the nearest option (``snap_rank``) and the note beside the box says so, in
+    words (``snap_note``: "you typed 37: nearest allowed rank: 32"); a value that is offered
+    clears the note. Only the slider's value drives a panel: observe ``slider``. (A
+    ``SelectionSlider``'s own readout accepts typing but ignores it, which is why it is
+    hidden.) ``box.note`` is the note widget (CSS class ``xnets-snap-note``).
     """
     import ipywidgets as w
 
@@ -241,20 +255,77 @@ def snapped_slider(options, value: int, description: str, width: str = "460px"):
         layout=w.Layout(width=width),
         style={"description_width": "60px"},
     )
-    box = w.BoundedIntText(
-        value=value, min=options[0], max=options[-1], layout=w.Layout(width="5.5em")
+    box = w.IntText(value=value, layout=w.Layout(width="5.5em"))
+    box.add_class("xnets-number-box")
+    note = w.HTML("")
+    note.add_class("xnets-snap-note")
+    box.note = note
+    snapping = []  # set while the box is being set to a snapped value
+
+    def from_box(change):
+        if snapping:
+            return
+        snapped = snap_rank(options, change["new"])
+        note.value = html.escape(snap_note(change["new"], snapped, noun))
+        if box.value != snapped:
+            snapping.append(True)
+            try:
+                box.value = snapped
+            finally:
+                snapping.pop()
+        slider.value = snapped
+
+    def from_slider(change):
+        if box.value != change["new"]:
+            note.value = ""
+            snapping.append(True)
+            try:
+                box.value = change["new"]
+            finally:
+                snapping.pop()
+
+    box.observe(from_box, names="value")
+    slider.observe(from_slider, names="value")
+    return slider, box, w.HBox([slider, box, note])
+
+
+def class_picker(n_classes: int, value: int = 0):
+    """The one control for a class in every panel: a row of toggle buttons, 0 … C − 1
+    (Space/Enter presses the focused one)."""
+    import ipywidgets as w
+
+    return w.ToggleButtons(
+        options=list(range(n_classes)),
+        value=value,
+        description="class",
+        style={"button_width": "2.5em"},
     )
+
+
+def slider_with_box(value: float, low: float, high: float, step: float, description: str):
+    """A ``FloatSlider`` (readout hidden) and a number box beside it that takes a typed value
+    (clamped to [low, high]): ``(slider, box, row)``; observe ``slider``."""
+    import ipywidgets as w
+
+    slider = w.FloatSlider(
+        value=value,
+        min=low,
+        max=high,
+        step=step,
+        description=description,
+        readout=False,
+        continuous_update=False,
+    )
+    box = w.BoundedFloatText(value=value, min=low, max=high, layout=w.Layout(width="7em"))
     box.add_class("xnets-number-box")
 
     def from_box(change):
-        snapped = snap_rank(options, change["new"])
-        if box.value != snapped:
-            box.value = snapped  # fires from_box again, with a value on the grid
-        else:
-            slider.value = snapped
+        if slider.value != change["new"]:
+            slider.value = change["new"]
 
     def from_slider(change):
-        box.value = change["new"]
+        if box.value != change["new"]:
+            box.value = change["new"]
 
     box.observe(from_box, names="value")
     slider.observe(from_slider, names="value")
@@ -436,7 +507,9 @@ class RankPanel(Panel):
         )
         self.sliders, self.boxes, rows = [], [], []
         for i, (k, n) in enumerate(zip(ranks, dec.widths)):
-            slider, box, row = snapped_slider(sorted(set(rank_choices(n)) | {k}), k, f"wire w{i}")
+            slider, box, row = snapped_slider(
+                sorted(set(rank_choices(n)) | {k}), k, f"wire w{i}", noun="rank"
+            )
             slider.observe(lambda change: self.update(), names="value")
             self.sliders.append(slider)
             self.boxes.append(box)
@@ -482,16 +555,14 @@ class EigenvectorPanel(Panel):
 
         n_classes, k = ce.values.shape
         self.ce, self.title = ce, title
-        self.klass = w.IntSlider(value=0, min=0, max=n_classes - 1, description="class")
+        self.klass = class_picker(n_classes)
         self.index = w.IntSlider(value=1, min=1, max=k, description="eigenvector")
         self.caption = w.HTML()
         self.caption.add_class("xnets-eigen-caption")
         self.plot = w.Output()
         for s in (self.klass, self.index):
             s.observe(lambda change: self.update(), names="value")
-        self.widget = self.container(
-            title, w.HBox([self.klass, self.index]), self.caption, self.plot
-        )
+        self.widget = self.container(title, self.klass, self.index, self.caption, self.plot)
         self.update()
 
     def update(self) -> str:
@@ -523,7 +594,8 @@ def trace_figure(tree, c: int, top: int = 3):
     rows = max(1, -(-len(features) // FEATURES_PER_ROW))
     cols = max(1, -(-len(features) // rows))
     side = min(1.1, (TRACE_WIDTH - 1.7) / (cols + 1))  # inches per panel
-    fig = Figure(figsize=(side * (cols + 1) + 1.7, (side + 0.4) * rows + 0.2), layout="compressed")
+    height = max(2.0, (side + 0.4) * rows + 0.2)  # room for the colour bars' labels
+    fig = Figure(figsize=(side * (cols + 1) + 1.7, height), layout="compressed")
     grid = fig.subplots(rows, cols + 1, squeeze=False)
     matrix_ax, cells = grid[0, 0], list(grid[:, 1:].ravel())
     for ax in [*grid[1:, 0], *cells[len(features) :]]:
@@ -533,13 +605,13 @@ def trace_figure(tree, c: int, top: int = 3):
     for ax, d in zip(cells, features):
         show_image(ax, tree.features[d], direction_name(0, d))
     drawn = [matrix_ax, *cells[: len(features)]]
-    sign_colorbar(fig, drawn, label="each panel / its\nown max |value|", fontsize=7)
+    sign_colorbar(fig, drawn, label="each panel\n/ its own max", fontsize=8)
     sign_colorbar(
         fig,
         [matrix_ax],
         cmap=CMAP_CONST,
         label="row/col 0 (the\nconstant) / its max",
-        fontsize=7,
+        fontsize=8,
         location="left",
     )
     return fig
@@ -555,12 +627,7 @@ class TracePanel(Panel):
 
         n_classes = tree.class_matrices.shape[0]
         self.tree, self.top, self.draw = tree, top, plot
-        self.picker = w.ToggleButtons(
-            options=list(range(n_classes)),
-            value=0,
-            description="class",
-            style={"button_width": "2.5em"},
-        )
+        self.picker = class_picker(n_classes)
         self.text = w.HTML()
         self.plot = w.Output()
         self.picker.observe(lambda change: self.update(), names="value")
