@@ -382,7 +382,9 @@ class Panel:
         ".jp-OutputArea:has(.xnets-panel) > .jp-OutputArea-child:has(.xnets-snapshot)"
         "{display:none}"
         ".jp-OutputArea:has(.xnets-snapshot):not(:has(.xnets-panel)) > .jp-OutputArea-child"
-        ":has(.jp-OutputArea-output[data-mime-type='application/vnd.jupyter.widget-view+json'])"
+        ":has(> .jp-OutputArea-output.jupyter-widgets,"
+        " > .jp-OutputArea-output:not([data-mime-type]),"
+        " > .jp-OutputArea-output[data-mime-type*='widget-view'])"
         "{display:none}"
         "</style>"
     )
@@ -527,12 +529,13 @@ class RankPanel(Panel):
         return [s.value for s in self.sliders]
 
     def text(self) -> str:
+        """Short lines: the ranks, then accuracy and agreement, then the parameters."""
         ranks = ", ".join(f"w{i} {k}" for i, k in enumerate(self.ranks))
-        return f"kept per wire: {ranks} · {summary_text(self.last)}"
+        return f"kept per wire: {ranks}\n" + summary_text(self.last).replace(" · ", "\n", 2)
 
     def update(self) -> dict:
         self.last = rank_summary(self.dec, self.data, self.ranks, self.full, self.parameters_base)
-        self.summary.value = html.escape(self.text())
+        self.summary.value = "<br>".join(html.escape(line) for line in self.text().split("\n"))
         if self.draw:
             self.show(self.plot, self.figure())
         return self.last
