@@ -102,23 +102,34 @@ def test_rank_panel_updates_when_a_slider_moves(trained):
     assert f"{after['accuracy']:.1%}" in panel.summary.value
 
 
-def test_rank_panel_draws_the_cutoff_after_the_kept_coordinates(trained):
+def test_rank_panel_draws_what_truncation_cuts(trained):
+    """The panel draws the kept basis's energies (what a truncation cuts, not section 3's
+    eigenvalue spectrum): rank 3 keeps coordinates 0 (the constant) to 3, in colour and
+    shaded; the rest are grey; each panel's title says the energy kept."""
+    import numpy as np
+
     dec, test = trained
     fig = spectra_figure(dec, [3] * len(dec.widths), title="mnist")
     axes = [ax for ax in fig.axes if ax.get_visible() and ax.lines]
     assert len(axes) == len(dec.widths)
-    # rank 3 keeps the constant + 3 directions = 4 coordinates: the line sits after the 4th
-    for ax in axes:
-        assert [line.get_xdata()[0] for line in ax.lines[1:]] == [4.5]
+    for wire, ax in enumerate(axes):
+        kept, cut = (line.get_xdata() for line in ax.lines[:2])
+        assert max(kept) <= 3 and (len(cut) == 0 or min(cut) == 4)
+        imp = dec.importance[wire].double()
+        share = float(imp[:4].sum() / imp.sum())
+        assert f"{share:.1%} of its energy kept" in ax.get_title()
+        assert ax.lines[0].get_ydata() == pytest.approx(
+            (imp[:4] / imp.sum()).numpy()[np.asarray(kept, dtype=int)]
+        )
     panel = RankPanel(dec, test, plot=True)
     panel.sliders[0].value = 2  # redraws without error outside a kernel
 
 
 def test_spectra_show_energy_shares_and_leave_zero_eigenvalues_out(trained):
-    from xnets_lite.plots import energy_shares
+    from xnets_lite.plots import energy_shares, plot_spectra
 
     dec, _ = trained
-    fig = spectra_figure(dec, [3] * len(dec.widths))
+    fig = plot_spectra(dec, "", [3] * len(dec.widths))  # section 3's figure
     axes = [ax for ax in fig.axes if ax.lines]
     assert "share of spectral energy" in axes[0].get_ylabel()
     last = dec.spectra[-1].double()  # the head's wire: rank ≤ classes, the rest exactly 0
@@ -142,8 +153,8 @@ def test_typed_ranks_snap_to_the_offered_ones(trained):
     slider, box, _ = snapped_slider([0, 1, 2, 4, 8, 16], 4, "w")
     box.value = 7
     assert (slider.value, box.value) == (8, 8)
-    box.value = 99  # beyond the box's bound: clamped, then snapped
-    assert (slider.value, box.value) == (16, 16)
+    box.value = 99  # beyond the largest option: its nearest, with a note
+    assert (slider.value, box.value) == (16, 16) and "nearest allowed value: 16" in box.note.value
     slider.value = 2  # the slider drives the box
     assert box.value == 2
     dec, test = trained

@@ -2,15 +2,19 @@
 
 ``make reproduce`` executes every notebook with papermill into ``build/``; ``commit_outputs``
 then copies the outputs back into ``notebooks/*.ipynb`` (sources untouched) and records a
-**fingerprint**: a hash of the notebook's own sources and a hash of the package code. A test
-recomputes both, so outputs made by other sources or other code than what is committed fail
-CI, on any machine, without comparing a single floating-point digit.
+**fingerprint**: a hash of the notebook's own sources, a hash of the package code and a hash
+of the outputs it wrote. A test recomputes all three, so outputs made by other sources or
+other code than what is committed fail CI, on any machine, without comparing a single
+floating-point digit, and so do outputs that another run (a student's Run All in JupyterLab,
+saved over the file) put there. It also writes the notebook metadata JupyterLab writes for
+the course's kernel (``kernelspec``, the kernel's full ``language_info``), so that opening a
+committed notebook does not modify it.
 
 What is left out of the committed copy, because it differs between two runs of the same code
 (and would dirty ``git status`` for no change in content): stderr (progress bars, warnings),
 the "trained/loaded" status lines, live widget views (a reopened notebook has no kernel to
-draw them; a panel's output keeps the static snapshot published in the same bundle), cells
-tagged ``volatile`` (timings), and papermill's timestamps.
+draw them; a panel's snapshot, the output before its view, stays), cells tagged
+``volatile`` (timings), and papermill's timestamps.
 """
 
 from __future__ import annotations
@@ -255,9 +259,11 @@ def panel_problems(nb: dict, live: bool) -> list[str]:
 
     Every panel cell has exactly one snapshot (HTML of CSS class ``xnets-snapshot`` with its
     image inlined, and the same image as ``image/png``, when the panel has a figure), so a
-    reader without a kernel sees the panel once. ``live`` (an executed copy): that same
-    output also holds the widget view, so a live JupyterLab shows the widget *instead of*
-    the snapshot, never both. Committed copies hold no widget view (it needs a kernel)."""
+    reader without a kernel sees the panel once, and the snapshot's output holds no widget
+    view (JupyterLab would render the view instead, which after a save and a reopen says
+    "Error displaying widget"). ``live`` (an executed copy): one more output holds the widget
+    view alone, and the snapshot carries the style sheet that makes JupyterLab show one of
+    the two (``widgets.Panel.SNAPSHOT_STYLE``). Committed copies hold no widget view."""
     problems = []
     for i, cell in enumerate(nb["cells"]):
         source = _text(cell.get("source", ""))
