@@ -555,3 +555,12 @@ def test_the_effective_dimension_check_compares_without_the_constant(course):
     without = result.line.split("; with it")[0]
     assert f"ODT {'/'.join(map(str, table['odt_nc']))}" in without
     assert f"writer view {'/'.join(map(str, table['writer_nc']))}" in without
+
+
+def test_an_error_in_the_students_code_names_the_case_first():
+    def broken(L, R, D):
+        return L @ D  # wrong shapes
+
+    line = evaluate("00.symmetric_form", broken).line
+    assert line.startswith("✗ 00.symmetric_form: on a random layer (L, R (5, 4), D (3, 5)), ")
+    assert "your code raised RuntimeError" in line

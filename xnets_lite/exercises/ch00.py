@@ -39,7 +39,14 @@ def symmetric_form(answer, net=None) -> str:
     """``answer(L, R, D) -> (S, Dp)`` with ``Dp (S x)² = D (Lx ⊙ Rx)`` for every x."""
     gen = torch.Generator().manual_seed(1)
     for i, (left, right, down) in enumerate(list(_layers()) + list(_course_layers(net))):
-        out = call(answer, left.clone(), right.clone(), down.clone())
+        case = "the course's layer" if i >= len(SHAPES) else "a random layer"
+        out = call(
+            answer,
+            left.clone(),
+            right.clone(),
+            down.clone(),
+            where=f"{case} (L, R {tuple(left.shape)}, D {tuple(down.shape)})",
+        )
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             raise Mismatch("return two tensors, (S, D′), with D′ (S x)² = D (Lx ⊙ Rx).")
         s, dp = (as_float64(t, n) for t, n in zip(out, ("S", "D′")))
@@ -79,7 +86,13 @@ def antisymmetric_part(answer, net=None) -> str:
     for left, right, down in list(_layers(3)) + list(_course_layers(net)):
         b = torch.einsum("oh,hi,hj->oij", down, left, right)
         want = (b - b.mT) / 2
-        got = call(answer, left.clone(), right.clone(), down.clone())
+        got = call(
+            answer,
+            left.clone(),
+            right.clone(),
+            down.clone(),
+            where=f"a layer with L, R {tuple(left.shape)}, D {tuple(down.shape)}",
+        )
         expect_close(
             got,
             want,
@@ -113,7 +126,11 @@ def residual_block(answer, tiny=None) -> str:
     gen = torch.Generator().manual_seed(4)
     for i, model in enumerate(models):
         block = model.blocks[0]
-        layer = call(answer, block)
+        layer = call(
+            answer,
+            block,
+            where="the course's tiny χ-net" if model is tiny else "a random one-layer χ-net",
+        )
         if isinstance(layer, (tuple, list)) and len(layer) == 3:
             layer = BilinearLayer(*(as_float64(t, n) for t, n in zip(layer, "LRD")))
         if not isinstance(layer, BilinearLayer):
@@ -173,7 +190,7 @@ def spectra_before_after(answer, net=None) -> str:
         nets.append(net)
     lines = []
     for i, network in enumerate(nets):
-        out = call(answer, network)
+        out = call(answer, network, where=f"a two-layer network of widths {network.widths}")
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             raise Mismatch("return two tensors, (before, after).")
         before = _spectrum(downstream_grams(network)[0])

@@ -33,7 +33,7 @@ def effective_dimension_without_constant(answer, dec=None) -> str:
     for i, d in enumerate(decs):
         want = [effective_dimension(imp[1:], 0.99) for imp in d.importance]
         where = "the course's χ-net" if i == 3 else f"a random χ-net (wires {d.widths})"
-        expect_equal_ints(call(answer, d), want, f"on {where}", _wire)
+        expect_equal_ints(call(answer, d, where=where), want, f"on {where}", _wire)
     if not isinstance(dec, Decomposition):
         return "on random χ-nets."
     from ..odt import dimension_table
@@ -74,10 +74,11 @@ def global_spectrum_brute_force(answer) -> str:
     ]
     for i, net in enumerate(nets):
         want = odt(net).spectra[1]
-        got = as_float64(call(answer, net), "the spectrum").flatten().sort(descending=True).values
         where = (
             "notebook 00's tiny network" if i == 0 else f"a random network (widths {net.widths})"
         )
+        got = call(answer, net, where=where)
+        got = as_float64(got, "the spectrum").flatten().sort(descending=True).values
         if len(got) < len(want):
             raise Mismatch(
                 f"on {where}: {len(got)} values; wire w1 has {len(want)} coordinates, "

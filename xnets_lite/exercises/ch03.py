@@ -120,7 +120,7 @@ def resign_by_logit(answer, model=None, dec=None) -> str:
     for m, d, where in _cases(model, dec):
         v = largest_entry_positive(class_eigenvectors(d, k=1).vectors[:, 0].cpu().double())
         want = signed(m, v)
-        got = as_float64(call(answer, m, v.clone()), "the vectors")
+        got = as_float64(call(answer, m, v.clone(), where=where), "the vectors")
         if got.shape != want.shape:
             raise Mismatch(f"on {where}: shape {tuple(got.shape)}, expected {tuple(want.shape)}.")
         for c in range(len(want)):
@@ -153,7 +153,7 @@ def signed_interactions(answer, model=None, c: int = 0) -> str:
         for cls in sorted({0, min(c, m.config["n_classes"] - 1)}):
             want = interaction_matrix(m, cls)
             expect_close(
-                call(answer, m, cls),
+                call(answer, m, cls, where=f"{where}, class {cls}"),
                 want,
                 f"on {where}, class {cls}, Q̃",
                 rtol=1e-7,

@@ -51,7 +51,7 @@ class StudentError(Exception):
                 "(dtype=next(model.parameters()).dtype)"
             )
         super().__init__(f"on {where}, {text}" if where else text)
-        self.error = error
+        self.error, self.where, self.text = error, where, text
 
 
 @dataclass
@@ -125,13 +125,8 @@ def evaluate(name: str, answer, **context) -> Result:
     except Mismatch as err:
         return Result(name, FAILED, f"{_short(err, 300)} Hint: {err.hint or ex.hint}")
     except StudentError as err:
-        text = str(err)
-        if text.startswith("on "):  # "on <case>, <error>": the case first
-            where, _, rest = text.partition(", ")
-            message = f"{where}, your code raised {rest}."
-        else:
-            message = f"your code raised {text}."
-        return Result(name, FAILED, f"{message} Hint: {ex.hint}")
+        where = f"on {err.where}, " if err.where else ""  # the case first, in words
+        return Result(name, FAILED, f"{where}your code raised {err.text}. Hint: {ex.hint}")
     except Exception as err:  # noqa: BLE001 - a checker must never stop Run All
         return Result(
             name,
