@@ -267,3 +267,14 @@ def test_the_rank_panel_legend_is_clear_of_the_points(small):
     for ax in fig.axes:
         if ax.axison:
             assert not box.overlaps(ax.get_window_extent()), "the legend overlaps a panel"
+
+
+def test_the_alpha_box_shows_two_decimals_and_keeps_the_printed_alpha(small):
+    pytest.importorskip("ipywidgets")
+    from xnets_lite.validation_panels import SteeringPanel
+
+    model, data, dec, g, _ = small
+    alpha = 1.2345678
+    panel = SteeringPanel(model, data, g.vectors[:, 0], alpha_max=2.0, alpha=alpha, plot=False)
+    assert panel.alpha_box.value == 1.23 and panel.alpha.value == alpha
+    assert panel.last["alpha"] == alpha  # the box's rounding never moves the panel

@@ -6,16 +6,18 @@ widgets' values and calls a plain function (``rank_summary``, ``eigenvector_view
 the tests drive the panels exactly as a reader would, without a browser.
 
 * ``RankPanel`` (notebook 02): one rank slider per wire → test accuracy, agreement with the
-  full model, parameters kept, and the spectra with the cut-off marked.
-* ``EigenvectorPanel`` (notebook 03): class and eigenvector-number sliders.
+  full model, parameters kept, and what the truncation cuts (``rank_figure``).
+* ``EigenvectorPanel`` (notebook 03): a class picker and an eigenvector-number slider.
 * ``TracePanel`` (notebook 04): a class picker for the traced path through the tree.
-* ``snapped_slider``: a slider over allowed values with a number box that snaps typed ones.
+* ``snapped_slider``: a slider over allowed values with a number box that snaps typed ones,
+  saying so in a note; ``class_picker`` (the class control of every panel), ``slider_with_box``.
 
 Every panel is a ``Panel`` (the base class to subclass; its docstring says how). Its
-``display()`` publishes one output holding the live widget and a static snapshot of it (its
-text and figure): a live JupyterLab shows the widget only, while a reader without a kernel
-(a code host, nbconvert, the committed notebook) sees the snapshot. Figures are shown as
-PNGs made here (``plots.png_bytes``), whatever the kernel's matplotlib backend.
+``display()`` publishes the static snapshot (its text and figure) and then the live widget,
+as two outputs of which JupyterLab shows one: the live widget where a kernel draws it, the
+snapshot elsewhere (a code host, nbconvert, the committed notebook, and a notebook saved after
+a run and reopened). Figures are shown as PNGs made here (``plots.png_bytes``), whatever the
+kernel's matplotlib backend.
 
 Names, the same in every notebook and figure: wire ``w0`` is the embedding's output, layer
 ``l`` (1-based) reads wire ``w(l-1)`` and writes ``wl``, and the head reads the last wire.
@@ -302,9 +304,12 @@ def class_picker(n_classes: int, value: int = 0):
     )
 
 
-def slider_with_box(value: float, low: float, high: float, step: float, description: str):
-    """A ``FloatSlider`` (readout hidden) and a number box beside it that takes a typed value
-    (clamped to [low, high]): ``(slider, box, row)``; observe ``slider``."""
+def slider_with_box(
+    value: float, low: float, high: float, step: float, description: str, digits: int = 2
+):
+    """A ``FloatSlider`` (readout hidden) and a number box beside it that shows its value to
+    ``digits`` decimals and takes a typed value (clamped to [low, high]): ``(slider, box,
+    row)``; observe ``slider`` (its value stays exactly what was set, e.g. a printed α)."""
     import ipywidgets as w
 
     slider = w.FloatSlider(
@@ -316,16 +321,19 @@ def slider_with_box(value: float, low: float, high: float, step: float, descript
         readout=False,
         continuous_update=False,
     )
-    box = w.BoundedFloatText(value=value, min=low, max=high, layout=w.Layout(width="7em"))
+    box = w.BoundedFloatText(
+        value=round(value, digits), min=low, max=high, layout=w.Layout(width="7em")
+    )
     box.add_class("xnets-number-box")
+    shown = 0.5 * 10.0**-digits  # the box shows the slider's value to ``digits`` decimals
 
     def from_box(change):
-        if slider.value != change["new"]:
+        if abs(slider.value - change["new"]) >= shown:  # not just the slider's value, rounded
             slider.value = change["new"]
 
     def from_slider(change):
-        if box.value != change["new"]:
-            box.value = change["new"]
+        if abs(box.value - change["new"]) >= shown:
+            box.value = round(change["new"], digits)
 
     box.observe(from_box, names="value")
     slider.observe(from_slider, names="value")
