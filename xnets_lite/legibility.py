@@ -27,20 +27,12 @@ def text_sizes_px(fig, dpi: int | None = None, shown_px: int = SHOWN_PX) -> list
     for t in fig.findobj(Text):
         if not t.get_visible() or not t.get_text().strip():
             continue
-        if t.axes is not None and not t.axes.get_visible():
+        ax = t.axes
+        if ax is not None and not ax.get_visible():
             continue
-        if (
-            t.axes is not None
-            and not t.axes.axison
-            and t
-            in t.axes.texts
-            + [
-                *t.axes.get_xticklabels(),
-                *t.axes.get_yticklabels(),
-            ]
-        ):
-            if t not in t.axes.texts:
-                continue
+        ticks = [] if ax is None else [*ax.get_xticklabels(), *ax.get_yticklabels()]
+        if ax is not None and not ax.axison and any(t is tick for tick in ticks):
+            continue  # the tick labels of an axes drawn without axes are not drawn
         out.append((t.get_fontsize() * dpi / 72 * scale, t.get_text()))
     return out
 
