@@ -256,7 +256,7 @@ def _wrong_degrees(net_a, net_b):
 
 
 WRONG = {
-    "00.symmetric_form": (lambda ns: _wrong_symmetric, "D′(Sx)² for input at"),
+    "00.symmetric_form": (lambda ns: _wrong_symmetric, "not D(Lx ⊙ Rx) for test input x number"),
     "00.antisymmetric_part": (lambda ns: _wrong_antisymmetric, "A at (o, i, j)"),
     "00.residual_block": (lambda ns: _wrong_residual, "output at (input, coordinate"),
     "00.spectra_before_after": (lambda ns: _wrong_spectra, "'after' at index"),
@@ -522,3 +522,82 @@ def test_insert_writes_the_section_once(tmp_path):
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
     assert cells == others + want
     assert insert(path, want) is False
+
+
+# ---------------------------------------------------------------------------------------
+# Issue 21, items 3, 4 and 7: hints that work as written, a checker that rejects a missing
+# abs, failure messages that name the case, ✓ lines that compare like with like.
+# ---------------------------------------------------------------------------------------
+def _hint_cosines(dtype_from_model: bool, absolute: bool = True):
+    """03's exercise 1 written from its hint, literally."""
+
+    def template_cosines(model, dec):
+        d = dec.network.d_input
+        if dtype_from_model:
+            x0 = torch.zeros(d, dtype=next(model.parameters()).dtype)
+        else:
+            x0 = torch.zeros(d)  # the hint before issue 21: float32 only
+        g = torch.autograd.functional.jacobian(lambda x: model(x[None])[0], x0)
+        v = class_eigenvectors(dec, k=1).vectors[:, 0].to(g.dtype)
+        cos = (v * g).sum(1) / (v.norm(dim=1) * g.norm(dim=1))
+        return cos.abs() if absolute else cos
+
+    return template_cosines
+
+
+def test_the_cosine_hint_followed_literally_passes(course):
+    ns = course["03_eigenvectors"]
+    model, dec = ns["run"].model("xnet")[0], ns["decs"]["xnet"]
+    result = evaluate("03.cosine_with_linear_template", _hint_cosines(True), model=model, dec=dec)
+    assert result.passed, result.line
+    hint = EXERCISES["03.cosine_with_linear_template"].hint
+    assert "dtype=next(model.parameters()).dtype" in hint
+    assert "arbitrary" not in hint  # the course has one sign rule (section 1)
+
+
+def test_a_dtype_clash_names_the_case_and_the_cause(course):
+    ns = course["03_eigenvectors"]
+    model, dec = ns["run"].model("xnet")[0], ns["decs"]["xnet"]
+    result = evaluate("03.cosine_with_linear_template", _hint_cosines(False), model=model, dec=dec)
+    assert result.status == "failed"
+    line = result.line.split("Hint: ")[0]
+    assert line.startswith("✗ 03.cosine_with_linear_template: on a random residual χ-net (float64)")
+    assert "your code raised RuntimeError" in line and "float32/float64 clash" in line
+
+
+def test_the_cosine_check_rejects_an_answer_without_abs(course):
+    ns = course["03_eigenvectors"]
+    model, dec = ns["run"].model("xnet")[0], ns["decs"]["xnet"]
+    result = evaluate(
+        "03.cosine_with_linear_template", _hint_cosines(True, absolute=False), model=model, dec=dec
+    )
+    assert result.status == "failed", result.line
+    line = result.line.split("Hint: ")[0]
+    assert "negated twin" in line and "opposite sign" in line and "|cos|" in line
+
+
+def test_the_symmetric_form_hint_leaves_the_answer_to_the_student():
+    hint = EXERCISES["00.symmetric_form"].hint
+    assert "D/4" not in hint and "±" not in hint
+
+
+def test_the_effective_dimension_check_compares_without_the_constant(course):
+    from xnets_lite.analysis.interpret import dimension_table
+
+    ns = dict(course["02_decomposition"])
+    exec(exercises.solutions("02_decomposition")["02.effective_dimension_without_constant"], ns)
+    result = _run_check(_cell_of("02.effective_dimension_without_constant").check, ns)
+    assert result.passed, result.line
+    table = dimension_table(ns["dec"], 0.99)
+    without = result.line.split("; with it")[0]
+    assert f"ODT {'/'.join(map(str, table['odt_nc']))}" in without
+    assert f"writer view {'/'.join(map(str, table['writer_nc']))}" in without
+
+
+def test_an_error_in_the_students_code_names_the_case_first():
+    def broken(L, R, D):
+        return L @ D  # wrong shapes
+
+    line = evaluate("00.symmetric_form", broken).line
+    assert line.startswith("✗ 00.symmetric_form: on a random layer (L, R (5, 4), D (3, 5)), ")
+    assert "your code raised RuntimeError" in line

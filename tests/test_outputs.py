@@ -12,13 +12,17 @@ from xnets_lite.course.outputs import (
     WIDGET_VIEW,
     commit_outputs,
     figures_not_displayed,
+    language_info,
     merge_outputs,
     package_hash,
     panel_problems,
     staleness,
 )
 
-SNAPSHOT = '<div class="xnets-snapshot"><p>text</p><img src="data:image/png;base64,iVBOR"></div>'
+SNAPSHOT = (
+    "<style>.jp-OutputArea:has(.xnets-panel) {}</style>"
+    '<div class="xnets-snapshot"><p>text</p><img src="data:image/png;base64,iVBOR"></div>'
+)
 
 
 def _source():
@@ -63,23 +67,18 @@ def _executed(source):
         },
     ]
     ex["cells"][4]["outputs"] = [stream("stdout", "0.123 s\n")]
-    ex["cells"][5]["outputs"] = [  # a panel: one bundle, the live view and its snapshot
+    ex["cells"][5]["outputs"] = [  # a panel: its snapshot, then the live view alone
         {
             "output_type": "display_data",
             "metadata": {},
-            "data": {
-                WIDGET_VIEW: {"model_id": "abc"},
-                "text/html": SNAPSHOT,
-                "image/png": "iVBOR",
-                "text/plain": "Panel",
-            },
+            "data": {"text/html": SNAPSHOT, "image/png": "iVBOR", "text/plain": "Panel"},
         },
         {
             "output_type": "display_data",
             "metadata": {},
-            "data": {WIDGET_VIEW: {"model_id": "def"}, "text/plain": "VBox"},
+            "data": {WIDGET_VIEW: {"model_id": "def"}, "text/plain": ""},
         },
-    ]  # a bare widget
+    ]
     ex["metadata"]["widgets"] = {"state": {}}
     ex["metadata"]["papermill"] = {"duration": 1.0}
     return ex
@@ -162,25 +161,57 @@ def test_stream_chunks_are_joined_so_timing_cannot_change_the_file():
     assert first["cells"][2]["outputs"][0]["text"] == ["a\n", "b\n"]
 
 
-def test_panels_are_one_output_live_and_only_the_snapshot_committed():
+def test_panels_are_a_snapshot_and_a_view_live_and_only_the_snapshot_committed():
     source = _source()
     executed = _executed(source)
-    executed["cells"][5]["outputs"].pop()  # just the panel's bundle
     assert panel_problems(executed, live=True) == []
     merged = merge_outputs(source, executed, "mnist")
     assert panel_problems(merged, live=False) == []
-    assert panel_problems(merged, live=True) == [
-        "cell 4: the live widget is not in the snapshot's output, so JupyterLab would show both"
-    ]
-    # the old way: a snapshot, then the widget as a second output (both shown live)
+    assert panel_problems(merged, live=True) == ["cell 4: no live widget view"]
+    # the way before issue 21: the view in the snapshot's bundle (JupyterLab renders the
+    # view first: "Error displaying widget" once saved and reopened without a kernel)
     old = json.loads(json.dumps(executed))
-    bundle = old["cells"][5]["outputs"][0]["data"]
-    view = {WIDGET_VIEW: bundle.pop(WIDGET_VIEW), "text/plain": "VBox"}
-    old["cells"][5]["outputs"].append({"output_type": "display_data", "data": view, "metadata": {}})
-    assert any("JupyterLab would show both" in p for p in panel_problems(old, live=True))
+    view = old["cells"][5]["outputs"].pop()
+    old["cells"][5]["outputs"][0]["data"].update({WIDGET_VIEW: view["data"][WIDGET_VIEW]})
+    assert any("Error displaying widget" in p for p in panel_problems(old, live=True))
+    # without the style sheet, JupyterLab would show both the snapshot and the view
+    bare = json.loads(json.dumps(executed))
+    bare["cells"][5]["outputs"][0]["data"]["text/html"] = SNAPSHOT.split("</style>")[1]
+    assert any("show both" in p for p in panel_problems(bare, live=True))
     twice = json.loads(json.dumps(merged))
     twice["cells"][4]["outputs"] *= 2
     assert panel_problems(twice, live=False) == ["cell 4: 2 panel snapshots, not 1"]
+
+
+def test_a_run_saved_over_the_committed_outputs_is_flagged():
+    """Issue 21, item 1: a run in JupyterLab (fast, say) saved over a committed notebook
+    keeps its sources, so only the outputs hash can tell; it does."""
+    source = _source()
+    merged = merge_outputs(source, _executed(source), "mnist")
+    assert not [p for p in staleness(merged) if "outputs" in p]
+    resaved = json.loads(json.dumps(merged))
+    for cell in resaved["cells"]:  # the same outputs, stored as JupyterLab may (one string)
+        for o in cell.get("outputs", []):
+            if isinstance(o.get("text"), list):
+                o["text"] = "".join(o["text"])
+    assert not [p for p in staleness(resaved) if "outputs" in p]
+    other = json.loads(json.dumps(merged))
+    other["cells"][2]["outputs"][0]["text"] = ["width=64 … fast CI run\n"]
+    assert any("not those of the committed run" in p for p in staleness(other))
+
+
+def test_merged_metadata_is_what_jupyterlab_writes():
+    """Kernelspec and the kernel's full language_info, so opening changes nothing."""
+    source = _source()
+    executed = _executed(source)
+    info = {"name": "python", "version": "3.11.7", "mimetype": "text/x-python"}
+    executed["metadata"]["language_info"] = info
+    merged = merge_outputs(source, executed, "mnist")
+    assert merged["metadata"]["language_info"] == info
+    assert merged["metadata"]["kernelspec"]["display_name"] == "Python 3 (ipykernel)"
+    bare = merge_outputs(source, _executed(source), "mnist")  # none reported: ipykernel's
+    assert bare["metadata"]["language_info"] == language_info()
+    assert {"codemirror_mode", "pygments_lexer", "version"} <= set(language_info())
 
 
 def test_package_hash_covers_sub_packages(tmp_path):

@@ -102,23 +102,34 @@ def test_rank_panel_updates_when_a_slider_moves(trained):
     assert f"{after['accuracy']:.1%}" in panel.summary.value
 
 
-def test_rank_panel_draws_the_cutoff_after_the_kept_coordinates(trained):
+def test_rank_panel_draws_what_truncation_cuts(trained):
+    """The panel draws the kept basis's energies (what a truncation cuts, not section 3's
+    eigenvalue spectrum): rank 3 keeps coordinates 0 (the constant) to 3, in colour and
+    shaded; the rest are grey; each panel's title says the energy kept."""
+    import numpy as np
+
     dec, test = trained
     fig = spectra_figure(dec, [3] * len(dec.widths), title="mnist")
     axes = [ax for ax in fig.axes if ax.get_visible() and ax.lines]
     assert len(axes) == len(dec.widths)
-    # rank 3 keeps the constant + 3 directions = 4 coordinates: the line sits after the 4th
-    for ax in axes:
-        assert [line.get_xdata()[0] for line in ax.lines[1:]] == [4.5]
+    for wire, ax in enumerate(axes):
+        kept, cut = (line.get_xdata() for line in ax.lines[:2])
+        assert max(kept) <= 3 and (len(cut) == 0 or min(cut) == 4)
+        imp = dec.importance[wire].double()
+        share = float(imp[:4].sum() / imp.sum())
+        assert f"{share:.1%} of its energy kept" in ax.get_title()
+        assert ax.lines[0].get_ydata() == pytest.approx(
+            (imp[:4] / imp.sum()).numpy()[np.asarray(kept, dtype=int)]
+        )
     panel = RankPanel(dec, test, plot=True)
     panel.sliders[0].value = 2  # redraws without error outside a kernel
 
 
 def test_spectra_show_energy_shares_and_leave_zero_eigenvalues_out(trained):
-    from xnets_lite.viz.plots import energy_shares
+    from xnets_lite.viz.plots import energy_shares, plot_spectra
 
     dec, _ = trained
-    fig = spectra_figure(dec, [3] * len(dec.widths))
+    fig = plot_spectra(dec, "", [3] * len(dec.widths))  # section 3's figure
     axes = [ax for ax in fig.axes if ax.lines]
     assert "share of spectral energy" in axes[0].get_ylabel()
     last = dec.spectra[-1].double()  # the head's wire: rank ≤ classes, the rest exactly 0
@@ -142,8 +153,8 @@ def test_typed_ranks_snap_to_the_offered_ones(trained):
     slider, box, _ = snapped_slider([0, 1, 2, 4, 8, 16], 4, "w")
     box.value = 7
     assert (slider.value, box.value) == (8, 8)
-    box.value = 99  # beyond the box's bound: clamped, then snapped
-    assert (slider.value, box.value) == (16, 16)
+    box.value = 99  # beyond the largest option: its nearest, with a note
+    assert (slider.value, box.value) == (16, 16) and "nearest allowed value: 16" in box.note.value
     slider.value = 2  # the slider drives the box
     assert box.value == 2
     dec, test = trained
@@ -189,24 +200,31 @@ def test_panels_leave_a_static_snapshot(trained):
     assert "eigenvector 1 of the top 2" in text and png.startswith(PNG)
 
 
-def test_a_panel_is_one_output_live_widget_plus_snapshot(trained, displayed):
-    """One mime bundle: JupyterLab renders the widget view (the richest type) and nothing
-    else; a static renderer has the snapshot, as HTML with the image inside and as PNG."""
+def test_a_panel_is_a_snapshot_then_the_live_view(trained, displayed):
+    """Two outputs: the snapshot (HTML with the image inside, PNG, and a style sheet that
+    shows exactly one of the two in JupyterLab), then the widget view alone. Not one bundle:
+    JupyterLab renders a bundle's widget view first, which after a save and a reopen without
+    a kernel says "Error displaying widget: model not found" (issue 21, item 2)."""
     import base64
 
     dec, _ = trained
     panel = EigenvectorPanel(class_eigenvectors(dec, k=2))
     displayed.clear()
     panel.display()
-    assert len(displayed) == 1
-    (bundle,), kwargs = displayed[0]
-    assert kwargs == {"raw": True}
-    assert bundle[WIDGET_VIEW]["model_id"] == panel.widget.model_id
-    assert base64.b64decode(bundle["image/png"]).startswith(PNG)
-    assert 'class="xnets-snapshot"' in bundle["text/html"]
-    assert "eigenvector 1 of the top 2" in bundle["text/html"]
-    assert f'src="data:image/png;base64,{bundle["image/png"]}"' in bundle["text/html"]
-    assert panel._repr_mimebundle_() == bundle  # a panel as a cell's value: the same
+    assert len(displayed) == 2
+    ((snap,), k1), ((view,), k2) = displayed
+    assert k1 == k2 == {"raw": True}
+    assert WIDGET_VIEW not in snap
+    assert set(view) == {WIDGET_VIEW, "text/plain"} and view["text/plain"] == ""
+    assert view[WIDGET_VIEW]["model_id"] == panel.widget.model_id
+    assert base64.b64decode(snap["image/png"]).startswith(PNG)
+    assert 'class="xnets-snapshot"' in snap["text/html"]
+    assert Panel.SNAPSHOT_STYLE in snap["text/html"]
+    assert "eigenvector 1 of the top 2" in snap["text/html"]
+    assert f'src="data:image/png;base64,{snap["image/png"]}"' in snap["text/html"]
+    displayed.clear()
+    panel._ipython_display_()  # a panel as a cell's value: the same two outputs
+    assert [b for (b,), _ in displayed] == [snap, view]
 
 
 def test_panels_draw_a_png_whatever_the_backend(trained, displayed):

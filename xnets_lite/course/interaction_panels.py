@@ -14,7 +14,7 @@ import html
 import torch
 
 from xnets_lite.analysis.interactions import ClassInteractions
-from xnets_lite.course.widgets import Panel
+from xnets_lite.course.widgets import Panel, class_picker
 
 
 def interaction_view(
@@ -61,7 +61,7 @@ class InteractionPanel(Panel):
 
         n_classes, k = qf.positive_values.shape
         self.qf = qf
-        self.klass = w.IntSlider(value=0, min=0, max=n_classes - 1, description="class")
+        self.klass = class_picker(n_classes)
         self.sign = w.ToggleButtons(
             options=[("+ excitatory", "+"), ("− inhibitory", "-")], value="+", description="sign"
         )
@@ -71,7 +71,7 @@ class InteractionPanel(Panel):
         for control in (self.klass, self.sign, self.index):
             control.observe(lambda change: self.update(), names="value")
         self.widget = self.container(
-            title, w.HBox([self.klass, self.index]), self.sign, self.caption, self.plot
+            title, self.klass, self.sign, self.index, self.caption, self.plot
         )
         self.update()
 

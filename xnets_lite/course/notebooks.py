@@ -214,10 +214,18 @@ class Run:
         train, _ = self.data()
         return make_model(kind, train.d_input, r.width, train.n_classes, r.n_layers)
 
-    def model(self, kind: str = "xnet", progress: bool | None = None, **overrides):
+    def model(
+        self,
+        kind: str = "xnet",
+        progress: bool | None = None,
+        name: str | None = None,
+        **overrides,
+    ):
         """Train or load one model (``train_or_load``): ``(model, meta)``, model on CPU in
         eval mode. ``overrides`` change recipe values for this model only (e.g.
-        ``noise_std=0.0`` or ``n_layers=1``); each gets its own checkpoint."""
+        ``noise_std=0.0`` or ``n_layers=1``); each gets its own checkpoint. ``name``: what
+        the status line and progress bar call it (default: ``kind``; 01 says ``mlp-wide``
+        for the widened MLP)."""
         from xnets_lite.training.checkpoint import train_or_load
 
         train, test = self.data()
@@ -233,18 +241,32 @@ class Run:
             seed=self.seed,
             device=self.torch_device(),
             progress=(not self.fast) if progress is None else progress,
-            desc=kind,
+            desc=name or kind,
             **r.train_kwargs,
         )
         model.cpu().eval()
         after = path.stat().st_mtime_ns if path.exists() else None
         how = "loaded" if before is not None and before == after else "trained and saved"
-        _info(f"{kind}: {how} {_rel(path)} in {time.perf_counter() - start:.1f} s")
+        _info(f"{name or kind}: {how} {_rel(path)} in {time.perf_counter() - start:.1f} s")
         return model, meta
 
     def models(self, kinds=("xnet", "xnet-rms", "mlp")) -> dict:
         """``{kind: (model, meta)}`` for several kinds."""
         return {kind: self.model(kind) for kind in kinds}
+
+    def banner(self) -> str:
+        """The first line every notebook prints (``print(run)``): which run the outputs below
+        come from, so that no run's outputs can pass for another's (the committed notebooks
+        show the full-MNIST run of ``make reproduce``; a student's run says its own)."""
+        setting = "fast CI setting (small sizes, same code)" if self.fast else "full setting"
+        data = dataset_label(self.dataset)
+        line = f"OUTPUTS BELOW: this run's, {data}, {setting}, seed {self.seed}."
+        if self.dataset != "svhn":
+            line += " The paper's dataset is SVHN: these are not SVHN results."
+        return line
+
+    def __str__(self) -> str:
+        return f"{self.banner()}\n{self!r}"
 
     def __repr__(self) -> str:
         return (

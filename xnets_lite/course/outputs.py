@@ -2,15 +2,19 @@
 
 ``make reproduce`` executes every notebook with papermill into ``build/``; ``commit_outputs``
 then copies the outputs back into ``notebooks/*.ipynb`` (sources untouched) and records a
-**fingerprint**: a hash of the notebook's own sources and a hash of the package code. A test
-recomputes both, so outputs made by other sources or other code than what is committed fail
-CI, on any machine, without comparing a single floating-point digit.
+**fingerprint**: a hash of the notebook's own sources, a hash of the package code and a hash
+of the outputs it wrote. A test recomputes all three, so outputs made by other sources or
+other code than what is committed fail CI, on any machine, without comparing a single
+floating-point digit, and so do outputs that another run (a student's Run All in JupyterLab,
+saved over the file) put there. It also writes the notebook metadata JupyterLab writes for
+the course's kernel (``kernelspec``, the kernel's full ``language_info``), so that opening a
+committed notebook does not modify it.
 
 What is left out of the committed copy, because it differs between two runs of the same code
 (and would dirty ``git status`` for no change in content): stderr (progress bars, warnings),
 the "trained/loaded" status lines, live widget views (a reopened notebook has no kernel to
-draw them; a panel's output keeps the static snapshot published in the same bundle), cells
-tagged ``volatile`` (timings), and papermill's timestamps.
+draw them; a panel's snapshot, the output before its view, stays), cells tagged
+``volatile`` (timings), and papermill's timestamps.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ KEY = "xnets_lite"  # notebook metadata key of the fingerprint
 VOLATILE = "volatile"  # cell tag: outputs are never committed
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 INFO_CLASS = "xnets-info"  # metadata flag of the status lines (notebooks._info)
+#: What every panel snapshot's style sheet holds (``widgets.Panel.SNAPSHOT_STYLE``).
+SNAPSHOT_STYLE_MARK = ".jp-OutputArea:has(.xnets-panel)"
 
 
 def _text(source) -> str:
@@ -59,8 +65,55 @@ def fingerprint(nb: dict) -> dict:
     return {"sources": source_hash(nb), "package": package_hash()}
 
 
+def _canonical(value):
+    """``value`` with every list of strings joined (a multi-line string is stored as either)."""
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, list):
+        if value and all(isinstance(v, str) for v in value):
+            return "".join(value)
+        return [_canonical(v) for v in value]
+    return value
+
+
+def outputs_hash(nb: dict) -> str:
+    """sha256 of every code cell's outputs (as JSON, multi-line strings joined): what the
+    committed run showed. A run in JupyterLab saved over the notebook changes it, so its
+    outputs cannot pass for the committed run's (``staleness``)."""
+    digest = hashlib.sha256()
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            outputs = _canonical(cell.get("outputs", []))
+            digest.update(json.dumps(outputs, sort_keys=True, ensure_ascii=False).encode())
+    return digest.hexdigest()
+
+
+def language_info() -> dict:
+    """The notebook metadata ``language_info`` that the course's kernel (ipykernel) reports
+    and JupyterLab writes on opening a notebook: a committed notebook that already holds it
+    is not modified by being opened."""
+    from ipykernel.ipkernel import IPythonKernel
+
+    return copy.deepcopy(IPythonKernel.language_info)
+
+
+#: The kernel JupyterLab records for a notebook run with the course's kernel.
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+
+
+def complete_metadata(metadata: dict, info: dict | None = None) -> dict:
+    """``metadata`` with ``kernelspec`` and ``language_info`` as JupyterLab writes them
+    (``info``: the ``language_info`` a kernel reported, else ``language_info()``)."""
+    out = dict(metadata)
+    out["kernelspec"] = dict(KERNELSPEC)
+    info = info if info and len(info) > 1 else language_info()
+    out["language_info"] = copy.deepcopy(info)
+    return out
+
+
 def staleness(nb: dict) -> list[str]:
-    """Why a committed notebook's outputs are stale, in words (empty when they are current)."""
+    """Why a committed notebook's outputs are stale, or are not the committed run's, in words
+    (empty when they are current and unchanged)."""
     recorded = nb.get("metadata", {}).get(KEY)
     if not recorded:
         return ["it carries no outputs fingerprint: run `make reproduce`"]
@@ -70,6 +123,14 @@ def staleness(nb: dict) -> list[str]:
         problems.append("its cells changed since its outputs were made")
     if recorded.get("package") != now["package"]:
         problems.append("the package code (xnets_lite/**/*.py) changed since its outputs were made")
+    if recorded.get("outputs") != outputs_hash(nb):
+        problems.append(
+            "its outputs are not those of the committed run of `make reproduce` (another run, "
+            "e.g. one in JupyterLab or in the fast setting, was saved over them; "
+            "`git checkout notebooks/` restores them)"
+            if recorded.get("outputs")
+            else "it carries no hash of its outputs"
+        )
     if problems:
         problems.append("run `make reproduce` to refresh them")
     return problems
@@ -150,7 +211,10 @@ def merge_outputs(source: dict, executed: dict, dataset: str) -> dict:
                 o["execution_count"] = count
         cell["execution_count"] = count
     out["metadata"].pop("widgets", None)
-    out["metadata"][KEY] = {"dataset": dataset, **fingerprint(source)}
+    out["metadata"] = complete_metadata(
+        out["metadata"], executed.get("metadata", {}).get("language_info")
+    )
+    out["metadata"][KEY] = {"dataset": dataset, **fingerprint(source), "outputs": outputs_hash(out)}
     return out
 
 
@@ -195,9 +259,11 @@ def panel_problems(nb: dict, live: bool) -> list[str]:
 
     Every panel cell has exactly one snapshot (HTML of CSS class ``xnets-snapshot`` with its
     image inlined, and the same image as ``image/png``, when the panel has a figure), so a
-    reader without a kernel sees the panel once. ``live`` (an executed copy): that same
-    output also holds the widget view, so a live JupyterLab shows the widget *instead of*
-    the snapshot, never both. Committed copies hold no widget view (it needs a kernel)."""
+    reader without a kernel sees the panel once, and the snapshot's output holds no widget
+    view (JupyterLab would render the view instead, which after a save and a reopen says
+    "Error displaying widget"). ``live`` (an executed copy): one more output holds the widget
+    view alone, and the snapshot carries the style sheet that makes JupyterLab show one of
+    the two (``widgets.Panel.SNAPSHOT_STYLE``). Committed copies hold no widget view."""
     problems = []
     for i, cell in enumerate(nb["cells"]):
         source = _text(cell.get("source", ""))
@@ -214,16 +280,20 @@ def panel_problems(nb: dict, live: bool) -> list[str]:
         data = snaps[0]["data"]
         if ("data:image/png" in _text(data["text/html"])) != ("image/png" in data):
             problems.append(f"cell {i}: the snapshot's HTML and PNG disagree on its figure")
-        if live and WIDGET_VIEW not in data:
+        if WIDGET_VIEW in data:
             problems.append(
-                f"cell {i}: the live widget is not in the snapshot's output, so "
-                f"JupyterLab would show both"
+                f"cell {i}: the widget view is in the snapshot's output, so JupyterLab shows "
+                f"the view (or 'Error displaying widget' once reopened without a kernel) and "
+                f"never the snapshot"
             )
-        others = [
-            o
-            for o in cell.get("outputs", [])
-            if o is not snaps[0] and WIDGET_VIEW in o.get("data", {})
-        ]
-        if others or (not live and WIDGET_VIEW in data):
-            problems.append(f"cell {i}: a widget view outside the panel's one output")
+        views = [o for o in cell.get("outputs", []) if WIDGET_VIEW in o.get("data", {})]
+        if live and not views:
+            problems.append(f"cell {i}: no live widget view")
+        if len(views) > 1 or (not live and views):
+            problems.append(f"cell {i}: {len(views)} widget views")
+        if views and SNAPSHOT_STYLE_MARK not in _text(data["text/html"]):
+            problems.append(
+                f"cell {i}: the snapshot carries no style sheet, so JupyterLab would show both "
+                f"it and the live widget"
+            )
     return problems

@@ -28,7 +28,13 @@ from xnets_lite.analysis.validation import (
     steered_share,
 )
 from xnets_lite.core.evaluation import predict
-from xnets_lite.course.widgets import Panel, direction_name, snapped_slider
+from xnets_lite.course.widgets import (
+    Panel,
+    class_picker,
+    direction_name,
+    slider_with_box,
+    snapped_slider,
+)
 from xnets_lite.viz.plots import png_bytes
 from xnets_lite.viz.validation_figures import plot_explanation
 
@@ -144,9 +150,8 @@ def ablation_text(view: dict) -> str:
     ]
     base = view["baseline"]
     return (
-        f"remove class {c}'s top {view['k']} → "
-        + " | ".join(parts)
-        + f" (before: class {c} {100 * float(base[c]):.1f}%)"
+        f"remove class {c}'s top {view['k']} → (before: class {c} {100 * float(base[c]):.1f}%)\n"
+        + "\n".join(f"  {part}" for part in parts)
     )
 
 
@@ -173,7 +178,7 @@ def ablation_figure(view: dict):
     ax.set_xlabel("true class")
     ax.set_ylabel("accuracy (%)")
     # below the axes, never over bars that reach 100%
-    fig.legend(loc="outside lower center", fontsize=7, frameon=False, ncol=min(len(names), 4))
+    fig.legend(loc="outside lower center", fontsize=8, frameon=False, ncol=min(len(names), 4))
     k = view["k"]
     ax.set_title(
         f"class {view['c']}'s top {k} direction{'s' if k != 1 else ''} removed", fontsize=9
@@ -273,25 +278,15 @@ class SteeringPanel(Panel):
 
         self.model, self.data, self.directions = model, data, directions
         self.n_show, self.max_images, self.draw = n_show, max_images, plot
-        self.picker = w.ToggleButtons(
-            options=list(range(directions.shape[0])),
-            value=0,
-            description="class",
-            style={"button_width": "2.5em"},
-        )
-        self.alpha = w.FloatSlider(
-            value=alpha,
-            min=0.0,
-            max=float(alpha_max),
-            step=float(alpha_max) / 40,
-            description="α",
-            continuous_update=False,
+        self.picker = class_picker(directions.shape[0])
+        self.alpha, self.alpha_box, alpha_row = slider_with_box(
+            alpha, 0.0, float(alpha_max), float(alpha_max) / 40, "α"
         )
         self.text = w.HTML()
         self.plot = w.Output()
         for widget in (self.picker, self.alpha):
             widget.observe(lambda change: self.update(), names="value")
-        self.widget = self.container(title, self.picker, self.alpha, self.text, self.plot)
+        self.widget = self.container(title, self.picker, alpha_row, self.text, self.plot)
         self.update()
 
     def update(self) -> dict:
@@ -326,13 +321,8 @@ class AblationPanel(Panel):
 
         self.results, self.draw = results, plot
         ks = results[0].ks
-        self.picker = w.ToggleButtons(
-            options=list(range(results[0].baseline.shape[0])),
-            value=0,
-            description="class",
-            style={"button_width": "2.5em"},
-        )
-        self.k, self.k_box, k_row = snapped_slider(ks, ks[-1], "k", width="300px")
+        self.picker = class_picker(results[0].baseline.shape[0])
+        self.k, self.k_box, k_row = snapped_slider(ks, ks[-1], "k", width="300px", noun="k")
         self.text = w.HTML()
         self.plot = w.Output()
         for widget in (self.picker, self.k):
@@ -342,13 +332,13 @@ class AblationPanel(Panel):
 
     def update(self) -> dict:
         self.last = ablation_view(self.results, self.picker.value, self.k.value)
-        self.text.value = html.escape(ablation_text(self.last))
+        self.text.value = "<pre>" + html.escape(ablation_text(self.last)) + "</pre>"
         if self.draw:
             self.show(self.plot, ablation_figure(self.last))
         return self.last
 
     def snapshot(self):
         return (
-            f"<p>{self.text.value}</p>",
+            self.text.value,
             png_bytes(ablation_figure(self.last)) if self.draw else None,
         )

@@ -6,16 +6,18 @@ widgets' values and calls a plain function (``rank_summary``, ``eigenvector_view
 the tests drive the panels exactly as a reader would, without a browser.
 
 * ``RankPanel`` (notebook 02): one rank slider per wire → test accuracy, agreement with the
-  full model, parameters kept, and the spectra with the cut-off marked.
-* ``EigenvectorPanel`` (notebook 03): class and eigenvector-number sliders.
+  full model, parameters kept, and what the truncation cuts (``rank_figure``).
+* ``EigenvectorPanel`` (notebook 03): a class picker and an eigenvector-number slider.
 * ``TracePanel`` (notebook 04): a class picker for the traced path through the tree.
-* ``snapped_slider``: a slider over allowed values with a number box that snaps typed ones.
+* ``snapped_slider``: a slider over allowed values with a number box that snaps typed ones,
+  saying so in a note; ``class_picker`` (the class control of every panel), ``slider_with_box``.
 
 Every panel is a ``Panel`` (the base class to subclass; its docstring says how). Its
-``display()`` publishes one output holding the live widget and a static snapshot of it (its
-text and figure): a live JupyterLab shows the widget only, while a reader without a kernel
-(a code host, nbconvert, the committed notebook) sees the snapshot. Figures are shown as
-PNGs made here (``plots.png_bytes``), whatever the kernel's matplotlib backend.
+``display()`` publishes the static snapshot (its text and figure) and then the live widget,
+as two outputs of which JupyterLab shows one: the live widget where a kernel draws it, the
+snapshot elsewhere (a code host, nbconvert, the committed notebook, and a notebook saved after
+a run and reopened). Figures are shown as PNGs made here (``plots.png_bytes``), whatever the
+kernel's matplotlib backend.
 
 Names, the same in every notebook and figure: wire ``w0`` is the embedding's output, layer
 ``l`` (1-based) reads wire ``w(l-1)`` and writes ``wl``, and the head reads the last wire.
@@ -120,11 +122,12 @@ def summary_text(summary: dict) -> str:
 
 
 def spectra_figure(dec: Decomposition, ranks, title: str = ""):
-    """The panel's figure: ``plots.plot_spectra`` (share of spectral energy per eigenvalue,
-    one panel per wire, zero eigenvalues left out) with the cut-off of ``ranks`` marked."""
-    from xnets_lite.viz.plots import plot_spectra
+    """The panel's figure: what truncation cuts (``rank_figure.plot_kept_energies``: the
+    energy of each coordinate of the kept basis, kept ones in colour, cut ones grey), not
+    the eigenvalue spectrum of section 3, which truncation does not cut exactly."""
+    from xnets_lite.viz.rank_figure import plot_kept_energies
 
-    return plot_spectra(dec, title, ranks)
+    return plot_kept_energies(dec, ranks, title)
 
 
 def snap_rank(options, value: int) -> int:
@@ -220,15 +223,28 @@ def show_figure(output, fig) -> None:
         display(Image(data=data, format="png"))
 
 
-def snapped_slider(options, value: int, description: str, width: str = "460px"):
-    """A ``SelectionSlider`` over ``options`` (ints) without its own readout, and a number
-    box beside it: ``(slider, box, row)``.
+def snap_note(typed: int, snapped: int, noun: str) -> str:
+    """What the panel says when a typed value is not one it offers (issue 21: never change a
+    typed value silently), e.g. ``"you typed 37: nearest allowed rank: 32"``; empty when the
+    typed value is used as it is."""
+    if int(typed) == int(snapped):
+        return ""
+    return f"you typed {int(typed)}: nearest allowed {noun}: {int(snapped)}"
+
+
+def snapped_slider(
+    options, value: int, description: str, width: str = "460px", noun: str = "value"
+):
+    """A ``SelectionSlider`` over ``options`` (ints) without its own readout, a number box
+    beside it, and a note: ``(slider, box, row)``.
 
     The slider is for the mouse and the arrow keys; the box shows its value and takes a
-    typed one, which is snapped to the nearest option (``snap_rank``; out-of-range values
-    are clamped by the box) and moves the slider. Only the slider's value drives a panel:
-    observe ``slider``. (A ``SelectionSlider``'s own readout accepts typing but ignores it,
-    which is why it is hidden.)
+    typed one. A typed value that is not offered (between two options, or outside them) is
+    replaced by the nearest option (``snap_rank``) and the note beside the box says so, in
+    words (``snap_note``: "you typed 37: nearest allowed rank: 32"); a value that is offered
+    clears the note. Only the slider's value drives a panel: observe ``slider``. (A
+    ``SelectionSlider``'s own readout accepts typing but ignores it, which is why it is
+    hidden.) ``box.note`` is the note widget (CSS class ``xnets-snap-note``).
     """
     import ipywidgets as w
 
@@ -242,20 +258,83 @@ def snapped_slider(options, value: int, description: str, width: str = "460px"):
         layout=w.Layout(width=width),
         style={"description_width": "60px"},
     )
-    box = w.BoundedIntText(
-        value=value, min=options[0], max=options[-1], layout=w.Layout(width="5.5em")
-    )
+    box = w.IntText(value=value, layout=w.Layout(width="5.5em"))
     box.add_class("xnets-number-box")
+    note = w.HTML("")
+    note.add_class("xnets-snap-note")
+    box.note = note
+    snapping = []  # set while the box is being set to a snapped value
 
     def from_box(change):
+        if snapping:
+            return
         snapped = snap_rank(options, change["new"])
+        note.value = html.escape(snap_note(change["new"], snapped, noun))
         if box.value != snapped:
-            box.value = snapped  # fires from_box again, with a value on the grid
-        else:
-            slider.value = snapped
+            snapping.append(True)
+            try:
+                box.value = snapped
+            finally:
+                snapping.pop()
+        slider.value = snapped
 
     def from_slider(change):
-        box.value = change["new"]
+        if box.value != change["new"]:
+            note.value = ""
+            snapping.append(True)
+            try:
+                box.value = change["new"]
+            finally:
+                snapping.pop()
+
+    box.observe(from_box, names="value")
+    slider.observe(from_slider, names="value")
+    return slider, box, w.HBox([slider, box, note])
+
+
+def class_picker(n_classes: int, value: int = 0):
+    """The one control for a class in every panel: a row of toggle buttons, 0 … C − 1
+    (Space/Enter presses the focused one)."""
+    import ipywidgets as w
+
+    return w.ToggleButtons(
+        options=list(range(n_classes)),
+        value=value,
+        description="class",
+        style={"button_width": "2.5em"},
+    )
+
+
+def slider_with_box(
+    value: float, low: float, high: float, step: float, description: str, digits: int = 2
+):
+    """A ``FloatSlider`` (readout hidden) and a number box beside it that shows its value to
+    ``digits`` decimals and takes a typed value (clamped to [low, high]): ``(slider, box,
+    row)``; observe ``slider`` (its value stays exactly what was set, e.g. a printed α)."""
+    import ipywidgets as w
+
+    slider = w.FloatSlider(
+        value=value,
+        min=low,
+        max=high,
+        step=step,
+        description=description,
+        readout=False,
+        continuous_update=False,
+    )
+    box = w.BoundedFloatText(
+        value=round(value, digits), min=low, max=high, layout=w.Layout(width="7em")
+    )
+    box.add_class("xnets-number-box")
+    shown = 0.5 * 10.0**-digits  # the box shows the slider's value to ``digits`` decimals
+
+    def from_box(change):
+        if abs(slider.value - change["new"]) >= shown:  # not just the slider's value, rounded
+            slider.value = change["new"]
+
+    def from_slider(change):
+        if abs(box.value - change["new"]) >= shown:
+            box.value = round(change["new"], digits)
 
     box.observe(from_box, names="value")
     slider.observe(from_slider, names="value")
@@ -279,12 +358,19 @@ class Panel:
     3. ``snapshot()`` → ``(html, png_or_None)``: the current text (HTML) and figure
        (``plots.png_bytes(fig)``).
 
-    ``display()`` publishes **one** output whose mime bundle holds the live widget view and
-    the snapshot (``text/html`` with the image inside, ``image/png``, ``text/plain``). A live
-    JupyterLab renders the richest type, the widget, and nothing else; a renderer without a
-    kernel (the committed notebook, nbconvert, a code host) shows the snapshot. The
-    committed notebooks keep only the snapshot (``outputs.commit_outputs`` drops the widget
-    view, which needs a kernel). A cell whose value is a panel displays the same way.
+    ``display()`` publishes **two** outputs: the snapshot (``text/html`` with the image
+    inside, ``image/png``, ``text/plain``), then the live widget view alone. They are two
+    outputs, not one bundle, because JupyterLab renders only the first type of a bundle it
+    can, and the widget view comes first: a notebook saved after a run and reopened without
+    a kernel would then show ``Error displaying widget: model not found`` instead of the
+    snapshot beside it. The snapshot's HTML carries a small style sheet (``SNAPSHOT_STYLE``)
+    so that JupyterLab shows exactly one of the two: the snapshot is hidden while the live
+    panel is drawn in the same cell, and a widget view that cannot be drawn (no kernel, no
+    model) is hidden beside a snapshot. Renderers that drop style sheets (an untrusted
+    notebook, nbconvert, a code host) do not render the widget view either, and show the
+    snapshot and the view's empty ``text/plain``. The committed notebooks keep only the
+    snapshot (``outputs.commit_outputs`` drops the widget view, which needs a kernel). A
+    cell whose value is a panel displays the same way (``_ipython_display_``).
     Keep to this interface: other modules' panels are built on it.
     """
 
@@ -294,6 +380,22 @@ class Panel:
     RERUN = (
         "Static snapshot of this panel at its initial setting, shown where there is no "
         "live kernel. Run this cell to get the live panel."
+    )
+
+    #: Shown inside the snapshot's HTML (trusted outputs keep it; sanitisers drop it): hide
+    #: the snapshot's output where the live panel is drawn in the same output area, and hide
+    #: a widget view that is not drawn (``Error displaying widget: model not found`` after a
+    #: save, close and reopen) where the snapshot is there to show instead.
+    SNAPSHOT_STYLE = (
+        "<style>"
+        ".jp-OutputArea:has(.xnets-panel) > .jp-OutputArea-child:has(.xnets-snapshot)"
+        "{display:none}"
+        ".jp-OutputArea:has(.xnets-snapshot):not(:has(.xnets-panel)) > .jp-OutputArea-child"
+        ":has(> .jp-OutputArea-output.jupyter-widgets,"
+        " > .jp-OutputArea-output:not([data-mime-type]),"
+        " > .jp-OutputArea-output[data-mime-type*='widget-view'])"
+        "{display:none}"
+        "</style>"
     )
 
     widget = None
@@ -329,12 +431,13 @@ class Panel:
             )
         )
         return (
-            f'<div class="{self.SNAPSHOT_CSS}"><p style="color:#555;font-size:85%">'
+            f'{self.SNAPSHOT_STYLE}<div class="{self.SNAPSHOT_CSS}">'
+            f'<p style="color:#555;font-size:85%">'
             f"{html.escape(self.RERUN)}</p>{text}{image}</div>"
         )
 
-    def mimebundle(self) -> dict:
-        """The one output ``display()`` publishes: widget view + snapshot fallbacks."""
+    def snapshot_bundle(self) -> dict:
+        """The first output ``display()`` publishes: the snapshot (HTML, PNG, plain text)."""
         import base64
 
         _, png = self.snapshot()
@@ -344,18 +447,34 @@ class Panel:
         }
         if png is not None:
             bundle["image/png"] = base64.b64encode(png).decode()
-        view = self.widget._repr_mimebundle_() or {}
-        bundle.update({k: v for k, v in view.items() if k != "text/plain"})
         return bundle
+
+    def view_bundle(self) -> dict:
+        """The second output: the live widget view alone, with an empty ``text/plain`` (what
+        a renderer without widgets shows beside the snapshot)."""
+        view = self.widget._repr_mimebundle_() or {}
+        return {**{k: v for k, v in view.items() if k != "text/plain"}, "text/plain": ""}
+
+    def mimebundle(self) -> dict:
+        """Snapshot and widget view in one bundle (for renderers that take one; ``display``
+        publishes them as two outputs, see the class docstring)."""
+        return {
+            **self.snapshot_bundle(),
+            **{k: v for k, v in self.view_bundle().items() if k != "text/plain"},
+        }
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         return self.mimebundle()
 
     def display(self) -> None:
-        """Show the panel: one output, live where there is a kernel, the snapshot elsewhere."""
+        """Show the panel: the snapshot, then the live view (JupyterLab shows one of them)."""
         from IPython.display import display
 
-        display(self.mimebundle(), raw=True)
+        display(self.snapshot_bundle(), raw=True)
+        display(self.view_bundle(), raw=True)
+
+    def _ipython_display_(self):
+        self.display()
 
 
 _Panel, _show = Panel, show_figure  # the names validation_panels used before
@@ -399,7 +518,9 @@ class RankPanel(Panel):
         )
         self.sliders, self.boxes, rows = [], [], []
         for i, (k, n) in enumerate(zip(ranks, dec.widths)):
-            slider, box, row = snapped_slider(sorted(set(rank_choices(n)) | {k}), k, f"wire w{i}")
+            slider, box, row = snapped_slider(
+                sorted(set(rank_choices(n)) | {k}), k, f"wire w{i}", noun="rank"
+            )
             slider.observe(lambda change: self.update(), names="value")
             self.sliders.append(slider)
             self.boxes.append(box)
@@ -417,12 +538,13 @@ class RankPanel(Panel):
         return [s.value for s in self.sliders]
 
     def text(self) -> str:
+        """Short lines: the ranks, then accuracy and agreement, then the parameters."""
         ranks = ", ".join(f"w{i} {k}" for i, k in enumerate(self.ranks))
-        return f"kept per wire: {ranks} · {summary_text(self.last)}"
+        return f"kept per wire: {ranks}\n" + summary_text(self.last).replace(" · ", "\n", 2)
 
     def update(self) -> dict:
         self.last = rank_summary(self.dec, self.data, self.ranks, self.full, self.parameters_base)
-        self.summary.value = html.escape(self.text())
+        self.summary.value = "<br>".join(html.escape(line) for line in self.text().split("\n"))
         if self.draw:
             self.show(self.plot, self.figure())
         return self.last
@@ -445,16 +567,14 @@ class EigenvectorPanel(Panel):
 
         n_classes, k = ce.values.shape
         self.ce, self.title = ce, title
-        self.klass = w.IntSlider(value=0, min=0, max=n_classes - 1, description="class")
+        self.klass = class_picker(n_classes)
         self.index = w.IntSlider(value=1, min=1, max=k, description="eigenvector")
         self.caption = w.HTML()
         self.caption.add_class("xnets-eigen-caption")
         self.plot = w.Output()
         for s in (self.klass, self.index):
             s.observe(lambda change: self.update(), names="value")
-        self.widget = self.container(
-            title, w.HBox([self.klass, self.index]), self.caption, self.plot
-        )
+        self.widget = self.container(title, self.klass, self.index, self.caption, self.plot)
         self.update()
 
     def update(self) -> str:
@@ -486,7 +606,8 @@ def trace_figure(tree, c: int, top: int = 3):
     rows = max(1, -(-len(features) // FEATURES_PER_ROW))
     cols = max(1, -(-len(features) // rows))
     side = min(1.1, (TRACE_WIDTH - 1.7) / (cols + 1))  # inches per panel
-    fig = Figure(figsize=(side * (cols + 1) + 1.7, (side + 0.4) * rows + 0.2), layout="compressed")
+    height = max(2.0, (side + 0.4) * rows + 0.2)  # room for the colour bars' labels
+    fig = Figure(figsize=(side * (cols + 1) + 1.7, height), layout="compressed")
     grid = fig.subplots(rows, cols + 1, squeeze=False)
     matrix_ax, cells = grid[0, 0], list(grid[:, 1:].ravel())
     for ax in [*grid[1:, 0], *cells[len(features) :]]:
@@ -496,13 +617,13 @@ def trace_figure(tree, c: int, top: int = 3):
     for ax, d in zip(cells, features):
         show_image(ax, tree.features[d], direction_name(0, d))
     drawn = [matrix_ax, *cells[: len(features)]]
-    sign_colorbar(fig, drawn, label="each panel / its\nown max |value|", fontsize=7)
+    sign_colorbar(fig, drawn, label="each panel\n/ its own max", fontsize=8)
     sign_colorbar(
         fig,
         [matrix_ax],
         cmap=CMAP_CONST,
         label="row/col 0 (the\nconstant) / its max",
-        fontsize=7,
+        fontsize=8,
         location="left",
     )
     return fig
@@ -518,12 +639,7 @@ class TracePanel(Panel):
 
         n_classes = tree.class_matrices.shape[0]
         self.tree, self.top, self.draw = tree, top, plot
-        self.picker = w.ToggleButtons(
-            options=list(range(n_classes)),
-            value=0,
-            description="class",
-            style={"button_width": "2.5em"},
-        )
+        self.picker = class_picker(n_classes)
         self.text = w.HTML()
         self.plot = w.Output()
         self.picker.observe(lambda change: self.update(), names="value")

@@ -12,11 +12,13 @@ def plot_interactions(qf: ClassInteractions, title: str = "", n: int | None = No
     """The paper-style grid: one column per class, rows = the top-n excitatory eigenvectors
     (positive eigenvalues), then the top-n inhibitory ones, titled with the eigenvalue.
     Each image on its own symmetric scale: blue positive, red negative."""
-
     n_classes, k = qf.positive_values.shape
     n = k if n is None else min(n, k)
     h, w = qf.image_shape
-    fig = Figure(figsize=(1.2 * n_classes + 0.9, 1.3 * 2 * n + 0.7), layout="constrained")
+    side = min(1.2, 8.4 / n_classes)  # at most 9.3 inches wide: shown at full size
+    fig = Figure(
+        figsize=(side * n_classes + 0.9, (side + 0.15) * 2 * n + 0.8), layout="constrained"
+    )
     axes = fig.subplots(2 * n, n_classes, squeeze=False)
     for r in range(2 * n):
         sign, i = ("+", r) if r < n else ("-", r - n)

@@ -72,9 +72,9 @@ def plot_ablation(results: list[Ablation], k: int = 3, title: str = ""):
     """Side-by-side heat maps (ablated class × true class) of the accuracy lost, in points,
     when each class's top-k directions are removed, one panel per set of directions, on one
     shared colour scale (red = accuracy lost, blue = gained)."""
-    cols = min(len(results), 4)
+    cols = min(len(results), 3)  # at most 9.4 inches: shown at full size (legibility.py)
     rows = -(-len(results) // cols)
-    fig = _figure(3.3 * cols + 1.0, 3.6 * rows + 0.4, layout="compressed")
+    fig = _figure(2.8 * cols + 1.0, 3.1 * rows + 0.4, layout="compressed")
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax in axes[len(results) :]:
         ax.set_axis_off()

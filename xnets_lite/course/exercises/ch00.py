@@ -38,14 +38,22 @@ def _course_layers(net):
 
 @exercise(
     "00.symmetric_form",
-    hint="(a + b)² − (a − b)² = 4ab, so one product is a "
-    "difference of two squares: stack L + R and L − R, and put ±D/4 below them.",
+    hint="(a + b)² − (a − b)² = 4ab: one product is a difference of two squares. "
+    "Which rows of S give a + b and a − b, and what must D′ do with their squares to get "
+    "D's output back?",
 )
 def symmetric_form(answer, net=None) -> str:
     """``answer(L, R, D) -> (S, Dp)`` with ``Dp (S x)² = D (Lx ⊙ Rx)`` for every x."""
     gen = torch.Generator().manual_seed(1)
     for i, (left, right, down) in enumerate(list(_layers()) + list(_course_layers(net))):
-        out = call(answer, left.clone(), right.clone(), down.clone())
+        case = "the course's layer" if i >= len(SHAPES) else "a random layer"
+        out = call(
+            answer,
+            left.clone(),
+            right.clone(),
+            down.clone(),
+            where=f"{case} (L, R {tuple(left.shape)}, D {tuple(down.shape)})",
+        )
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             raise Mismatch("return two tensors, (S, D′), with D′ (S x)² = D (Lx ⊙ Rx).")
         s, dp = (as_float64(t, n) for t, n in zip(out, ("S", "D′")))
@@ -61,8 +69,9 @@ def symmetric_form(answer, net=None) -> str:
         expect_close(
             (x @ s.T) ** 2 @ dp.T,
             want,
-            f"on {where} with L, R {tuple(left.shape)}, D {tuple(down.shape)}, D′(Sx)² for input",
-            index_names="(input, output)",
+            f"on {where} (L, R {tuple(left.shape)}, D {tuple(down.shape)}), your D′(Sx)² is "
+            f"not D(Lx ⊙ Rx)",
+            index_names=lambda idx: f"for test input x number {idx[0]}, output {idx[1]}",
         )
     return (
         f"D′(Sx)² = D(Lx ⊙ Rx) on {len(SHAPES)} random layers"
@@ -84,7 +93,13 @@ def antisymmetric_part(answer, net=None) -> str:
     for left, right, down in list(_layers(3)) + list(_course_layers(net)):
         b = torch.einsum("oh,hi,hj->oij", down, left, right)
         want = (b - b.mT) / 2
-        got = call(answer, left.clone(), right.clone(), down.clone())
+        got = call(
+            answer,
+            left.clone(),
+            right.clone(),
+            down.clone(),
+            where=f"a layer with L, R {tuple(left.shape)}, D {tuple(down.shape)}",
+        )
         expect_close(
             got,
             want,
@@ -118,7 +133,11 @@ def residual_block(answer, tiny=None) -> str:
     gen = torch.Generator().manual_seed(4)
     for i, model in enumerate(models):
         block = model.blocks[0]
-        layer = call(answer, block)
+        layer = call(
+            answer,
+            block,
+            where="the course's tiny χ-net" if model is tiny else "a random one-layer χ-net",
+        )
         if isinstance(layer, (tuple, list)) and len(layer) == 3:
             layer = BilinearLayer(*(as_float64(t, n) for t, n in zip(layer, "LRD")))
         if not isinstance(layer, BilinearLayer):
@@ -178,7 +197,7 @@ def spectra_before_after(answer, net=None) -> str:
         nets.append(net)
     lines = []
     for i, network in enumerate(nets):
-        out = call(answer, network)
+        out = call(answer, network, where=f"a two-layer network of widths {network.widths}")
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             raise Mismatch("return two tensors, (before, after).")
         before = _spectrum(downstream_grams(network)[0])

@@ -41,14 +41,20 @@ def effective_dimension_without_constant(answer, dec=None) -> str:
     for i, d in enumerate(decs):
         want = [effective_dimension(imp[1:], 0.99) for imp in d.importance]
         where = "the course's χ-net" if i == 3 else f"a random χ-net (wires {d.widths})"
-        expect_equal_ints(call(answer, d), want, f"on {where}", _wire)
+        expect_equal_ints(call(answer, d, where=where), want, f"on {where}", _wire)
     if not isinstance(dec, Decomposition):
         return "on random χ-nets."
-    dims = "/".join(str(effective_dimension(imp[1:], 0.99)) for imp in dec.importance)
+    from xnets_lite.analysis.interpret import dimension_table
+
+    table = dimension_table(dec, 0.99)
+
+    def dims(key):
+        return "/".join(map(str, table[key]))
+
     return (
-        f"without the constant: {dims}; counting it: "
-        f"{'/'.join(map(str, dec.effective_dimensions(0.99)))}; local SVD, writer view: "
-        f"{'/'.join(map(str, dec.local_effective_dimensions(0.99, view='writer')))}."
+        f"without the constant (section 4's counts to compare): ODT {dims('odt_nc')}, "
+        f"local SVD writer view {dims('writer_nc')}; with it: ODT {dims('odt')}, "
+        f"writer view {dims('writer')}."
     )
 
 
@@ -76,10 +82,11 @@ def global_spectrum_brute_force(answer) -> str:
     ]
     for i, net in enumerate(nets):
         want = odt(net).spectra[1]
-        got = as_float64(call(answer, net), "the spectrum").flatten().sort(descending=True).values
         where = (
             "notebook 00's tiny network" if i == 0 else f"a random network (widths {net.widths})"
         )
+        got = call(answer, net, where=where)
+        got = as_float64(got, "the spectrum").flatten().sort(descending=True).values
         if len(got) < len(want):
             raise Mismatch(
                 f"on {where}: {len(got)} values; wire w1 has {len(want)} coordinates, "

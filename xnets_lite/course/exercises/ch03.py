@@ -53,25 +53,49 @@ def template_cosines(model, dec) -> torch.Tensor:
     return ((v * jac).sum(1) / (v.norm(dim=1) * jac.norm(dim=1))).abs()
 
 
+def _cosine_cases(model, dec):
+    """The random χ-nets (float64) and the course's (float32), plus one case whose given
+    eigenvectors are signed *against* the model's templates: the decomposition of the same
+    χ-net with every logit negated (the same class Grams, so the same eigenvectors, but the
+    course's sign rule applied to the opposite logits). There the signed cosines are
+    negative, so only |cos| passes: the angle between the two lines, whatever sign each
+    vector was given."""
+    models = _random_models()
+    cases = [(m, odt(m), f"a random {m.block} χ-net (float64)") for m in models]
+    cases.insert(
+        1,
+        (
+            models[0],
+            odt(_negated(models[0])),
+            "a random residual χ-net given eigenvectors signed by its negated twin "
+            "(the same Grams, the opposite sign), where every signed cosine is negative",
+        ),
+    )
+    if isinstance(model, XNet) and isinstance(dec, Decomposition):
+        cases.append((model, dec, "the course's χ-net (float32)"))
+    return cases
+
+
 @exercise(
     "03.cosine_with_linear_template",
-    hint="the linear template of class c is the "
-    "gradient of logit c at x = 0 (torch.autograd.functional.jacobian of "
-    "x ↦ model(x[None])[0] at torch.zeros(d)); the eigenvector's sign is arbitrary, so "
-    "compare |cos|, both vectors normalised.",
+    hint="the template of class c is ∇ logit_c at x = 0: "
+    "torch.autograd.functional.jacobian(lambda x: model(x[None])[0], x0), "
+    "x0 = torch.zeros(d, dtype=next(model.parameters()).dtype). A vector's sign comes from "
+    "section 1's rule and can disagree with the model you are given: take |cos|.",
 )
 def cosine_with_linear_template(answer, model=None, dec=None) -> str:
     """``answer(model, dec) -> (C,)``: |cos| between v_c (top eigenvector) and ∇ₓlogit_c(0)."""
-    for m, d, where in _cases(model, dec):
+    for m, d, where in _cosine_cases(model, dec):
         want = template_cosines(m, d)
-        expect_close(
-            call(answer, m, d),
-            want,
-            f"on {where}, |cos|",
-            rtol=1e-6,
-            atol=1e-8,
-            index_names="class",
-        )
+        got = as_float64(call(answer, m, d, where=where), f"on {where}, |cos|")
+        if got.shape == want.shape and torch.allclose(got, -want, rtol=1e-6, atol=1e-8):
+            c = int(want.argmax())
+            raise Mismatch(
+                f"on {where}: yours {float(got[c]):.4f} for class {c}, expected "
+                f"{float(want[c]):.4f}, the same size with the opposite sign: the check asks "
+                f"for |cos|."
+            )
+        expect_close(got, want, f"on {where}, |cos|", rtol=1e-6, atol=1e-8, index_names="class")
     if not isinstance(model, XNet):
         return "on random χ-nets."
     cos = template_cosines(model, dec)
@@ -103,7 +127,7 @@ def resign_by_logit(answer, model=None, dec=None) -> str:
     for m, d, where in _cases(model, dec):
         v = largest_entry_positive(class_eigenvectors(d, k=1).vectors[:, 0].cpu().double())
         want = signed(m, v)
-        got = as_float64(call(answer, m, v.clone()), "the vectors")
+        got = as_float64(call(answer, m, v.clone(), where=where), "the vectors")
         if got.shape != want.shape:
             raise Mismatch(f"on {where}: shape {tuple(got.shape)}, expected {tuple(want.shape)}.")
         for c in range(len(want)):
@@ -136,7 +160,7 @@ def signed_interactions(answer, model=None, c: int = 0) -> str:
         for cls in sorted({0, min(c, m.config["n_classes"] - 1)}):
             want = interaction_matrix(m, cls)
             expect_close(
-                call(answer, m, cls),
+                call(answer, m, cls, where=f"{where}, class {cls}"),
                 want,
                 f"on {where}, class {cls}, Q̃",
                 rtol=1e-7,

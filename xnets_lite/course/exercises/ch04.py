@@ -104,7 +104,7 @@ def split_layer(answer, net=None, x=None) -> str:
         with torch.no_grad():
             wires = n.wires(xs)
         for i, (layer, w) in enumerate(zip(n.layers, wires)):
-            got = call(answer, layer, w.clone())
+            got = call(answer, layer, w.clone(), where=f"{where}, layer {i + 1}")
             if not isinstance(got, (tuple, list)) or len(got) != 3:
                 raise Mismatch(
                     f"return three tensors (constant, linear, product), got "
@@ -140,7 +140,7 @@ def degree_one_part(answer, net=None, test_data=None) -> str:
     """``answer(net) -> (weight (C, d), bias (C,))``: logits ≈ weight x + bias to degree 1."""
     for n, where in _nets(net):
         jac, f0 = affine_part(n)
-        out = call(answer, n)
+        out = call(answer, n, where=where)
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             raise Mismatch("return (weight, bias).")
         expect_close(out[1], f0, f"on {where}, bias", rtol=1e-7, atol=1e-9, index_names="class")

@@ -59,7 +59,7 @@ def template_and_mean_controls(answer, model=None, test_data=None, glob=None) ->
         cases.append((model, test_data, "the course's χ-net"))
     out = None
     for m, data, where in cases:
-        out = call(answer, m, data)
+        out = call(answer, m, data, where=where)
         if not isinstance(out, dict) or set(out) != set(KEYS):
             raise Mismatch(f"return a dict with the keys {list(KEYS)}.")
         _compare_directions(out["template"], affine_part(m)[0], f"on {where}, the template")

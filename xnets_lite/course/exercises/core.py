@@ -38,11 +38,20 @@ class Mismatch(Exception):
 
 
 class StudentError(Exception):
-    """The student's code raised ``error``."""
+    """The student's code raised ``error``, on the case ``where`` (plain words, or None).
+    A dtype clash (float32 against float64) is named as such: the checkers' random models
+    are float64, the course's models float32."""
 
-    def __init__(self, error: BaseException):
-        super().__init__(f"{type(error).__name__}: {_short(str(error))}")
-        self.error = error
+    def __init__(self, error: BaseException, where: str | None = None):
+        text = f"{type(error).__name__}: {_short(str(error))}"
+        if "dtype" in str(error) or ("Float" in str(error) and "Double" in str(error)):
+            text += (
+                " — a float32/float64 clash: the random χ-nets of this check are float64 and "
+                "the course's model float32, so make new tensors in the model's dtype "
+                "(dtype=next(model.parameters()).dtype)"
+            )
+        super().__init__(f"on {where}, {text}" if where else text)
+        self.error, self.where, self.text = error, where, text
 
 
 @dataclass
@@ -116,7 +125,8 @@ def evaluate(name: str, answer, **context) -> Result:
     except Mismatch as err:
         return Result(name, FAILED, f"{_short(err, 300)} Hint: {err.hint or ex.hint}")
     except StudentError as err:
-        return Result(name, FAILED, f"your code raised {err}. Hint: {ex.hint}")
+        where = f"on {err.where}, " if err.where else ""  # the case first, in words
+        return Result(name, FAILED, f"{where}your code raised {err.text}. Hint: {ex.hint}")
     except Exception as err:  # noqa: BLE001 - a checker must never stop Run All
         return Result(
             name,
@@ -138,8 +148,9 @@ def check(name: str, answer, **context) -> None:
 # ---------------------------------------------------------------------------------------
 # Helpers for checkers
 # ---------------------------------------------------------------------------------------
-def call(fn, *args, **kwargs):
-    """Run the student's ``fn``: their exception → ``StudentError``, ``None`` → ``NotAttempted``."""
+def call(fn, *args, where: str | None = None, **kwargs):
+    """Run the student's ``fn``: their exception → ``StudentError`` (naming the case
+    ``where``, e.g. ``"a random residual χ-net (float64)"``), ``None`` → ``NotAttempted``."""
     if not callable(fn):
         raise Mismatch(
             f"expected a function, got {type(fn).__name__}",
@@ -148,7 +159,7 @@ def call(fn, *args, **kwargs):
     try:
         out = fn(*args, **kwargs)
     except Exception as err:  # noqa: BLE001
-        raise StudentError(err) from None
+        raise StudentError(err, where) from None
     if out is None:
         raise NotAttempted()
     return out
@@ -172,10 +183,11 @@ def expect_close(
     what: str,
     rtol: float = 1e-8,
     atol: float = 1e-10,
-    index_names: str | None = None,
+    index_names: str | Callable[[tuple], str] | None = None,
 ) -> None:
     """``Mismatch`` unless ``got`` ≈ ``want`` (float64): names the shape, or the entry with
-    the largest error, by how much."""
+    the largest error, by how much. ``index_names``: what the indices are (``"class"``), or a
+    function of the index tuple that names the entry in words."""
     got = as_float64(got, what)
     if tuple(got.shape) != tuple(want.shape):
         raise Mismatch(f"{what}: shape {tuple(got.shape)}, expected {tuple(want.shape)}.")
@@ -187,7 +199,10 @@ def expect_close(
         return
     flat = int((err - tol).argmax())
     idx = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), want.shape))
-    where = f" at {index_names or 'index'} {idx if len(idx) != 1 else idx[0]}" if idx else ""
+    if callable(index_names):  # the entry in words, e.g. "for test input 5, output 2"
+        where = f" {index_names(idx)}"
+    else:
+        where = f" at {index_names or 'index'} {idx if len(idx) != 1 else idx[0]}" if idx else ""
     raise Mismatch(
         f"{what}{where}: yours {float(got[idx]):.6g}, expected "
         f"{float(want[idx]):.6g} (off by {float(err[idx]):.3g})."
