@@ -227,9 +227,10 @@ def _figures(small):
     from xnets_lite.analysis.interpret import compositional_tree
     from xnets_lite.core.model import XNet
     from xnets_lite.core.odt import odt
-    from xnets_lite.course.validation_panels import ablation_figure, ablation_view
-    from xnets_lite.course.widgets import spectra_figure, trace_figure
+    from xnets_lite.course.validation_panels import ablation_view
+    from xnets_lite.course.widgets import spectra_figure
     from xnets_lite.viz.interaction_figures import plot_interactions
+    from xnets_lite.viz.panel_figures import ablation_figure, trace_figure
     from xnets_lite.viz.validation_figures import plot_ablation
 
     model, data, dec, g, ablations = small

@@ -5,7 +5,11 @@ import torch
 
 ipywidgets = pytest.importorskip("ipywidgets")
 
-from xnets_lite.analysis.interpret import class_eigenvectors, compositional_tree  # noqa: E402
+from xnets_lite.analysis.interpret import (  # noqa: E402
+    class_eigenvectors,
+    compositional_tree,
+    traced_directions,
+)
 from xnets_lite.core.model import XNet  # noqa: E402
 from xnets_lite.core.odt import odt  # noqa: E402
 from xnets_lite.course.outputs import WIDGET_VIEW  # noqa: E402
@@ -22,7 +26,6 @@ from xnets_lite.course.widgets import (  # noqa: E402
     spectra_figure,
     summary_text,
     trace_lines,
-    traced_directions,
 )
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -302,7 +305,7 @@ def test_the_trace_panel_draws_every_first_wire_feature_its_trace_names(trained)
     reaches: all of them (it drew the five lowest-numbered of eight), in order."""
     import re
 
-    from xnets_lite.course.widgets import TRACE_WIDTH, trace_figure
+    from xnets_lite.viz.panel_figures import TRACE_WIDTH, trace_figure
 
     dec, _ = trained
     tree = compositional_tree(dec, rank=12, image_shape=(28, 28))

@@ -642,3 +642,15 @@ def dimension_table(dec: Decomposition, energy: float = 0.99) -> dict[str, list]
         "const": [float(imp[0] / imp.sum()) for imp in dec.importance],
         "const_writer": [float(g[0, 0] / g.trace()) for g in grams],
     }
+
+
+def traced_directions(tree, c: int, top: int = 3) -> dict[int, set[int]]:
+    """``{wire: directions}`` that ``trace_lines(tree, c, top)`` names (constant left out):
+    the figure of the tree must draw all of them."""
+    named: dict[int, set[int]] = {}
+    for step in trace_class(tree, c, top=top):
+        wire = step["layer"]
+        if not isinstance(step["output"], str):
+            named.setdefault(wire + 1, set()).add(step["output"])
+        named.setdefault(wire, set()).update(k for i, j, _ in step["pairs"] for k in (i, j) if k)
+    return named

@@ -15,6 +15,7 @@ import torch
 
 from xnets_lite.analysis.interactions import ClassInteractions
 from xnets_lite.course.widgets import Panel, class_picker
+from xnets_lite.viz.panel_figures import image_figure
 
 
 def interaction_view(
@@ -36,19 +37,6 @@ def interaction_view(
         f"{float(values[c, index - 1]):+.3f}; |cos| with the linear template {cos:.2f}"
     )
     return v.reshape(qf.image_shape), caption
-
-
-def interaction_figure(image: torch.Tensor):
-    """The image with a colour bar (blue positive, red negative)."""
-    from matplotlib.figure import Figure
-
-    from xnets_lite.viz.plots import show_image, sign_colorbar
-
-    fig = Figure(figsize=(3.0, 3.3), layout="constrained")
-    ax = fig.subplots()
-    show_image(ax, image)
-    sign_colorbar(fig, [ax])
-    return fig
 
 
 class InteractionPanel(Panel):
@@ -80,10 +68,10 @@ class InteractionPanel(Panel):
             self.qf, self.klass.value, self.sign.value, self.index.value
         )
         self.caption.value = html.escape(caption)
-        self.show(self.plot, interaction_figure(self.image))
+        self.show(self.plot, image_figure(self.image))
         return caption
 
     def snapshot(self):
         from xnets_lite.viz.plots import png_bytes
 
-        return f"<p>{self.caption.value}</p>", png_bytes(interaction_figure(self.image))
+        return f"<p>{self.caption.value}</p>", png_bytes(image_figure(self.image))

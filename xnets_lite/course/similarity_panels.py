@@ -13,6 +13,7 @@ import html
 import torch
 
 from xnets_lite.course.widgets import Panel
+from xnets_lite.viz.panel_figures import similarity_figure
 
 
 def _check_index(value, n: int, what: str) -> None:
@@ -48,23 +49,6 @@ def similarity_view(
     sign = torch.sign(cos.gather(1, best[:, None]))[:, 0]
     matched = vb[best] * sign[:, None]
     return lines, va, matched, cos.abs().amax(1)
-
-
-def similarity_figure(va, vb, cos, image_shape, labels=("a", "b")):
-    """Two rows of images: a's vectors, b's matches, with |cos| as titles."""
-    from matplotlib.figure import Figure
-
-    from xnets_lite.viz.plots import show_image, sign_colorbar
-
-    k = len(va)
-    fig = Figure(figsize=(1.5 * k + 1.0, 3.3), layout="constrained")
-    axes = fig.subplots(2, k, squeeze=False)
-    for i in range(k):
-        show_image(axes[0, i], va[i].reshape(image_shape), f"{labels[0]} #{i + 1}")
-        show_image(axes[1, i], vb[i].reshape(image_shape), f"match |cos| {float(cos[i]):.2f}")
-    axes[1, 0].set_ylabel(labels[1], fontsize=8)
-    sign_colorbar(fig, axes)
-    return fig
 
 
 class SimilarityPanel(Panel):

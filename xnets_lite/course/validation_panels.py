@@ -18,7 +18,7 @@ import html
 
 import torch
 
-from xnets_lite.analysis.interpret import image_shape_of
+from xnets_lite.analysis.interpret import direction_name, image_shape_of
 from xnets_lite.analysis.validation import (
     TERMS,
     Ablation,
@@ -31,10 +31,10 @@ from xnets_lite.core.evaluation import predict
 from xnets_lite.course.widgets import (
     Panel,
     class_picker,
-    direction_name,
     slider_with_box,
     snapped_slider,
 )
+from xnets_lite.viz.panel_figures import ablation_figure, steering_figure
 from xnets_lite.viz.plots import png_bytes
 from xnets_lite.viz.validation_figures import plot_explanation
 
@@ -153,53 +153,6 @@ def ablation_text(view: dict) -> str:
         f"remove class {c}'s top {view['k']} → (before: class {c} {100 * float(base[c]):.1f}%)\n"
         + "\n".join(f"  {part}" for part in parts)
     )
-
-
-def ablation_figure(view: dict):
-    """Bars: accuracy per true class before and after the ablation, one group per set."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(8.0, 3.6), layout="constrained")
-    ax = fig.subplots()
-    names = ["before"] + list(view["accuracy"])
-    values = [view["baseline"]] + list(view["accuracy"].values())
-    width = 0.8 / len(names)
-    n = len(view["baseline"])
-    for i, (name, acc) in enumerate(zip(names, values)):
-        ax.bar(
-            [x + (i - (len(names) - 1) / 2) * width for x in range(n)],
-            100 * acc.numpy(),
-            width=width,
-            label=name,
-            color="0.6" if i == 0 else f"C{i - 1}",
-        )
-    ax.set_xticks(range(n))
-    ax.set_ylim(0, 100)
-    ax.set_xlabel("true class")
-    ax.set_ylabel("accuracy (%)")
-    # below the axes, never over bars that reach 100%
-    fig.legend(loc="outside lower center", fontsize=8, frameon=False, ncol=min(len(names), 4))
-    k = view["k"]
-    ax.set_title(
-        f"class {view['c']}'s top {k} direction{'s' if k != 1 else ''} removed", fontsize=9
-    )
-    return fig
-
-
-def steering_figure(view: dict):
-    """The first steered images, titled with their predictions (red = the target class)."""
-    from matplotlib.figure import Figure
-
-    n = len(view["images"])
-    fig = Figure(figsize=(1.3 * max(n, 1) + 0.2, 1.6), layout="constrained")
-    for ax, image, p in zip(
-        fig.subplots(1, max(n, 1), squeeze=False)[0], view["images"], view["predicted"]
-    ):
-        ax.imshow(image.numpy(), cmap="gray", interpolation="nearest")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_title(f"→ {int(p)}", fontsize=8, color="C3" if int(p) == view["c"] else "k")
-    return fig
 
 
 # ---------------------------------------------------------------------------------------

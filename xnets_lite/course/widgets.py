@@ -30,19 +30,11 @@ import html
 
 import torch
 
-from xnets_lite.analysis.interpret import measure_truncation
+from xnets_lite.analysis.interpret import direction_name, measure_truncation
 from xnets_lite.core.compress import to_module
 from xnets_lite.core.evaluation import predict
 from xnets_lite.core.odt import Decomposition, check_ranks
-
-
-# ---------------------------------------------------------------------------------------
-# Plain callbacks
-# ---------------------------------------------------------------------------------------
-def direction_name(wire: int, k: int) -> str:
-    """``"const"`` for index 0, else ``"w{wire}.d{k}"``: direction k of wire ``wire``."""
-    return "const" if k == 0 else f"w{wire}.d{k}"
-
+from xnets_lite.viz.panel_figures import image_figure, trace_figure
 
 #: Rank choices offered by the sliders: every small rank, then roughly log-spaced, so the
 #: range where accuracy changes (1–16) takes most of the slider's track.
@@ -156,20 +148,6 @@ def eigenvector_view(ce, c: int, n: int) -> tuple[torch.Tensor, str]:
     return ce.images[c, n - 1], caption
 
 
-def eigenvector_figure(image: torch.Tensor):
-    """The image alone (the caption is the panel's text, not repeated in the figure), with
-    a colour bar: blue is positive, red negative."""
-    from matplotlib.figure import Figure
-
-    from xnets_lite.viz.plots import show_image, sign_colorbar
-
-    fig = Figure(figsize=(3.0, 3.3), layout="constrained")
-    ax = fig.subplots()
-    show_image(ax, image)
-    sign_colorbar(fig, [ax])
-    return fig
-
-
 def trace_lines(tree, c: int, top: int = 3) -> list[str]:
     """Class ``c``'s path through the tree as readable lines, top layer first, with the
     names of ``direction_name`` (``w2.d3``; layers counted from 1)."""
@@ -189,20 +167,6 @@ def trace_lines(tree, c: int, top: int = 3) -> list[str]:
         )
         lines.append(f"layer {wire + 1}: {out} ← {pairs}")
     return lines
-
-
-def traced_directions(tree, c: int, top: int = 3) -> dict[int, set[int]]:
-    """``{wire: directions}`` that ``trace_lines(tree, c, top)`` names (constant left out):
-    the figure of the tree must draw all of them."""
-    from xnets_lite.analysis.interpret import trace_class
-
-    named: dict[int, set[int]] = {}
-    for step in trace_class(tree, c, top=top):
-        wire = step["layer"]
-        if not isinstance(step["output"], str):
-            named.setdefault(wire + 1, set()).add(step["output"])
-        named.setdefault(wire, set()).update(k for i, j, _ in step["pairs"] for k in (i, j) if k)
-    return named
 
 
 # ---------------------------------------------------------------------------------------
@@ -581,52 +545,11 @@ class EigenvectorPanel(Panel):
         image, caption = eigenvector_view(self.ce, self.klass.value, self.index.value)
         self.caption.value = html.escape(caption)
         self.image = image
-        self.show(self.plot, eigenvector_figure(image))
+        self.show(self.plot, image_figure(image))
         return caption
 
     def snapshot(self):
-        return f"<p>{self.caption.value}</p>", _png(eigenvector_figure(self.image))
-
-
-#: At most this many first-wire features per row of ``trace_figure`` (a trace can reach
-#: every kept direction of ``w0``), and the widest the figure gets (inches, 100 px each).
-FEATURES_PER_ROW, TRACE_WIDTH = 8, 9.0
-
-
-def trace_figure(tree, c: int, top: int = 3):
-    """Class ``c``'s matrix at the top of the tree (row/column 0 = the constant, on its own
-    colour scale, the bar on the left) and **every** first-wire feature its trace
-    (``trace_lines(tree, c, top)``) reaches, in direction order, as images, in as few rows
-    of at most ``FEATURES_PER_ROW`` as they need, at most ``TRACE_WIDTH`` inches wide."""
-    from matplotlib.figure import Figure
-
-    from xnets_lite.viz.plots import CMAP_CONST, show_image, show_interaction, sign_colorbar
-
-    features = sorted(traced_directions(tree, c, top).get(0, set()))
-    rows = max(1, -(-len(features) // FEATURES_PER_ROW))
-    cols = max(1, -(-len(features) // rows))
-    side = min(1.1, (TRACE_WIDTH - 1.7) / (cols + 1))  # inches per panel
-    height = max(2.0, (side + 0.4) * rows + 0.2)  # room for the colour bars' labels
-    fig = Figure(figsize=(side * (cols + 1) + 1.7, height), layout="compressed")
-    grid = fig.subplots(rows, cols + 1, squeeze=False)
-    matrix_ax, cells = grid[0, 0], list(grid[:, 1:].ravel())
-    for ax in [*grid[1:, 0], *cells[len(features) :]]:
-        ax.set_axis_off()
-    last = len(tree.interactions)
-    show_interaction(matrix_ax, tree.class_matrices[c], f"class {c} from\nw{last}·w{last}")
-    for ax, d in zip(cells, features):
-        show_image(ax, tree.features[d], direction_name(0, d))
-    drawn = [matrix_ax, *cells[: len(features)]]
-    sign_colorbar(fig, drawn, label="each panel\n/ its own max", fontsize=8)
-    sign_colorbar(
-        fig,
-        [matrix_ax],
-        cmap=CMAP_CONST,
-        label="row/col 0 (the\nconstant) / its max",
-        fontsize=8,
-        location="left",
-    )
-    return fig
+        return f"<p>{self.caption.value}</p>", _png(image_figure(self.image))
 
 
 class TracePanel(Panel):
