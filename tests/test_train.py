@@ -528,3 +528,51 @@ def test_training_pins_the_thread_count_and_records_it(mnist_small, tmp_path, mo
     assert f"saved with {before} torch threads and goes on with {before + 1}" in (
         capsys.readouterr().err
     )
+
+
+_IN_ANOTHER_PROCESS = """
+import sys, torch
+torch.set_num_threads(1)
+from xnets_lite.data import balanced_subset, load_splits
+from xnets_lite.model import make_model
+from xnets_lite.train import calibrate_hook, seed_everything, train
+
+def stop_in_epoch_3(model, *args):
+    if len(history_seen) == 2:
+        raise KeyboardInterrupt
+    history_seen.append(1)
+
+history_seen = []
+train_data, test_data = load_splits("mnist")
+train_data, test_data = balanced_subset(train_data, 100), balanced_subset(test_data, 30)
+seed_everything(0)
+model = make_model("xnet-direct", d_input=784, width=16, n_classes=10, n_layers=2)
+try:
+    train(model, train_data, test_data, epochs=4, batch_size=64, seed=0, device="cpu",
+          progress=False, resume_path=sys.argv[1], resume_every=0,
+          hooks=[calibrate_hook, stop_in_epoch_3])
+except KeyboardInterrupt:
+    sys.exit(3)
+"""
+
+
+def test_a_run_resumed_in_a_new_process_ends_the_same(mnist_small, tmp_path):
+    """Interrupted in another process after two saved epochs (the batch-rms χ-net, whose
+    calibration runs after every epoch), then finished here: the weights of a run in one go."""
+    import os
+    from pathlib import Path
+
+    import xnets_lite
+
+    path = tmp_path / "run.resume.pt"
+    root = str(Path(xnets_lite.__file__).resolve().parent.parent)  # this checkout
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, *sys.path])}
+    done = subprocess.run(
+        [sys.executable, "-c", _IN_ANOTHER_PROCESS, str(path)], env=env, capture_output=True
+    )
+    assert done.returncode == 3, done.stderr.decode()[-2000:]
+    assert torch.load(path, weights_only=True)["epoch"] == 2
+    never, _ = _run(mnist_small, None, epochs=4, make=_kind("xnet-direct"))
+    resumed, history = _run(mnist_small, path, epochs=4, make=_kind("xnet-direct"))
+    assert history["resumed_at"] == [2]
+    _same_weights(resumed, never)

@@ -697,7 +697,8 @@ def _local_kernel_manager():
 class _StatusWatcher:
     """While a notebook runs: its kernel's status line (``status.py``, the file given to the
     kernel in ``$XNETS_STATUS_FILE``) shown as ``bar``'s postfix, polled twice a second.
-    On a console that is not a terminal (a log), each finished epoch is a line of its own."""
+    On a console that is not a terminal (a log), each finished epoch is a line of its own
+    and the bar's postfix is left alone (every change would be a line of the log)."""
 
     def __init__(self, path: Path, bar, every: float = 0.5):
         import threading
@@ -733,14 +734,16 @@ class _StatusWatcher:
 
         from xnets_lite.training import status
 
-        shown = ""
-        while not self.stop.wait(self.every):
-            line = status.read(self.path)
-            if line and line != shown:
-                shown = line
-                self.bar.set_postfix_str(line)
-                if self.lines and " done" in line:
-                    tqdm.write(f"    {line}", file=sys.stderr)
+        follower, stopping = status.Follower(self.path), False
+        while not stopping:
+            stopping = self.stop.wait(self.every)  # one last look after the notebook ends
+            lines = follower.new()
+            if self.lines:  # a log: the finished epochs, one line each
+                for line in lines:
+                    if " done · " in line:
+                        tqdm.write(f"    {line}", file=sys.stderr)
+            elif lines:
+                self.bar.set_postfix_str(lines[-1])
 
 
 def _with_solutions(source: Path, folder: Path) -> Path:
