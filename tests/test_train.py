@@ -534,8 +534,8 @@ _IN_ANOTHER_PROCESS = """
 import sys, torch
 torch.set_num_threads(1)
 from xnets_lite.data import balanced_subset, load_splits
-from xnets_lite.model import make_model
-from xnets_lite.train import calibrate_hook, seed_everything, train
+from xnets_lite.training.kinds import make_model
+from xnets_lite.training.train import calibrate_hook, seed_everything, train
 
 def stop_in_epoch_3(model, *args):
     if len(history_seen) == 2:
