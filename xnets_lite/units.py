@@ -186,6 +186,7 @@ def unit_line(kind: str, r: dict) -> str:
     return (
         f"{kind:12} {r['units']:<26} |cos(top eigvec, template)| {cos.min():.3f}–{cos.max():.3f} "
         f"| top share {share.mean():.2f} | energy in degrees 0–1 {float(e[:2].sum()):.1%} "
-        f"| effective dims {r['effective']} | rank {r['rank']}: {r['accuracy']:.1%} "
+        f"| effective dims (99%, constant included) {r['effective']} "
+        f"| rank {r['rank']}: {r['accuracy']:.1%} "
         f"(full {r['full']:.1%})"
     )
