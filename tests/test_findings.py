@@ -73,3 +73,9 @@ def test_measure_a_tiny_chi_net():
     assert 0 <= m["degree1"] <= 1 and m["units"]["raw"]["cosine"].shape == (3,)
     rows = findings_rows({("xnet", 0): m})
     assert all(r.values for r in rows)
+    # the class-mean control computed once and passed in gives the same verdicts
+    from xnets_lite.validation import class_mean_directions
+
+    means = class_mean_directions(train[0:60], 3, 3)
+    again = measure(model, train, test, [Units(1.0, name="raw")], test, class_means=means)
+    assert again["ablation"] == m["ablation"]

@@ -38,12 +38,17 @@ READINGS = (
 
 
 @torch.no_grad()
-def measure(model, train, test, units: list[Units], ablation_test=None, seed: int = 0) -> dict:
+def measure(
+    model, train, test, units: list[Units], ablation_test=None, seed: int = 0, class_means=None
+) -> dict:
     """Every number of the headline findings for one norm-free χ-net.
 
     ``train``, ``test``: ``Dataset``s; ``units``: the units of the weights-only readings
     (the first is the one the ablation uses); ``ablation_test``: the (smaller) test set of
-    the ablations, or None to skip them; ``seed``: of the random baselines."""
+    the ablations, or None to skip them; ``seed``: of the random baselines;
+    ``class_means``: the class-mean control's directions if already computed
+    (``validation.class_mean_directions`` on ``train``, k = 3: data only, the same for every
+    model)."""
     from .degrees import degree_accuracy, logit_degrees
     from .interpret import compositional_tree, gradient_at_zero, template_cosines
     from .odt import odt
@@ -88,7 +93,9 @@ def measure(model, train, test, units: list[Units], ablation_test=None, seed: in
             directions = {
                 READINGS[0]: ce.vectors,
                 READINGS[1]: template_directions(model, x_train[:10000], 3),
-                READINGS[2]: class_mean_directions((x_train, y_train), 3, n_classes),
+                READINGS[2]: class_mean_directions((x_train, y_train), 3, n_classes)
+                if class_means is None
+                else class_means,
                 READINGS[3]: local_directions(model, 3, shape).vectors,
                 READINGS[4]: random_directions(n_classes, 3, test.d_input, seed=seed),
             }
@@ -279,12 +286,14 @@ def measure_all(run, kinds=KINDS, seeds=SEEDS, per_class: int = 100) -> dict:
     ablations on a balanced test subset of ``per_class`` images per class."""
     from .data import balanced_subset
     from .units import standard_units
+    from .validation import class_mean_directions
 
     train, test = run.data()
     units = [u for u in standard_units(train[0 : len(train)][0]) if u.name != "data std"]
     small = balanced_subset(test, min(per_class, len(test) // test.n_classes), seed=0)
+    means = class_mean_directions(train[0 : len(train)], 3, test.n_classes)  # once: data only
     out = {}
     for kind in kinds:
         for seed, model in run.seed_models(kind, seeds).items():
-            out[kind, seed] = measure(model, train, test, units, small, seed=seed)
+            out[kind, seed] = measure(model, train, test, units, small, seed, means)
     return out
