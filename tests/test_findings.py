@@ -79,3 +79,22 @@ def test_measure_a_tiny_chi_net():
     means = class_mean_directions(train[0:60], 3, 3)
     again = measure(model, train, test, [Units(1.0, name="raw")], test, class_means=means)
     assert again["ablation"] == m["ablation"]
+
+
+def test_seed_models_use_each_seeds_checkpoint_and_keep_the_random_state(monkeypatch, tmp_path):
+    from xnets_lite.notebooks import Run
+
+    run = Run("mnist", fast=True, checkpoints=str(tmp_path / "c"), figures=str(tmp_path / "f"))
+    calls = []
+
+    def fake_model(self, kind, progress=None, **overrides):
+        calls.append(self.checkpoint_path(kind).name)
+        torch.manual_seed(123)  # training reseeds the global generator
+        return f"model {self.seed}", {}
+
+    monkeypatch.setattr(Run, "model", fake_model)
+    state = torch.get_rng_state()
+    out = run.seed_models("xnet-direct", (0, 1, 2))
+    assert out == {0: "model 0", 1: "model 1", 2: "model 2"}
+    assert [name.rsplit("-", 1)[1] for name in calls] == ["s0.pt", "s1.pt", "s2.pt"]
+    assert torch.equal(torch.get_rng_state(), state)
