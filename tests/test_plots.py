@@ -162,6 +162,9 @@ def test_the_tree_is_legible_at_900_px_with_two_labelled_colour_bars(dec, tmp_pa
     assert len(panels) == 5  # 5 directions, wrapped over two rows of at most 4
     assert len({round(ax.get_position().y0, 3) for ax in panels}) == 2
     assert min(t.get_fontsize() for ax in panels for t in [ax.title]) >= 8
+    # every matrix prints its own scale: its pair block's max |value|
+    scale = float(tree.interactions[0][1, 1:, 1:].abs().max())
+    assert panels[0].get_title() == f"w1.d1 ±{scale:.1g}"
     save_figure(fig, tmp_path / "tree.png")
     save_figure(fig, tmp_path / "tree_full.png", dpi=200)
     assert imread(tmp_path / "tree.png").shape[1] == 900

@@ -268,6 +268,23 @@ class Run:
     def __str__(self) -> str:
         return f"{self.banner()}\n{self!r}"
 
+    def seed_models(self, kind: str = "xnet", seeds=(0, 1, 2), **overrides) -> dict:
+        """``{seed: model}``: one model of ``kind`` per seed, each trained or loaded exactly as
+        ``Run(seed=s).model(kind)`` would (its own checkpoint). On full data every seed sees
+        the same images (only the initialisation and the shuffling differ); in the fast
+        setting each seed draws its own balanced subset, as a run with that seed does. The
+        global random state is left as it was."""
+        from dataclasses import replace
+
+        import torch
+
+        out = {}
+        with torch.random.fork_rng(devices=[]):
+            for s in seeds:
+                other = self if s == self.seed else replace(self, seed=s)
+                out[s] = other.model(kind, progress=False, **overrides)[0]
+        return out
+
     def __repr__(self) -> str:
         return (
             f"Run(dataset={self.dataset!r} [{self.label}], width={self.width}, "

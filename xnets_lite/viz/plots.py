@@ -154,12 +154,13 @@ def sign_colorbar(
     return bar
 
 
-def show_interaction(ax, matrix, title=None):
+def show_interaction(ax, matrix, title=None, print_scale: bool = False):
     """A symmetric interaction matrix whose row/column 0 is the constant: the pair block
     (rows and columns ≥ 1) on ``CMAP`` scaled to its own max |value|, and row/column 0 on
     ``CMAP_CONST`` scaled to *its* own max |value|. The constant's terms (the linear and
     offset parts) are often far larger than the pair terms; on one scale they would leave
-    the rest of the matrix white."""
+    the rest of the matrix white. ``print_scale``: the pair block's max |value| is appended
+    to the title (``±0.05``), so that panels on their own scales can be compared."""
     m = _np(matrix)
     const = np.zeros_like(m, dtype=bool)
     const[0, :] = const[:, 0] = True
@@ -171,6 +172,8 @@ def show_interaction(ax, matrix, title=None):
     ax.imshow(edge, cmap=CMAP_CONST, vmin=-(ve or 1.0), vmax=ve or 1.0, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
+    if print_scale:
+        title = f"{title or ''} ±{vb:.1g}".strip()
     if title is not None:
         ax.set_title(title, fontsize=8)
 
@@ -240,7 +243,9 @@ def plot_tree(tree, title: str, classes=None, columns: int = TREE_COLUMNS) -> Fi
     of the wire it writes (``wl.dk``: how the directions of the wire below combine into it);
     the input-space image of every kept direction of wire ``w0`` (``const`` is blank: it has
     no pixel part). In every matrix, row/column 0 is the constant, drawn on its own colour
-    scale (``show_interaction``); two colour bars say which is which. Names as in
+    scale (``show_interaction``); two colour bars say which is which. Each matrix's pair
+    block is scaled to its own max |value|, printed in its title (``±…``), so that noise on
+    a small scale is not read as structure. Names as in
     ``widgets.direction_name``. Save it with ``dpi=200`` too for a full-resolution file.
     """
     rows = tree_rows(tree, classes)
@@ -256,14 +261,17 @@ def plot_tree(tree, title: str, classes=None, columns: int = TREE_COLUMNS) -> Fi
             if panel is None:
                 ax.set_axis_off()
             elif panel[2] == "matrix":
-                show_interaction(ax, panel[1], panel[0])
+                show_interaction(ax, panel[1], panel[0], print_scale=True)
             else:
                 show_image(ax, panel[1], panel[0])
         if label:
             ax_row[0].set_ylabel(label, fontsize=8, rotation=0, ha="right", va="center")
     fig.suptitle(title, fontsize=10)
     sign_colorbar(
-        fig, axes, label="pairs (rows/cols ≥ 1) and pixels:\neach panel / its own max |value|"
+        fig,
+        axes,
+        label="pairs (rows/cols ≥ 1) and pixels:\neach panel / its own max |value|"
+        "\n(a matrix's is printed: ±…)",
     )
     sign_colorbar(
         fig,

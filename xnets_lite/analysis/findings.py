@@ -1,0 +1,303 @@
+"""The course's headline findings over seeds, both χ-nets and two input units: one table.
+
+``measure`` takes one trained χ-net and returns every number a headline finding rests on: the
+on-data degree accuracies (unit-free) and, in each of the given ``units.Units``, the
+weights-only readings (top class-Gram eigenvector against the linear template, its share,
+ODT's effective dimensions, the rank-15 tree's sparsity against its baselines) and, in the
+raw units, the ablation verdicts of notebook 05 at k = 1, 2, 3 (on a balanced test subset).
+``findings_rows`` turns the measurements of several models into ``Finding`` rows, each with
+its failure criterion, the value per model and whether it holds for **every** model;
+``write_findings`` writes them as ``figures/<dataset>/findings.md``, the table the README
+points to. Nothing here is typed by hand: every value comes from the run that writes the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from xnets_lite.analysis.units import Units
+from xnets_lite.files import atomic_write
+
+#: The seeds every headline finding is measured on.
+SEEDS = (0, 1, 2)
+#: The χ-nets: the course's residual blocks and the paper's direct layer.
+KINDS = ("xnet", "xnet-direct")
+#: Rank of the tree whose sparsity is measured (notebook 04's).
+TREE_RANK = 15
+#: The readings notebook 05 compares (the reading first, then its controls).
+READINGS = (
+    "class Gram (ODT)",
+    "linear template",
+    "class mean (data)",
+    "local (first block)",
+    "random",
+)
+
+
+@torch.no_grad()
+def measure(
+    model, train, test, units: list[Units], ablation_test=None, seed: int = 0, class_means=None
+) -> dict:
+    """Every number of the headline findings for one norm-free χ-net.
+
+    ``train``, ``test``: ``Dataset``s; ``units``: the units of the weights-only readings
+    (the first is the one the ablation uses); ``ablation_test``: the (smaller) test set of
+    the ablations, or None to skip them; ``seed``: of the random baselines;
+    ``class_means``: the class-mean control's directions if already computed
+    (``validation.class_mean_directions`` on ``train``, k = 3: data only, the same for every
+    model)."""
+    from xnets_lite.analysis.degrees import degree_accuracy, logit_degrees
+    from xnets_lite.analysis.interpret import (
+        compositional_tree,
+        gradient_at_zero,
+        template_cosines,
+    )
+    from xnets_lite.analysis.sparsity import sparsity_rows
+    from xnets_lite.analysis.validation import (
+        ablation_matrix,
+        class_mean_directions,
+        compare_readings,
+        global_directions,
+        local_directions,
+        random_directions,
+        template_directions,
+    )
+    from xnets_lite.core.odt import odt
+
+    x, y = test[0 : len(test)]
+    acc = degree_accuracy(logit_degrees(model, x), y)
+    out = {
+        "accuracy": float(acc[-1]),
+        "degree1": float(acc[1]),
+        "degree2": float(acc[2]),
+        "units": {},
+    }
+    shape = test.image_shape
+    for i, u in enumerate(units):
+        dec = odt(u.fold(model))
+        ce = global_directions(dec, k=3, image_shape=shape)
+        cos = template_cosines(ce, gradient_at_zero(dec.network))[:, 0]
+        rank = min(TREE_RANK, min(dec.widths) - 1)  # a narrow network: every direction
+        tree = compositional_tree(dec, rank, image_shape=shape)
+        rows = sparsity_rows(tree, n_random=1000, n_rotations=5, seed=seed)
+        out["units"][u.name] = {
+            "label": u.label,
+            "cosine": cos,
+            "top_share": ce.share[:, 0],
+            "effective": dec.ranks_for(0.99),
+            "width": dec.widths[0] - 1,
+            "sparsity": {r.group: r for r in rows},
+        }
+        if i == 0 and ablation_test is not None:
+            x_train, y_train = train[0 : len(train)]
+            n_classes = test.n_classes
+            directions = {
+                READINGS[0]: ce.vectors,
+                READINGS[1]: template_directions(model, x_train[:10000], 3),
+                READINGS[2]: class_mean_directions((x_train, y_train), 3, n_classes)
+                if class_means is None
+                else class_means,
+                READINGS[3]: local_directions(model, 3, shape).vectors,
+                READINGS[4]: random_directions(n_classes, 3, test.d_input, seed=seed),
+            }
+            abl = [
+                ablation_matrix(model, ablation_test, v, ks=(1, 2, 3), name=name)
+                for name, v in directions.items()
+            ]
+            out["ablation"] = {k: compare_readings(abl, READINGS[0], k) for k in (1, 2, 3)}
+    return out
+
+
+@dataclass
+class Finding:
+    """One headline finding: ``statement``, its ``criterion`` (what counts as holding, fixed
+    in this module), ``units`` (of a weights-only reading, or "on data"), the value per
+    model (``values``: ``{"xnet s0": "…", …}``) and ``holds`` (for every model)."""
+
+    key: str
+    statement: str
+    criterion: str
+    units: str
+    values: dict = field(default_factory=dict)
+    passed: dict = field(default_factory=dict)
+
+    @property
+    def holds(self) -> bool:
+        return bool(self.passed) and all(self.passed.values())
+
+    @property
+    def verdict(self) -> str:
+        n, k = len(self.passed), sum(self.passed.values())
+        return "holds" if self.holds else f"does not hold ({k} of {n} models)"
+
+    def line(self) -> str:
+        """The row as printed in a notebook."""
+        vals = "; ".join(f"{m}: {v}" for m, v in self.values.items())
+        return f"[{self.key}] {self.statement} ({self.units}) — {vals} → {self.verdict}"
+
+
+def model_name(kind: str, seed: int) -> str:
+    return f"{kind} s{seed}"
+
+
+def findings_rows(measured: dict) -> list[Finding]:
+    """``measured``: ``{(kind, seed): measure(...)}`` → the table's rows, in reading order."""
+    rows: list[Finding] = []
+    first = next(iter(measured.values()))
+    unit_names = list(first["units"])
+
+    def row(key, statement, criterion, units, fn):
+        f = Finding(key, statement, criterion, units)
+        for (kind, seed), m in measured.items():
+            value, ok = fn(m)
+            if value is None:
+                continue
+            f.values[model_name(kind, seed)] = value
+            f.passed[model_name(kind, seed)] = ok
+        rows.append(f)
+
+    for name in unit_names:
+        label = first["units"][name]["label"]
+        row(
+            f"template-cosine [{name}]",
+            "the class Gram's top eigenvector is its class's linear template ∇logit_c(0)",
+            "|cos| ≥ 0.99 on every class",
+            label,
+            lambda m, n=name: (
+                f"{float(m['units'][n]['cosine'].min()):.3f}–"
+                f"{float(m['units'][n]['cosine'].max()):.3f}",
+                float(m["units"][n]["cosine"].min()) >= 0.99,
+            ),
+        )
+    row(
+        "degrees",
+        "the pairwise interactions carry most of the accuracy the network adds to its "
+        "linear template (degree ≤ 1 / ≤ 2 / full accuracy, around 0)",
+        "acc(≤2) − acc(≤1) > acc(full) − acc(≤2)",
+        "on data, test set",
+        lambda m: (
+            f"{m['degree1']:.1%} / {m['degree2']:.1%} / {m['accuracy']:.1%}",
+            m["degree2"] - m["degree1"] > m["accuracy"] - m["degree2"],
+        ),
+    )
+    for name in unit_names:
+        label = first["units"][name]["label"]
+        row(
+            f"top-share [{name}]",
+            "the top class-Gram eigenvector holds most of its class's pixel energy",
+            "mean over classes > 0.5",
+            label,
+            lambda m, n=name: (
+                f"{float(m['units'][n]['top_share'].mean()):.2f}",
+                float(m["units"][n]["top_share"].mean()) > 0.5,
+            ),
+        )
+    for name in unit_names:
+        label = first["units"][name]["label"]
+        row(
+            f"effective-dims [{name}]",
+            "ODT's effective dimension (99% of the energy, constant left out) is small",
+            "at most a quarter of the wire width on every wire",
+            label,
+            lambda m, n=name: (
+                "/".join(str(d) for d in m["units"][n]["effective"]),
+                max(m["units"][n]["effective"]) <= m["units"][n]["width"] / 4,
+            ),
+        )
+    for name in unit_names:
+        label = first["units"][name]["label"]
+        row(
+            f"tree-sparsity [{name}]",
+            f"the rank-{TREE_RANK} tree is sparse: its product blocks need fewer pairs for 90% "
+            "of their mass than random symmetric matrices and than the same network in a "
+            "random basis (median pairs per group: tree vs random vs rotated)",
+            "median below the 5th percentile of both baselines, in every group",
+            label,
+            lambda m, n=name: (
+                ", ".join(
+                    f"{g} {float(r.tree.median()):.0f} vs {float(r.random.median()):.0f} vs "
+                    f"{float(r.rotated.median()):.0f}"
+                    for g, r in m["units"][n]["sparsity"].items()
+                ),
+                all(r.sparse for r in m["units"][n]["sparsity"].values()),
+            ),
+        )
+        row(
+            f"class-matrix-sparsity [{name}]",
+            f"the rank-{TREE_RANK} tree's class matrices are sparse (as above, class matrices)",
+            "median below the 5th percentile of both baselines",
+            label,
+            lambda m, n=name: (
+                f"{float(m['units'][n]['sparsity']['classes'].tree.median()):.0f} pairs",
+                m["units"][n]["sparsity"]["classes"].sparse,
+            ),
+        )
+    raw = first["units"][unit_names[0]]["label"]
+    for k in (1, 2, 3):
+        row(
+            f"ablation k={k}",
+            f"removing each class's top-{k} class-Gram directions is more selective than every "
+            "control (template, class mean, first block, random); 05's ablation on a balanced "
+            "test subset",
+            "verdict 'better' (selectivity above the best control by > 2 points)",
+            raw,
+            lambda m, k=k: (
+                None
+                if "ablation" not in m
+                else f"{m['ablation'][k]['verdict']} "
+                f"({100 * (m['ablation'][k]['score'] - m['ablation'][k]['best_score']):+.1f} pts "
+                f"vs {m['ablation'][k]['best_control']})",
+                "ablation" in m and m["ablation"][k]["verdict"] == "better",
+            ),
+        )
+    return rows
+
+
+def findings_markdown(rows: list[Finding], label: str) -> str:
+    """The table as Markdown: one row per finding, one column per model."""
+    models = list(dict.fromkeys(m for r in rows for m in r.values))
+    head = ["finding", "criterion", "units", *models, "verdict"]
+    lines = [
+        f"# Headline findings — {label}",
+        "",
+        "Generated by `make reproduce` (`xnets_lite.analysis.findings.write_findings`, "
+        "notebook 05); every value is measured in that run. A finding *holds* when its criterion is met by "
+        "every model listed (seeds × the residual `xnet` and the paper's direct `xnet-direct`).",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
+    for r in rows:
+        cells = [f"**{r.key}**: {r.statement}", r.criterion, r.units]
+        cells += [r.values.get(m, "—") for m in models]
+        cells.append(r.verdict)
+        lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_findings(rows: list[Finding], path, label: str) -> Path:
+    """Write ``findings_markdown`` to ``path`` atomically; returns the path."""
+    text = findings_markdown(rows, label).encode()
+    return atomic_write(Path(path), lambda f: f.write(text))
+
+
+def measure_all(run, kinds=KINDS, seeds=SEEDS, per_class: int = 100) -> dict:
+    """``{(kind, seed): measure(...)}`` for a notebook ``Run``: every kind at every seed
+    (``Run.seed_models``), in the raw units and in unit-norm images (``standard_units``),
+    ablations on a balanced test subset of ``per_class`` images per class."""
+    from xnets_lite.analysis.units import standard_units
+    from xnets_lite.analysis.validation import class_mean_directions
+    from xnets_lite.data import balanced_subset
+
+    train, test = run.data()
+    units = [u for u in standard_units(train[0 : len(train)][0]) if u.name != "data std"]
+    small = balanced_subset(test, min(per_class, len(test) // test.n_classes), seed=0)
+    means = class_mean_directions(train[0 : len(train)], 3, test.n_classes)  # once: data only
+    out = {}
+    for kind in kinds:
+        for seed, model in run.seed_models(kind, seeds).items():
+            out[kind, seed] = measure(model, train, test, units, small, seed, means)
+    return out
