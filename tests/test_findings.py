@@ -4,14 +4,14 @@ tiny random χ-net end to end."""
 import torch
 
 from helpers import random_xnet
-from xnets_lite.analysis.findings import (
+from xnets_lite.analysis.units import Units
+from xnets_lite.course.findings import (
     Finding,
     findings_markdown,
     findings_rows,
     measure,
     write_findings,
 )
-from xnets_lite.analysis.units import Units
 from xnets_lite.data.dataset import Dataset
 
 
