@@ -95,7 +95,7 @@ def plot_ablation(results: list[Ablation], k: int = 3, title: str = ""):
         ax.set_ylabel(f"class ablated (its top {k} removed)", fontsize=9)
     fig.colorbar(im, ax=list(axes), shrink=0.85, label="accuracy lost (points); red = lost")
     if title:
-        fig.suptitle(title, fontsize=9)
+        fig.suptitle(fit_title(title, fig.get_figwidth() - 0.2), fontsize=9)
     return fig
 
 
