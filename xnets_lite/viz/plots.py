@@ -181,6 +181,29 @@ def show_interaction(ax, matrix, title=None, print_scale: bool = False):
 # ---------------------------------------------------------------------------------------
 # Figures
 # ---------------------------------------------------------------------------------------
+def image_grid(rows, suptitle: str, side: float = 1.2) -> Figure:
+    """Rows of signed images, one column per image (e.g. one per class): ``rows`` is a list
+    of ``(label, images (n, H, W), titles)``; each image on its own symmetric scale (blue
+    positive, red negative, ``show_image``), the row's label beside its first image, one
+    sign colour bar. ``side``: inches per image (keep ``side · n + 0.9`` ≤ 9.4 so the figure
+    is shown at full size, ``legibility.py``)."""
+    n_cols = max(len(images) for _, images, _ in rows)
+    fig = Figure(
+        figsize=(side * n_cols + 0.9, (side + 0.15) * len(rows) + 0.8), layout="constrained"
+    )
+    axes = fig.subplots(len(rows), n_cols, squeeze=False)
+    for r, (label, images, titles) in enumerate(rows):
+        for c in range(n_cols):
+            if c < len(images):
+                show_image(axes[r, c], images[c], titles[c])
+            else:
+                axes[r, c].set_axis_off()
+        axes[r, 0].set_ylabel(label, fontsize=8)
+    sign_colorbar(fig, axes)
+    fig.suptitle(suptitle, fontsize=8)
+    return fig
+
+
 def plot_class_eigenvectors(ce, title: str, index: int = 0) -> Figure:
     """The top eigenvector (or the ``index``-th) of every class as an image, as in the
     paper's class-eigenvector figure (Section 4, Figs. 3–4), 2 rows × C/2 columns."""

@@ -280,24 +280,19 @@ def plot_class_truncation(result: dict, title: str = ""):
 
 def plot_noise_rows(tradeoff: NoiseTradeoff, title: str = ""):
     """One row per noise setting: every class's top eigenvector, titled with its share."""
-    from xnets_lite.viz.plots import show_image, sign_colorbar
+    from xnets_lite.viz.plots import image_grid
 
-    stds = sorted(tradeoff.eigenvectors)
-    n_classes = tradeoff.eigenvectors[stds[0]].images.shape[0]
-    fig = _figure(1.25 * n_classes + 0.6, 1.45 * len(stds) + 0.4)
-    axes = fig.subplots(len(stds), n_classes, squeeze=False)
-    for r, (std, row) in enumerate(zip(stds, tradeoff.rows)):
+    rows = []
+    for std, row in zip(sorted(tradeoff.eigenvectors), tradeoff.rows):
         ce = tradeoff.eigenvectors[std]
-        for c in range(n_classes):
-            show_image(axes[r, c], ce.images[c, 0], f"{c}: {float(ce.share[c, 0]):.0%}")
-        axes[r, 0].set_ylabel(f"noise {std:g}\n{row['accuracy']:.1%}", fontsize=8)
-    sign_colorbar(fig, axes)
-    fig.suptitle(
+        titles = [f"{c}: {float(ce.share[c, 0]):.0%}" for c in range(ce.images.shape[0])]
+        rows.append((f"noise {std:g}\n{row['accuracy']:.1%}", ce.images[:, 0], titles))
+    return image_grid(
+        rows,
         (title + "\n" if title else "") + "top eigenvector per class and its share of "
         "the class's energy; row label: training noise std, test accuracy",
-        fontsize=8,
+        side=min(1.25, 8.4 / len(titles)),
     )
-    return fig
 
 
 def plot_noise_tradeoff(tradeoff: NoiseTradeoff, title: str = ""):
