@@ -1,0 +1,76 @@
+"""The nbval plugin's solved re-execution (tests/nbval/plugin.py, ``--xnets-solutions``): the
+stubs get their solutions, and a check cell passes only when the unchanged run said "not
+attempted yet" and the solved run prints one "✓ <name>: correct." line."""
+
+from types import SimpleNamespace
+
+import pytest
+from nbformat import NotebookNode
+
+from tests.nbval import plugin
+from xnets_lite.course.exercises import NOT_ATTEMPTED, SECTIONS, notebook_cells, solutions
+
+NAME = "04.carry_weight"
+BEFORE = f"… {NAME}: {NOT_ATTEMPTED} (fill it in)\n"
+
+
+def _stdout(text):
+    return [NotebookNode(output_type="stream", name="stdout", text=text)]
+
+
+def _compare(after, before=BEFORE):
+    item = SimpleNamespace(cell=NotebookNode(source=f'check("{NAME}", carry)\n'))
+    ok = plugin._check_rule(item)(after, before if isinstance(before, list) else _stdout(before))
+    return ok, item.comparison_traceback
+
+
+def test_a_solved_check_passes():
+    assert _compare(_stdout(f"✓ {NAME}: correct. √2 it is.\n")) == (True, [])
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        _stdout(BEFORE),  # the solution did not reach the check
+        _stdout(f"✗ {NAME}: yours: 0.7071. Hint: …\n"),
+        _stdout("✓ 04.split_layer: correct.\n"),  # another exercise's line
+        _stdout(f"✓ {NAME}: correct.\n✓ {NAME}: correct.\n"),  # two lines
+        _stdout(f"✓ {NAME}: correct.\n")
+        + [NotebookNode(output_type="error", ename="E", evalue="", traceback=[])],
+    ],
+)
+def test_anything_else_fails_and_says_what_it_printed(after):
+    ok, problems = _compare(after)
+    assert not ok and "✓ 04.carry_weight: correct." in problems[0] and "printed" in problems[1]
+
+
+def test_the_reference_must_be_the_unchanged_run():
+    ok, problems = _compare(_stdout(f"✓ {NAME}: correct.\n"), before=f"✓ {NAME}: correct.\n")
+    assert not ok and NOT_ATTEMPTED in problems[0]
+
+
+def test_the_stubs_get_the_solutions_and_nothing_else(tmp_path):
+    import json
+
+    nb = {"cells": notebook_cells("04_tree"), "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    path = tmp_path / "04_tree.ipynb"
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    solved = plugin._solved_sources(path)
+    answers = solutions("04_tree")
+    assert sorted(solved) == [f"ex04-{i:02d}b" for i in range(1, len(SECTIONS["04_tree"]) + 1)]
+    assert list(solved.values()) == [answers[c.name] for c in SECTIONS["04_tree"]]
+
+
+def test_a_recorded_output_is_an_nbformat_output():
+    import nbformat
+
+    outs = [
+        NotebookNode(output_type="stream", name="stdout", text="x\n"),
+        NotebookNode(output_type="execute_result", data={"text/plain": "1"}, metadata={}),
+    ]
+    outs[1].execution_count = 3
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("1", outputs=[plugin._as_output(o) for o in outs])
+    cell["execution_count"] = 3
+    nb.cells = [cell]
+    nbformat.validate(nb)
