@@ -67,7 +67,7 @@ lint: $(STAMP)
 # the tests of executed notebooks skip here (no XNETS_EXECUTED) and run in test-notebooks.
 # pytest exits with 5 when it collects no tests; that is not a failure here.
 test-unit: $(STAMP)
-	$(VPY) -m pytest $(XDIST) tests $(addprefix --ignore=,$(BROWSER_TESTS)); \
+	$(VPY) -m pytest $(XDIST) --durations=15 tests $(addprefix --ignore=,$(BROWSER_TESTS)); \
 	  rc=$$?; if [ $$rc -eq 5 ]; then echo "no unit tests collected"; rc=0; fi; exit $$rc
 
 # >>> NOTEBOOK TESTS (papermill + nbval)

@@ -74,3 +74,28 @@ def test_a_recorded_output_is_an_nbformat_output():
     cell["execution_count"] = 3
     nb.cells = [cell]
     nbformat.validate(nb)
+
+
+def test_only_the_exercise_cells_change_how_they_are_compared(tmp_path):
+    """With --xnets-solutions a stub cell runs its solution (its outputs, which the stub did
+    not have, are not compared), a check cell is compared by the rule, any other cell as is."""
+    import json
+
+    cells = notebook_cells("04_tree")
+    nb = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    path = tmp_path / "04_tree.ipynb"
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    config = SimpleNamespace(getoption=lambda name: name == "xnets_solutions")
+    parent = SimpleNamespace()
+    items = {
+        c["id"]: SimpleNamespace(cell=NotebookNode(c), config=config, parent=parent, path=path)
+        for c in cells
+        if c["cell_type"] == "code"
+    }
+    for item in items.values():
+        plugin.pytest_itemcollected(item)
+    stub, check, other = items["ex04-01b"], items["ex04-01c"], items["ex04-00b"]
+    assert stub.cell.source == solutions("04_tree")[SECTIONS["04_tree"][0].name]
+    assert stub.compare_outputs(_stdout("anything\n"), []) is True
+    assert check.compare_outputs(_stdout(BEFORE), _stdout(BEFORE)) is False
+    assert not hasattr(other, "compare_outputs") and other.cell.source == cells[1]["source"]
