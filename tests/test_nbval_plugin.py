@@ -9,6 +9,7 @@ from nbformat import NotebookNode
 
 from tests.nbval import plugin
 from xnets_lite.course.exercises import NOT_ATTEMPTED, SECTIONS, notebook_cells, solutions
+from xnets_lite.course.outputs import INFO_CLASS
 
 NAME = "04.carry_weight"
 BEFORE = f"… {NAME}: {NOT_ATTEMPTED} (fill it in)\n"
@@ -42,6 +43,16 @@ def test_a_solved_check_passes():
 def test_anything_else_fails_and_says_what_it_printed(after):
     ok, problems = _compare(after)
     assert not ok and "✓ 04.carry_weight: correct." in problems[0] and "printed" in problems[1]
+
+
+def test_a_status_line_beside_the_check_line_is_allowed():
+    """A checker may load the course's model: "xnet: loaded …" is HTML, never compared."""
+    info = NotebookNode(
+        output_type="display_data",
+        data={"text/plain": "<IPython.core.display.HTML object>", "text/html": "<div>ℹ</div>"},
+        metadata={INFO_CLASS: True},
+    )
+    assert _compare(_stdout(f"✓ {NAME}: correct.\n") + [info]) == (True, [])
 
 
 def test_the_reference_must_be_the_unchanged_run():

@@ -99,9 +99,17 @@ def _solution_rule(item):
 
 
 def _stdout(outputs) -> tuple[str, list]:
-    """The cell's stdout text, and every output that is not stdout."""
+    """The cell's stdout text, and every output that is neither stdout nor a status line
+    ("xnet: loaded …", HTML that nbval never compares: a checker may load a model)."""
+    from xnets_lite.course.outputs import INFO_CLASS
+
     text = "".join(o.get("text", "") for o in outputs if o.get("name") == "stdout")
-    return text, [o for o in outputs if o.get("name") != "stdout"]
+    other = [
+        o
+        for o in outputs
+        if o.get("name") != "stdout" and not (o.get("metadata") or {}).get(INFO_CLASS)
+    ]
+    return text, other
 
 
 def _check_rule(item):
