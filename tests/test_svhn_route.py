@@ -57,6 +57,7 @@ def checkout(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_make_reproduce_svhn_fast_from_another_directory(checkout, tmp_path):
     elsewhere = tmp_path / "somewhere-else"
     elsewhere.mkdir()
