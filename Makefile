@@ -20,8 +20,9 @@ all: test
 help:
 	@echo "make reproduce   the main job: all notebooks end to end (DATASET=svhn|mnist to choose);"
 	@echo "                 on mnist it also refreshes the outputs saved in notebooks/*.ipynb"
-	@echo "make test        lint (ruff), unit tests (doctests of the public API included), then"
-	@echo "                 the notebook tests, then the browser tests (where Chromium is)"
+	@echo "make test        lint (ruff, import contracts), unit tests (doctests of the public"
+	@echo "                 API included), the notebook tests, then the browser tests; each"
+	@echo "                 stage alone: make lint | test-unit | test-notebooks | test-browser"
 	@echo "make lint        ruff check, ruff format --check and the import contracts (pyproject.toml)"
 	@echo "make train       only train the χ-net and the MLP baseline (DATASET, OUT, TRAIN_ARGS)"
 	@echo "make lab         the course in JupyterLab, on your own copy in my-notebooks/ (ignored by"
@@ -46,6 +47,16 @@ $(STAMP): pyproject.toml constraints.txt $(if $(wildcard $(MNIST_CACHE)),,FORCE)
 FORCE:
 
 # ---------------------------------------------------------------------------- tests
+# Four stages, each also a target of its own (README, "Testing"). Every notebook is executed
+# twice in the fast setting: once by papermill (its outputs are the reference), once by nbval
+# with the exercises solved. PYTEST_WORKERS pytest-xdist workers run the unit tests and the
+# nbval re-execution (one notebook per worker: --dist loadscope); PYTEST_WORKERS=0 runs each
+# in one process.
+PYTEST_WORKERS ?= 2
+XDIST := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS))
+XDIST_BY_FILE := $(if $(XDIST),$(XDIST) --dist loadscope)
+BROWSER_TESTS := tests/test_browser.py tests/test_browser_exercises.py
+
 test: lint test-unit test-notebooks test-browser
 
 # ruff's rules, line length and format live in pyproject.toml ([tool.ruff]): the lint rules and
@@ -56,37 +67,44 @@ lint: $(STAMP)
 	$(VPY) -m ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
 
+# Everything in tests/ but the browser tests (their own stage, on the executed notebooks);
+# the tests of executed notebooks skip here (no XNETS_EXECUTED) and run in test-notebooks.
 # pytest exits with 5 when it collects no tests; that is not a failure here.
 test-unit: $(STAMP)
-	$(VPY) -m pytest tests $(BROWSER_TESTS:%=--ignore=%); rc=$$?; if [ $$rc -eq 5 ]; then echo "no unit tests collected"; rc=0; fi; exit $$rc
+	$(VPY) -m pytest $(XDIST) --durations=15 tests $(addprefix --ignore=,$(BROWSER_TESTS)); \
+	  rc=$$?; if [ $$rc -eq 5 ]; then echo "no unit tests collected"; rc=0; fi; exit $$rc
 
 # The browser tests (JupyterLab + Debian's Chromium; skipped, with the reason, without it): on
-# the student's working copy (xnets_lite.course.lab), the course's panel cells on one small notebook,
-# the save/close/reopen round trip and one exercise wrong then right: about 3-4 minutes on 2
-# cores, no Run All of the six notebooks (papermill runs them above).
-BROWSER_TESTS := tests/test_browser.py tests/test_browser_exercises.py
+# the student's working copy (xnets_lite.course.lab), the course's panel cells on one small
+# notebook, the save/close/reopen round trip and one exercise wrong then right; no Run All of
+# the notebooks (papermill and nbval run them above).
 test-browser: $(STAMP)
 	PYTHONPATH=$(CURDIR) $(VPY) -m pytest -q $(BROWSER_TESTS)
 
 # >>> NOTEBOOK TESTS (papermill + nbval)
 # 1. papermill runs notebooks/0*.ipynb in fast mode on the offline data into build/test/
-#    (checkpoints and figures stay inside build/test/); 2. every figure those copies save is
-#    also shown as an image (tests/test_executed_notebooks.py); 3. strict nbval re-executes
-#    the copies and compares every output (tests/nbval/: stderr and HTML skipped, sanitize
-#    file for times/addresses/devices; only widget and timing cells are tagged
-#    nbval-ignore-output); 4. papermill runs them again with every exercise's solution filled
-#    in from solutions/ (reusing the fast checkpoints), and tests/test_exercises.py checks that
-#    the first run's checks all say "not attempted yet" and the second run's all pass.
+#    (checkpoints and figures stay inside build/test/): the unchanged notebooks, stubs and all;
+# 2. on those copies: every figure they save is also shown as an image, every panel is one
+#    output (tests/test_executed_notebooks.py), and every exercise's check says "not attempted
+#    yet" (tests/test_exercises.py);
+# 3. strict nbval re-executes the copies (loading the fast checkpoints) with every exercise's
+#    solution filled in from solutions/ and compares every output (tests/nbval/: stderr and
+#    HTML skipped, sanitize file for times/addresses/devices; only widget and timing cells are
+#    tagged nbval-ignore-output); the check cells, the one place the two runs differ, by a
+#    rule: "not attempted yet" before, one "✓ <name>: correct." line after. It records what it
+#    ran into build/test-solutions/, where tests/test_exercises.py checks every ✓ line again.
 NB_TEST_OUT := build/test
+NBVAL := -p tests.nbval.plugin --nbval --nbval-current-env --nbval-sanitize-with \
+  tests/nbval/sanitize.cfg --nbval-cell-timeout 600
 test-notebooks: $(STAMP)
 	PYTHONPATH=$(CURDIR) $(VPY) -m xnets_lite.course.notebooks run --dataset mnist --fast --out $(NB_TEST_OUT)
-	XNETS_EXECUTED=$(NB_TEST_OUT) $(VPY) -m pytest -q tests/test_executed_notebooks.py
-	PYTHONPATH=$(CURDIR) $(VPY) -m pytest -p tests.nbval.plugin --nbval --nbval-current-env \
-	  --nbval-sanitize-with tests/nbval/sanitize.cfg --nbval-cell-timeout 600 $(NB_TEST_OUT)/*.ipynb
-	PYTHONPATH=$(CURDIR) $(VPY) -m xnets_lite.course.notebooks run --dataset mnist --fast --solutions \
-	  --out $(NB_TEST_OUT)-solutions --checkpoints $(NB_TEST_OUT)/checkpoints
-	XNETS_EXECUTED=$(NB_TEST_OUT) XNETS_SOLVED=$(NB_TEST_OUT)-solutions \
-	  $(VPY) -m pytest -q tests/test_exercises.py -k executed
+	XNETS_EXECUTED=$(NB_TEST_OUT) $(VPY) -m pytest -q tests/test_executed_notebooks.py \
+	  tests/test_exercises.py::test_executed_stubs_say_not_attempted
+	rm -rf $(NB_TEST_OUT)-solutions
+	PYTHONPATH=$(CURDIR) $(VPY) -m pytest $(XDIST_BY_FILE) $(NBVAL) --xnets-solutions \
+	  --xnets-record $(NB_TEST_OUT)-solutions $(NB_TEST_OUT)/*.ipynb
+	XNETS_SOLVED=$(NB_TEST_OUT)-solutions $(VPY) -m pytest -q \
+	  tests/test_exercises.py::test_executed_solutions_pass
 # <<< NOTEBOOK TESTS
 
 # ---------------------------------------------------------------------------- main job

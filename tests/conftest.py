@@ -33,3 +33,11 @@ def mnist_small(mnist_full):
 
     train, test = mnist_full
     return balanced_subset(train, 100), balanced_subset(test, 30)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``slow`` (minutes, e.g. a notebook run in a subprocess) first, in their
+    order, then the rest: with pytest-xdist one worker takes a slow test at the start while
+    the other works through the short ones, instead of the slow test starting last and
+    running alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -26,8 +26,7 @@ import torch
 from torch import nn
 
 from helpers import assert_close
-from xnets_lite import class_eigenvectors, from_factors
-from xnets_lite.core import odt
+from xnets_lite import class_eigenvectors, from_factors, odt
 
 # small sizes of the same shape: d_input 4×4 pixels, d_hidden 6, 3 classes
 D_INPUT, D_HIDDEN, N_CLASSES, K = 16, 6, 3, 4

@@ -457,6 +457,7 @@ def _check_lines(folder: str, notebook: str) -> list[str]:
 )
 @pytest.mark.parametrize("notebook", list(SECTIONS))
 def test_executed_stubs_say_not_attempted(notebook):
+    """The unchanged run: in ``make test``, papermill's copies (build/test/)."""
     lines = _check_lines(os.environ["XNETS_EXECUTED"], notebook)
     assert [line.split(":")[0] for line in lines] == [f"… {c.name}" for c in SECTIONS[notebook]]
     assert all(NOT_ATTEMPTED in line for line in lines), lines
@@ -468,6 +469,8 @@ def test_executed_stubs_say_not_attempted(notebook):
 )
 @pytest.mark.parametrize("notebook", list(SECTIONS))
 def test_executed_solutions_pass(notebook):
+    """The run with every solution filled in: in ``make test``, nbval's re-execution of the
+    papermill copies, recorded by tests/nbval/plugin.py (``--xnets-record``)."""
     lines = _check_lines(os.environ["XNETS_SOLVED"], notebook)
     assert [line.split(":")[0] for line in lines] == [f"✓ {c.name}" for c in SECTIONS[notebook]], (
         lines
