@@ -193,6 +193,34 @@ def recognise(model: nn.Module) -> Layout:
         ValueError: the layout is ambiguous or unsupported; the message says what was found
             and how to give the layout by hand.
     """
+    blocks, others, norms, order = _scan_modules(model)
+    if not blocks:
+        blocks, others = _model_as_block(model, others, order)
+    if not blocks:
+        raise ValueError(
+            "from_module: found no bilinear block (a module with two nn.Linear children "
+            "named like left/right, l/r or A/B, or a fused Bilinear(nn.Linear)); pass "
+            "layout={'embed': ..., 'blocks': [{'left': ..., 'right': ..., 'down': ...}], "
+            "'head': ...} with the paths of your modules (print(model) shows them)"
+        )
+    layout_blocks = [
+        BlockLayout(_join(n, f["left"]), _join(n, f["right"]), _join(n, f["down"]))
+        for n, f in blocks
+    ]
+    embed, head = _embed_and_head(blocks, others, order)
+    if norms and len(norms) != len(blocks):
+        raise ValueError(
+            f"from_module: found {len(norms)} norm modules {norms} for {len(blocks)} blocks; "
+            f"give each block's norm in layout=dict(blocks=[dict(..., norm='path')])"
+        )
+    for b, n in zip(layout_blocks, norms):
+        b.norm = n
+    return Layout(layout_blocks, head, embed)
+
+
+def _scan_modules(model: nn.Module) -> tuple[list, list[str], list[str], dict[str, int]]:
+    """One pass over ``model.named_modules()``: ``(blocks, other nn.Linear, norms, order)``,
+    blocks as ``(path, relative paths of L, R, D)``; refuses a nonlinearity or a gate."""
     blocks, others, norms, order = [], [], [], {}
     skip: tuple[str, ...] = ()
     for i, (name, mod) in enumerate(model.named_modules()):
@@ -220,34 +248,33 @@ def recognise(model: nn.Module) -> Layout:
             others.append(name)
         elif _is_norm(mod) and name:
             norms.append(name)
-    if not blocks:
-        # the model itself may be the one block: logits = head(L x ⊙ R x), no embedding
-        found = _recognise_block(model)
-        if found is not None and not _is_fused(model):
-            found.pop("gate", None)
-            found["down"] = None
-            mine = {found["left"].partition(":")[0], found["right"].partition(":")[0]}
-            blocks = [("", found)]
-            order[""] = min(order[n] for n in mine)
-            others = [n for n in others if n not in mine]
-    if not blocks:
-        raise ValueError(
-            "from_module: found no bilinear block (a module with two nn.Linear children "
-            "named like left/right, l/r or A/B, or a fused Bilinear(nn.Linear)); pass "
-            "layout={'embed': ..., 'blocks': [{'left': ..., 'right': ..., 'down': ...}], "
-            "'head': ...} with the paths of your modules (print(model) shows them)"
-        )
+    return blocks, others, norms, order
 
-    def join(base: str, rel: str | None) -> str | None:
-        if rel is None:
-            return None
-        if not base:
-            return rel
-        return base + rel if rel.startswith(":") else f"{base}.{rel}"
 
-    layout_blocks = [
-        BlockLayout(join(n, f["left"]), join(n, f["right"]), join(n, f["down"])) for n, f in blocks
-    ]
+def _model_as_block(model: nn.Module, others: list[str], order: dict[str, int]):
+    """The model itself as the one block (``logits = head(L x ⊙ R x)``, no embedding):
+    ``(blocks, the other nn.Linear)``, blocks empty when it is not one."""
+    found = _recognise_block(model)
+    if found is None or _is_fused(model):
+        return [], others
+    found.pop("gate", None)
+    found["down"] = None
+    mine = {found["left"].partition(":")[0], found["right"].partition(":")[0]}
+    order[""] = min(order[n] for n in mine)
+    return [("", found)], [n for n in others if n not in mine]
+
+
+def _join(base: str, rel: str | None) -> str | None:
+    """The path of ``rel`` (a child name, or ``":0"``/``":1"``, a fused half) under ``base``."""
+    if rel is None:
+        return None
+    if not base:
+        return rel
+    return base + rel if rel.startswith(":") else f"{base}.{rel}"
+
+
+def _embed_and_head(blocks: list, others: list[str], order: dict[str, int]):
+    """``(embedding or None, head)``: the ``nn.Linear`` before the blocks and the one after."""
     last_block = order[blocks[-1][0]]
     before = [n for n in others if order[n] < order[blocks[0][0]]]
     after = [n for n in others if order[n] > last_block]
@@ -258,14 +285,7 @@ def recognise(model: nn.Module) -> Layout:
             f"before the blocks, the embedding, and exactly one after them, the head); pass "
             f"layout=dict(embed=..., blocks=[...], head=...)"
         )
-    if norms and len(norms) != len(blocks):
-        raise ValueError(
-            f"from_module: found {len(norms)} norm modules {norms} for {len(blocks)} blocks; "
-            f"give each block's norm in layout=dict(blocks=[dict(..., norm='path')])"
-        )
-    for b, n in zip(layout_blocks, norms):
-        b.norm = n
-    return Layout(layout_blocks, after[0], before[0] if before else None)
+    return (before[0] if before else None), after[0]
 
 
 # ---------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ Nothing of size k³ or (d+1)^(2^L) is built, except by ``Network.dense`` (tests,
 
 from __future__ import annotations
 
+import functools
 import json
 import warnings
 from collections.abc import Callable, Sequence
@@ -724,6 +725,40 @@ def from_factors(
         >>> torch.allclose(dec.truncate(energy=1.0)(x), net(x))     # all the energy, all of it
         True
     """
+    _check_arguments(embed_weight, blocks, head_weight, norms)
+    cast = lambda t, name: _as_factor(t, name, device, dtype)  # noqa: E731
+    factors = _cast_blocks(blocks, residual, cast)
+    hw = cast(head_weight, "head_weight")
+    first_in = factors[0]["left"].shape[-1] if factors else hw.shape[-1]
+    embed = _embedding(embed_weight, embed_bias, first_in, hw, cast, bool(factors))
+    hb = cast(head_bias, "head_bias")
+    layers, width, any_rms = _block_layers(factors, norms, embed.shape[0])
+    head = _head(hw, hb, width)
+    meta = dict(source="factors", norm="rms" if any_rms else None)
+    try:
+        net = Network(embed, layers, head, meta)
+    except ValueError as err:
+        raise ValueError(f"from_factors: the factors do not chain: {err}") from err
+    if check is not None:
+        module, inputs = check if isinstance(check, tuple) else (check, None)
+        other = functools.partial(
+            _residual_flipped,
+            embed_weight,
+            embed_bias,
+            blocks,
+            head_weight,
+            head_bias,
+            residual=residual,
+            norms=norms,
+            dtype=dtype,
+            device=device,
+        )
+        check_network(net, module, inputs, tol=tol, alternative=other, what="from_factors")
+    return net
+
+
+def _check_arguments(embed_weight, blocks, head_weight, norms) -> None:
+    """The mistakes in ``from_factors``'s arguments that show before any factor is read."""
     if head_weight is None:
         raise TypeError(
             "from_factors needs head_weight, the (n_classes, d_L) read-out (the last "
@@ -744,7 +779,10 @@ def from_factors(
             f"from_factors: norms has {len(norms)} entries for {len(blocks)} blocks; give one "
             f"per block (None where a block has no norm)"
         )
-    cast = lambda t, name: _as_factor(t, name, device, dtype)  # noqa: E731
+
+
+def _cast_blocks(blocks, residual: bool, cast: Callable) -> list[dict]:
+    """Every block's factors (``BLOCK_KEYS``) cast to tensors, their biases' shapes checked."""
     factors = []
     for i, block in enumerate(blocks):
         f = _block_factors(block, i, residual)
@@ -759,8 +797,14 @@ def from_factors(
         down = f.get("down")
         if down is not None and down.dim() == 2:
             _check_bias(f.get("down_bias"), down.shape[0], f"blocks[{i}]['down_bias']", "D")
-    hw = cast(head_weight, "head_weight")
-    first_in = factors[0]["left"].shape[-1] if factors else hw.shape[-1]
+    return factors
+
+
+def _embedding(
+    embed_weight, embed_bias, first_in: int, hw: Tensor, cast: Callable, has_blocks: bool
+) -> Tensor:
+    """The embedding ``affine(E, b_E)`` (``E = I`` when absent), checked to feed a wire of
+    width ``first_in`` (read by block 0 if ``has_blocks``, else by the head ``hw``)."""
     ew = cast(embed_weight, "embed_weight")
     if ew is None:
         ew = torch.eye(first_in, dtype=hw.dtype, device=hw.device)
@@ -770,7 +814,7 @@ def from_factors(
             f"{tuple(ew.shape)}"
         )
     if ew.shape[0] != first_in:
-        reader = "block 0's L and R read" if factors else "head_weight reads"
+        reader = "block 0's L and R read" if has_blocks else "head_weight reads"
         hint = "; if it is transposed, pass embed_weight.T" if ew.shape[1] == first_in else ""
         raise ValueError(
             f"from_factors: the factors do not chain: embed_weight has shape {tuple(ew.shape)} "
@@ -779,9 +823,15 @@ def from_factors(
         )
     eb = cast(embed_bias, "embed_bias")
     _check_bias(eb, ew.shape[0], "embed_bias", "embed_weight")
-    hb = cast(head_bias, "head_bias")
-    embed = affine(ew, eb)
-    layers, widths, any_rms = [], [embed.shape[0]], False
+    return affine(ew, eb)
+
+
+def _block_layers(
+    factors: list[dict], norms: Sequence | None, width: int
+) -> tuple[list[BilinearLayer], int, bool]:
+    """The blocks' layers on a first wire of (homogeneous) ``width``, each after its norm:
+    ``(layers, width of the last wire, whether any norm is a per-sample RMS)``."""
+    layers, widths, any_rms = [], [width], False
     for i, f in enumerate(factors):
         norm = None if norms is None else _norm_arg(norms[i], i)
         if isinstance(norm, tuple):
@@ -798,48 +848,46 @@ def from_factors(
             new = [_block_layer(f, i)]
         layers += new
         widths.append(new[-1].n_out)
-    if hw.dim() != 2 or hw.shape[1] != widths[-1] - 1:
+    return layers, widths[-1], any_rms
+
+
+def _head(hw: Tensor, hb: Tensor | None, width: int) -> Tensor:
+    """The head ``affine(H, b_H)``, checked to read the last wire of (homogeneous) ``width``."""
+    if hw.dim() != 2 or hw.shape[1] != width - 1:
         hint = (
             f"; if it is transposed, pass head_weight.T (else the blocks should end on a "
             f"wire of width {hw.shape[1]})"
-            if hw.dim() == 2 and hw.shape[0] == widths[-1] - 1
+            if hw.dim() == 2 and hw.shape[0] == width - 1
             else ""
         )
         raise ValueError(
             f"from_factors: the factors do not chain: head_weight has shape {tuple(hw.shape)} "
             f"= (n_classes, d_L), but "
-            f"the last wire has width d_L = {widths[-1] - 1}{hint}"
+            f"the last wire has width d_L = {width - 1}{hint}"
         )
     _check_bias(hb, hw.shape[0], "head_bias", "head_weight")
-    head = affine(hw, hb)
-    meta = dict(source="factors", norm="rms" if any_rms else None)
-    try:
-        net = Network(embed, layers, head, meta)
-    except ValueError as err:
-        raise ValueError(f"from_factors: the factors do not chain: {err}") from err
-    if check is not None:
-        module, inputs = check if isinstance(check, tuple) else (check, None)
+    return affine(hw, hb)
 
-        def other() -> Network:
-            flipped = [
-                dict(_block_factors(b, i, residual), residual=not f["residual"])
-                for i, (b, f) in enumerate(zip(blocks, factors))
-            ]
-            alt = from_factors(
-                embed_weight,
-                embed_bias,
-                flipped,
-                head_weight,
-                head_bias,
-                norms=norms,
-                dtype=dtype,
-                device=device,
-            )
-            alt.meta["residual"] = not factors[0]["residual"] if factors else None
-            return alt
 
-        check_network(net, module, inputs, tol=tol, alternative=other, what="from_factors")
-    return net
+def _residual_flipped(
+    embed_weight, embed_bias, blocks, head_weight, head_bias, *, residual, norms, dtype, device
+) -> Network:
+    """``from_factors`` with every block's residual flag flipped: the import check's
+    alternative (if it matches the module, the flag was wrong)."""
+    given = [_block_factors(b, i, residual) for i, b in enumerate(blocks)]
+    flipped = [dict(f, residual=not f["residual"]) for f in given]
+    alt = from_factors(
+        embed_weight,
+        embed_bias,
+        flipped,
+        head_weight,
+        head_bias,
+        norms=norms,
+        dtype=dtype,
+        device=device,
+    )
+    alt.meta["residual"] = not given[0]["residual"] if given else None
+    return alt
 
 
 def symmetrise(net: Network) -> Network:

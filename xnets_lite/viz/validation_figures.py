@@ -184,23 +184,38 @@ def plot_explanation(expl: Explanation, top: int = TERMS, title: str = ""):
     logit (bars, coordinate j of the top wire; blue = positive contribution, red =
     negative); the values of every wire's leading coordinates; the first-wire features the
     trace reaches."""
-    from xnets_lite.viz.plots import show_image, sign_colorbar
-
-    n_feat, n_wires = len(expl.features), len(expl.wires)
     fig = _figure(11, 5.6)
     top_row, bottom = fig.subfigures(2, 1, height_ratios=[1.25, 1])
     ax_img, ax_terms, ax_wires = top_row.subplots(1, 3, width_ratios=[0.8, 1.6, 1.6])
-    ax_img.imshow(expl.image.numpy(), cmap="gray", interpolation="nearest")
-    ax_img.set_xticks([])
-    ax_img.set_yticks([])
-    ax_img.set_title(
+    _draw_input(ax_img, expl)
+    _draw_top_terms(ax_terms, expl, top)
+    _draw_wire_values(ax_wires, expl)
+    for ax in (ax_terms, ax_wires):
+        ax.tick_params(labelsize=8)
+    _draw_reached_features(bottom, expl)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    return fig
+
+
+def _draw_input(ax, expl: Explanation) -> None:
+    """``plot_explanation``'s input image, titled with its label and the two top classes."""
+    ax.imshow(expl.image.numpy(), cmap="gray", interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(
         f"label {expl.label} → predicted {expl.predicted}\n(runner-up {expl.runner_up})", fontsize=8
     )
+
+
+def _draw_top_terms(ax, expl: Explanation, top: int) -> None:
+    """Bars of the largest terms of the predicted (solid) and runner-up (faded) logits."""
+    n_wires = len(expl.wires)
     for offset, c in ((-0.2, expl.predicted), (0.2, expl.runner_up)):
         terms = expl.top_terms(c, top)
         ys = [i + offset for i in range(len(terms))]
         vals = [v for _, v in terms]
-        ax_terms.barh(
+        ax.barh(
             ys,
             vals,
             height=0.38,
@@ -208,7 +223,7 @@ def plot_explanation(expl: Explanation, top: int = TERMS, title: str = ""):
             alpha=1.0 if c == expl.predicted else 0.45,
         )
         for yy, (j, v) in zip(ys, terms):
-            ax_terms.text(
+            ax.text(
                 v,
                 yy,
                 f" {direction_name(n_wires - 1, j)} (class {c}) ",
@@ -216,40 +231,46 @@ def plot_explanation(expl: Explanation, top: int = TERMS, title: str = ""):
                 va="center",
                 ha="left" if v >= 0 else "right",
             )
-    ax_terms.axvline(0, color="k", lw=0.6)
-    ax_terms.invert_yaxis()
-    ax_terms.set_yticks([])
-    ax_terms.set_xlabel("contribution to the logit", fontsize=8)
+    ax.axvline(0, color="k", lw=0.6)
+    ax.invert_yaxis()
+    ax.set_yticks([])
+    ax.set_xlabel("contribution to the logit", fontsize=8)
     first, second = expl.predicted, expl.runner_up
-    ax_terms.set_title(
+    ax.set_title(
         f"largest terms: logit {first} = {float(expl.logits[first]):.2f} (solid), "
         f"logit {second} = {float(expl.logits[second]):.2f} (faded); "
         f"blue > 0, red < 0",
         fontsize=8,
     )
+
+
+def _draw_wire_values(ax, expl: Explanation) -> None:
+    """|coordinate| of each wire's 20 leading directions (the constant left out)."""
     for wire, values in enumerate(expl.wires):
         v = values[1:21].abs().numpy()
-        ax_wires.plot(range(1, len(v) + 1), v, "o-", ms=3, lw=0.8, label=f"wire w{wire}")
-    ax_wires.set_xlabel("direction k of wire wl (ODT order; constant left out)", fontsize=8)
-    ax_wires.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax_wires.set_ylabel("|coordinate|", fontsize=8)
-    ax_wires.legend(fontsize=7, frameon=False)
-    ax_wires.set_title("which directions fire", fontsize=8)
-    for ax in (ax_terms, ax_wires):
-        ax.tick_params(labelsize=8)
-    axes = bottom.subplots(1, max(n_feat, 1), squeeze=False)[0]
+        ax.plot(range(1, len(v) + 1), v, "o-", ms=3, lw=0.8, label=f"wire w{wire}")
+    ax.set_xlabel("direction k of wire wl (ODT order; constant left out)", fontsize=8)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel("|coordinate|", fontsize=8)
+    ax.legend(fontsize=7, frameon=False)
+    ax.set_title("which directions fire", fontsize=8)
+
+
+def _draw_reached_features(subfig, expl: Explanation) -> None:
+    """A row of the first-wire features the trace reaches, with their values for the image."""
+    from xnets_lite.viz.plots import show_image, sign_colorbar
+
+    n_feat = len(expl.features)
+    axes = subfig.subplots(1, max(n_feat, 1), squeeze=False)[0]
     for ax, d, image in zip(axes, expl.features, expl.feature_images):
         show_image(ax, image, f"{direction_name(0, d)} = {float(expl.wires[0][d]):+.2f}")
     if n_feat:
-        sign_colorbar(bottom, axes, label="own max |value|")
+        sign_colorbar(subfig, axes, label="own max |value|")
     else:
         axes[0].set_axis_off()
-    bottom.suptitle(
+    subfig.suptitle(
         "first-wire features the trace reaches (value = its coordinate for this image)", fontsize=8
     )
-    if title:
-        fig.suptitle(title, fontsize=9)
-    return fig
 
 
 def plot_class_truncation(result: dict, title: str = ""):
