@@ -47,8 +47,11 @@ def test_the_panel_follows_its_controls():
 
     panel = SimilarityPanel(measures(), stacks(), ["s0", "s1"], (2, 2), title="t")
     assert "+0.070" in panel.update()[0]  # all degrees: the last entry
+    assert panel.degree.label == "all"  # shown as "all", not as an empty box
+    assert "images: class 0, s0's top eigenvectors" in panel.caption.value
     panel.degree.value = 1
     assert "+0.050  (degree 1)" in panel.caption.value
     panel.klass.value = 1
+    assert "images: class 1" in panel.caption.value
     html, png = panel.snapshot()
     assert "degree 1" in html and png[:4] == b"\x89PNG"

@@ -67,9 +67,10 @@ class SimilarityPanel(Panel):
         self.model_b = w.Dropdown(
             options=options, value=min(1, len(options) - 1), description="model b"
         )
+        # "all" is a value of its own: a Dropdown shows None as no selection (a blank box).
         self.degree = w.Dropdown(
-            options=[("all", None)] + [(str(d), d) for d in range(n_degrees)],
-            value=None,
+            options=[("all", "all")] + [(str(d), d) for d in range(n_degrees)],
+            value="all",
             description="degree",
         )
         self.klass = w.IntSlider(value=0, min=0, max=vectors[0].shape[0] - 1, description="class")
@@ -87,10 +88,15 @@ class SimilarityPanel(Panel):
         self.update()
 
     def update(self) -> list[str]:
-        a, b = self.model_a.value, self.model_b.value
+        a, b, c = self.model_a.value, self.model_b.value, self.klass.value
+        degree = None if self.degree.value == "all" else self.degree.value
         lines, self.va, self.vb, self.cos = similarity_view(
-            self.measures, self.vectors, a, b, self.degree.value, self.klass.value
+            self.measures, self.vectors, a, b, degree, c
         )
+        lines = lines + [
+            f"images: class {c}, {self.labels[a]}'s top eigenvectors (top row) "
+            f"and {self.labels[b]}'s best match for each (bottom row)"
+        ]
         self.caption.value = "<pre>" + html.escape("\n".join(lines)) + "</pre>"
         self.show(self.plot, self._figure())
         return lines
