@@ -48,7 +48,7 @@ def test_the_panel_follows_its_controls():
     panel = SimilarityPanel(measures(), stacks(), ["s0", "s1"], (2, 2), title="t")
     assert "+0.070" in panel.update()[0]  # all degrees: the last entry
     assert panel.degree.label == "all"  # shown as "all", not as an empty box
-    assert "images: class 0, s0's top eigenvectors" in panel.caption.value
+    assert "images: class 0, s0&#x27;s top eigenvectors" in panel.caption.value
     panel.degree.value = 1
     assert "+0.050  (degree 1)" in panel.caption.value
     panel.klass.value = 1
