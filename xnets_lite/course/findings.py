@@ -143,36 +143,98 @@ def model_name(kind: str, seed: int) -> str:
     return f"{kind} s{seed}"
 
 
-def findings_rows(measured: dict) -> list[Finding]:
-    """``measured``: ``{(kind, seed): measure(...)}`` → the table's rows, in reading order."""
-    rows: list[Finding] = []
-    first = next(iter(measured.values()))
-    unit_names = list(first["units"])
+def _finding(measured: dict, key: str, statement: str, criterion: str, units: str, fn) -> Finding:
+    """One row: ``fn(measurement) -> (value, criterion met)`` for every model (a value of
+    None leaves the model out of the row)."""
+    f = Finding(key, statement, criterion, units)
+    for (kind, seed), m in measured.items():
+        value, ok = fn(m)
+        if value is None:
+            continue
+        f.values[model_name(kind, seed)] = value
+        f.passed[model_name(kind, seed)] = ok
+    return f
 
-    def row(key, statement, criterion, units, fn):
-        f = Finding(key, statement, criterion, units)
-        for (kind, seed), m in measured.items():
-            value, ok = fn(m)
-            if value is None:
-                continue
-            f.values[model_name(kind, seed)] = value
-            f.passed[model_name(kind, seed)] = ok
-        rows.append(f)
 
-    for name in unit_names:
-        label = first["units"][name]["label"]
-        row(
-            f"template-cosine [{name}]",
+def _weights_only_rows(measured: dict, n: str, label: str) -> list[Finding]:
+    """The weights-only findings in the units named ``n``: template cosine, top share,
+    effective dimensions (the tree's sparsity has its own rows)."""
+    return [
+        _finding(
+            measured,
+            f"template-cosine [{n}]",
             "the class Gram's top eigenvector is its class's linear template ∇logit_c(0)",
             "|cos| ≥ 0.99 on every class",
             label,
-            lambda m, n=name: (
+            lambda m: (
                 f"{float(m['units'][n]['cosine'].min()):.3f}–"
                 f"{float(m['units'][n]['cosine'].max()):.3f}",
                 float(m["units"][n]["cosine"].min()) >= 0.99,
             ),
-        )
-    row(
+        ),
+        _finding(
+            measured,
+            f"top-share [{n}]",
+            "the top class-Gram eigenvector holds most of its class's pixel energy",
+            "mean over classes > 0.5",
+            label,
+            lambda m: (
+                f"{float(m['units'][n]['top_share'].mean()):.2f}",
+                float(m["units"][n]["top_share"].mean()) > 0.5,
+            ),
+        ),
+        _finding(
+            measured,
+            f"effective-dims [{n}]",
+            "ODT's effective dimension (99% of the energy, constant left out) is small",
+            "at most a quarter of the wire width on every wire",
+            label,
+            lambda m: (
+                "/".join(str(d) for d in m["units"][n]["effective"]),
+                max(m["units"][n]["effective"]) <= m["units"][n]["width"] / 4,
+            ),
+        ),
+    ]
+
+
+def _sparsity_rows(measured: dict, n: str, label: str) -> list[Finding]:
+    """The tree's sparsity against both baselines, in the units named ``n``: the whole tree,
+    then the class matrices alone."""
+    return [
+        _finding(
+            measured,
+            f"tree-sparsity [{n}]",
+            f"the rank-{TREE_RANK} tree is sparse: its product blocks need fewer pairs for 90% "
+            "of their mass than random symmetric matrices and than the same network in a "
+            "random basis (median pairs per group: tree vs random vs rotated)",
+            "median below the 5th percentile of both baselines, in every group",
+            label,
+            lambda m: (
+                ", ".join(
+                    f"{g} {float(r.tree.median()):.0f} vs {float(r.random.median()):.0f} vs "
+                    f"{float(r.rotated.median()):.0f}"
+                    for g, r in m["units"][n]["sparsity"].items()
+                ),
+                all(r.sparse for r in m["units"][n]["sparsity"].values()),
+            ),
+        ),
+        _finding(
+            measured,
+            f"class-matrix-sparsity [{n}]",
+            f"the rank-{TREE_RANK} tree's class matrices are sparse (as above, class matrices)",
+            "median below the 5th percentile of both baselines",
+            label,
+            lambda m: (
+                f"{float(m['units'][n]['sparsity']['classes'].tree.median()):.0f} pairs",
+                m["units"][n]["sparsity"]["classes"].sparse,
+            ),
+        ),
+    ]
+
+
+def _degrees_row(measured: dict) -> Finding:
+    return _finding(
+        measured,
         "degrees",
         "the pairwise interactions carry most of the accuracy the network adds to its "
         "linear template (degree ≤ 1 / ≤ 2 / full accuracy, around 0)",
@@ -183,77 +245,42 @@ def findings_rows(measured: dict) -> list[Finding]:
             m["degree2"] - m["degree1"] > m["accuracy"] - m["degree2"],
         ),
     )
-    for name in unit_names:
-        label = first["units"][name]["label"]
-        row(
-            f"top-share [{name}]",
-            "the top class-Gram eigenvector holds most of its class's pixel energy",
-            "mean over classes > 0.5",
-            label,
-            lambda m, n=name: (
-                f"{float(m['units'][n]['top_share'].mean()):.2f}",
-                float(m["units"][n]["top_share"].mean()) > 0.5,
-            ),
-        )
-    for name in unit_names:
-        label = first["units"][name]["label"]
-        row(
-            f"effective-dims [{name}]",
-            "ODT's effective dimension (99% of the energy, constant left out) is small",
-            "at most a quarter of the wire width on every wire",
-            label,
-            lambda m, n=name: (
-                "/".join(str(d) for d in m["units"][n]["effective"]),
-                max(m["units"][n]["effective"]) <= m["units"][n]["width"] / 4,
-            ),
-        )
-    for name in unit_names:
-        label = first["units"][name]["label"]
-        row(
-            f"tree-sparsity [{name}]",
-            f"the rank-{TREE_RANK} tree is sparse: its product blocks need fewer pairs for 90% "
-            "of their mass than random symmetric matrices and than the same network in a "
-            "random basis (median pairs per group: tree vs random vs rotated)",
-            "median below the 5th percentile of both baselines, in every group",
-            label,
-            lambda m, n=name: (
-                ", ".join(
-                    f"{g} {float(r.tree.median()):.0f} vs {float(r.random.median()):.0f} vs "
-                    f"{float(r.rotated.median()):.0f}"
-                    for g, r in m["units"][n]["sparsity"].items()
-                ),
-                all(r.sparse for r in m["units"][n]["sparsity"].values()),
-            ),
-        )
-        row(
-            f"class-matrix-sparsity [{name}]",
-            f"the rank-{TREE_RANK} tree's class matrices are sparse (as above, class matrices)",
-            "median below the 5th percentile of both baselines",
-            label,
-            lambda m, n=name: (
-                f"{float(m['units'][n]['sparsity']['classes'].tree.median()):.0f} pairs",
-                m["units"][n]["sparsity"]["classes"].sparse,
-            ),
-        )
-    raw = first["units"][unit_names[0]]["label"]
-    for k in (1, 2, 3):
-        row(
-            f"ablation k={k}",
-            f"removing each class's top-{k} class-Gram directions is more selective than every "
-            "control (template, class mean, first block, random); 05's ablation on a balanced "
-            "test subset",
-            "verdict 'better' (selectivity above the best control by > 2 points)",
-            raw,
-            lambda m, k=k: (
-                None
-                if "ablation" not in m
-                else f"{m['ablation'][k]['verdict']} "
-                f"({100 * (m['ablation'][k]['score'] - m['ablation'][k]['best_score']):+.1f} pts "
-                f"vs {m['ablation'][k]['best_control']})",
-                "ablation" in m and m["ablation"][k]["verdict"] == "better",
-            ),
-        )
-    return rows
+
+
+def _ablation_row(measured: dict, k: int, label: str) -> Finding:
+    def value(m):
+        if "ablation" not in m:
+            return None, False
+        a = m["ablation"][k]
+        gap = 100 * (a["score"] - a["best_score"])
+        return f"{a['verdict']} ({gap:+.1f} pts vs {a['best_control']})", a["verdict"] == "better"
+
+    return _finding(
+        measured,
+        f"ablation k={k}",
+        f"removing each class's top-{k} class-Gram directions is more selective than every "
+        "control (template, class mean, first block, random); 05's ablation on a balanced "
+        "test subset",
+        "verdict 'better' (selectivity above the best control by > 2 points)",
+        label,
+        value,
+    )
+
+
+def findings_rows(measured: dict) -> list[Finding]:
+    """``measured``: ``{(kind, seed): measure(...)}`` → the table's rows, in reading order:
+    per unit the weights-only rows, the degrees row (on data), per unit the tree's sparsity,
+    then the ablation verdicts at k = 1, 2, 3 (raw units)."""
+    first = next(iter(measured.values()))
+    labels = {n: first["units"][n]["label"] for n in first["units"]}
+    weights = {n: _weights_only_rows(measured, n, label) for n, label in labels.items()}
+    rows = [weights[n][0] for n in labels]  # the template cosine in every unit first
+    rows.append(_degrees_row(measured))
+    rows += [weights[n][1] for n in labels] + [weights[n][2] for n in labels]
+    for n, label in labels.items():
+        rows += _sparsity_rows(measured, n, label)
+    raw = next(iter(labels.values()))
+    return rows + [_ablation_row(measured, k, raw) for k in (1, 2, 3)]
 
 
 def findings_markdown(rows: list[Finding], label: str) -> str:
