@@ -237,3 +237,19 @@ def test_centred_class_means_row_cosines_and_the_chance_level():
     assert chance.shape == (20_000,) and float(chance.max()) <= 1
     assert float(chance.mean()) == pytest.approx(math.sqrt(2 / (math.pi * 784)), rel=0.03)
     assert torch.equal(chance, random_cosines(784, n=20_000, seed=0))  # seeded: one level
+
+
+@pytest.mark.parametrize("norm", [None, "batch-rms", "rms"])
+def test_the_template_at_zero_is_the_gradient_for_every_norm(norm):
+    """``gradient_at_zero``: the exact degree-1 Taylor term where the logits are polynomials,
+    autograd for the per-sample RMS χ-net (a ratio of polynomials); both equal the gradient
+    at 0, and the RMS χ-net's class eigenvectors (05) can be signed by it."""
+    from xnets_lite.analysis.interpret import gradient_at_zero, mean_gradient
+    from xnets_lite.core.model import XNet
+
+    torch.manual_seed(0)
+    model = XNet(16, 8, 8, 3, 2, norm=norm).double().eval()
+    net = odt(model).network
+    zero = torch.zeros(1, 16, dtype=torch.float64)
+    assert torch.allclose(gradient_at_zero(net), mean_gradient(net, zero), atol=1e-12)
+    assert class_eigenvectors(odt(model), 2, (4, 4)).vectors.shape == (3, 2, 16)

@@ -344,7 +344,12 @@ def scale_gram_eigenvector(dec: Decomposition) -> Tensor:
 
 def gradient_at_zero(net: Network) -> Tensor:
     """(C, d): ``∇ₓ logit_c(0)``, the linear template, exactly from the weights (the degree-1
-    Taylor term, ``degrees.linear_and_quadratic``), in the network's dtype."""
+    Taylor term, ``degrees.linear_and_quadratic``), in the network's dtype. The per-sample RMS
+    χ-net's logits are a ratio of polynomials, with no Taylor terms from the weights alone:
+    its gradient at 0 is taken by autograd (``mean_gradient`` at x = 0)."""
+    if net.meta.get("norm") == "rms":
+        x = torch.zeros(1, net.d_input, dtype=net.dtype, device=net.device)
+        return mean_gradient(net, x).to(net.dtype)
     return linear_and_quadratic(net, quadratic=False)[1].to(net.dtype)
 
 
