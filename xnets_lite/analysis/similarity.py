@@ -620,6 +620,10 @@ class TreeSimilarity:
         baseline, baseline_full: the mean of the same cosines with b's matrices re-expressed
             by a *random* signed permutation of the same wires (what chance gives).
         baseline_std, baseline_full_std: their standard deviation over the draws.
+        ordered, ordered_std: the product-block cosine with b's directions left in its own
+            importance order and given random signs (mean and standard deviation): what
+            importance order alone gives, without the matching (diagonal entries ignore
+            signs, so a few dominant directions can make this high).
         wire_cosines: per wire read by a layer, the |cosine| of each of a's directions with
             its assigned b direction (the matching's quality).
         ranks: directions per wire (besides the constant).
@@ -631,6 +635,8 @@ class TreeSimilarity:
     baseline_std: Tensor
     baseline_full: Tensor
     baseline_full_std: Tensor
+    ordered: Tensor
+    ordered_std: Tensor
     wire_cosines: list[Tensor]
     ranks: list[int]
 
@@ -672,7 +678,9 @@ def tree_similarity(
     ``class_matrices`` (c, i, j)) are re-expressed in a's order and signs and compared with
     a's by their cosine, per layer. If b is a with its wires permuted and sign-flipped (a
     gauge), the cosine is 1. The baseline re-expresses b by ``n_random`` random signed
-    permutations of the same wires instead.
+    permutations of the same wires instead; the ``ordered`` one keeps b's importance order
+    with random signs (does the matching add anything to "most important with most
+    important"?).
 
     ``dec_a``, ``dec_b``: ``odt`` results (``Decomposition``) of two networks of the same
     depth and input. ``rank`` is clipped to the narrower of the two wires.
@@ -727,7 +735,16 @@ def tree_similarity(
         core_b = b_mats[..., 1:, 1:, 1:] if layer + 1 < n_layers else b_mats[..., :, 1:, 1:]
         return _flat_cosine(a, b_mats), _flat_cosine(core, core_b)
 
-    matched, matched_full, base, base_full = [], [], [], []
+    ordered = [
+        [
+            _signed_permutation(
+                torch.arange(k), torch.randint(0, 2, (k,), generator=gen).double() * 2 - 1
+            )
+            for k in ranks[:n_layers]
+        ]
+        for _ in range(n_random)
+    ]
+    matched, matched_full, base, base_full, order = [], [], [], [], []
     for layer in range(n_layers):
         full, core = cosines(compare(matching, layer), layer)
         matched.append(core)
@@ -735,7 +752,8 @@ def tree_similarity(
         pairs = [cosines(compare(perm, layer), layer) for perm in random]
         base_full.append(torch.stack([p[0] for p in pairs]))
         base.append(torch.stack([p[1] for p in pairs]))
-    base, base_full = torch.stack(base), torch.stack(base_full)
+        order.append(torch.stack([cosines(compare(perm, layer), layer)[1] for perm in ordered]))
+    base, base_full, order = torch.stack(base), torch.stack(base_full), torch.stack(order)
     return TreeSimilarity(
         matched=torch.stack(matched),
         matched_full=torch.stack(matched_full),
@@ -743,6 +761,8 @@ def tree_similarity(
         baseline_std=base.std(1),
         baseline_full=base_full.mean(1),
         baseline_full_std=base_full.std(1),
+        ordered=order.mean(1),
+        ordered_std=order.std(1),
         wire_cosines=wire_cos,
         ranks=ranks,
     )
