@@ -33,7 +33,9 @@ Four measures, each answering a different question:
 
 ``wire_similarity`` compares the *spaces* each wire spans (as tensors over the input
 copies), the cosine of the two orthogonal projectors: gauge invariant, every direction
-counted once.
+counted once. ``matched_directions`` and ``tree_similarity`` compare two *decomposed*
+networks' readings: each wire's top directions, and the tree's interaction matrices once the
+directions are matched (beside what a random matching gives).
 """
 
 from __future__ import annotations
