@@ -8,8 +8,9 @@ import torch
 from helpers import random_inputs, random_xnet
 from xnets_lite.analysis import similarity as sim
 from xnets_lite.analysis.degrees import degree_energy, logit_degrees
+from xnets_lite.analysis.interpret import compositional_tree
 from xnets_lite.core.network import BilinearLayer, symmetrise, to_network
-from xnets_lite.core.odt import gauge, odt
+from xnets_lite.core.odt import Decomposition, gauge, odt
 
 # (n_layers, d_input): small enough for Network.dense, (d+1)^(2^L) entries per class
 DENSE = [(1, 3), (2, 2), (3, 1)]
@@ -237,3 +238,59 @@ def test_matched_directions_are_cosines_of_odt_directions():
     assert torch.allclose(ta @ ta.T, torch.eye(len(ta), dtype=torch.float64), atol=1e-10)
     want = (ta[1:4] @ tb[1:].T).abs().amax(1)
     assert torch.allclose(other[1], want, atol=1e-10)
+
+
+def gauged_decomposition(dec, seed=0):
+    """``dec`` with every wire's directions permuted and sign-flipped (the constant kept first):
+    the same network in another gauge, importances carried along."""
+    g = torch.Generator().manual_seed(seed)
+    net, importance = dec.network, list(dec.importance)
+    for w, n in enumerate(net.widths):
+        perm = torch.cat([torch.zeros(1, dtype=torch.long), 1 + torch.randperm(n - 1, generator=g)])
+        signs = torch.randint(0, 2, (n - 1,), generator=g).double() * 2 - 1
+        p = torch.zeros(n, n, dtype=torch.float64)
+        p[torch.arange(n), perm] = torch.cat([torch.ones(1, dtype=torch.float64), signs])
+        net = gauge(net, w, p, p.T)
+        importance[w] = importance[w][perm]
+    return Decomposition(net, dec.spectra, importance)
+
+
+@pytest.mark.parametrize("n_layers", [1, 2, 3])
+def test_tree_similarity_of_a_gauged_copy_is_one(n_layers):
+    dec = odt(to_network(random_xnet(6, 4, 5, 3, n_layers, seed=n_layers)))
+    moved = gauged_decomposition(dec, seed=n_layers)
+    # the gauge really moved the matrices: compared unmatched, they differ
+    raw_a = compositional_tree(dec).class_matrices
+    raw_b = compositional_tree(moved).class_matrices
+    assert float((raw_a - raw_b).abs().max()) > 1e-3
+    r = sim.tree_similarity(dec, moved)
+    assert r.matched.shape == (n_layers,)
+    assert float((r.matched - 1).abs().max()) < 1e-12
+    assert float((r.matched_full - 1).abs().max()) < 1e-12
+    assert all(float((c - 1).abs().max()) < 1e-12 for c in r.wire_cosines)
+    # a random signed permutation of the same wires does not give 1, nor does b's own order
+    assert float(r.baseline.max()) < 0.9 and float(r.ordered.max()) < 0.9
+
+
+def test_tree_similarity_of_unrelated_networks_is_about_the_baseline():
+    z = []
+    for s in range(6):
+        a = odt(to_network(random_xnet(30, 10, 12, 4, 2, seed=2 * s)))
+        b = odt(to_network(random_xnet(30, 10, 12, 4, 2, seed=2 * s + 1)))
+        r = sim.tree_similarity(a, b, rank=8, n_random=100, seed=s)
+        assert r.ranks == [8, 8, 8]
+        z.append((r.matched - r.baseline) / r.baseline_std)
+    z = torch.stack(z)
+    # each within 4 standard deviations of chance, and on average near it
+    assert float(z.abs().max()) < 4 and float(z.mean(0).abs().max()) < 1.5
+
+
+def test_tree_similarity_refuses_undecomposed_networks():
+    net = to_network(random_xnet(6, 4, 5, 3, 2, seed=0))
+    with pytest.raises(TypeError, match=r"tree_similarity\(odt\(net\)\)"):
+        sim.tree_similarity(net, odt(net))
+    with pytest.raises(TypeError, match="call odt"):
+        sim.tree_similarity(odt(net), random_xnet(6, 4, 5, 3, 2, seed=1))
+    deeper = odt(to_network(random_xnet(6, 4, 5, 3, 3, seed=0)))
+    with pytest.raises(ValueError, match="bilinear layers"):
+        sim.tree_similarity(odt(net), deeper)

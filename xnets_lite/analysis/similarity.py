@@ -33,7 +33,9 @@ Four measures, each answering a different question:
 
 ``wire_similarity`` compares the *spaces* each wire spans (as tensors over the input
 copies), the cosine of the two orthogonal projectors: gauge invariant, every direction
-counted once.
+counted once. ``matched_directions`` and ``tree_similarity`` compare two *decomposed*
+networks' readings: each wire's top directions, and the tree's interaction matrices once the
+directions are matched (beside what a random matching gives).
 """
 
 from __future__ import annotations
@@ -601,3 +603,168 @@ def matched_directions(dec_a, dec_b, rank: int = 15) -> list[Tensor]:
         cos = gram[0, 1 : rank + 1, 1:].abs()
         out.append(cos.amax(1))
     return out
+
+
+# ---------------------------------------------------------------------------------------
+# The trees' interaction matrices, after matching directions
+# ---------------------------------------------------------------------------------------
+@dataclass
+class TreeSimilarity:
+    """How alike two seeds' trees (``compositional_tree``) are, layer by layer, once b's
+    directions are matched to a's (``tree_similarity``).
+
+    Attributes (one entry per bilinear layer, the course's layer 1 first; the last is the
+    class matrices):
+        matched: cosine of a's and matched-b's matrices, product block only (every index
+            ≥ 1: the constant's rows and columns left out, and, for the interactions, the
+            constant output too).
+        matched_full: the same over every entry, the constant's rows and columns included.
+        baseline, baseline_full: the mean of the same cosines with b's matrices re-expressed
+            by a *random* signed permutation of the same wires (what chance gives).
+        baseline_std, baseline_full_std: their standard deviation over the draws.
+        ordered, ordered_std: the product-block cosine with b's directions left in its own
+            importance order and given random signs (mean and standard deviation): what
+            importance order alone gives, without the matching (diagonal entries ignore
+            signs, so a few dominant directions can make this high).
+        wire_cosines: per wire read by a layer, the |cosine| of each of a's directions with
+            its assigned b direction (the matching's quality).
+        ranks: directions per wire (besides the constant).
+    """
+
+    matched: Tensor
+    matched_full: Tensor
+    baseline: Tensor
+    baseline_std: Tensor
+    baseline_full: Tensor
+    baseline_full_std: Tensor
+    ordered: Tensor
+    ordered_std: Tensor
+    wire_cosines: list[Tensor]
+    ranks: list[int]
+
+
+def _flat_cosine(a: Tensor, b: Tensor) -> Tensor:
+    """Cosine of two tensors over their last three dimensions (…, n, m, m)."""
+    a, b = a.flatten(-3), b.flatten(-3)
+    return (a * b).sum(-1) / (a.norm(dim=-1) * b.norm(dim=-1))
+
+
+def _signed_permutation(assign: Tensor, signs: Tensor) -> Tensor:
+    """(k+1, k+1): M[0, 0] = 1 (the constant to itself), M[i, assign[i-1]] = signs[i-1]."""
+    k = len(assign)
+    m = torch.zeros(k + 1, k + 1, dtype=torch.float64)
+    m[0, 0] = 1
+    m[torch.arange(1, k + 1), assign + 1] = signs
+    return m
+
+
+def _reexpress(mats: Tensor, m_out: Tensor | None, m_in: Tensor) -> Tensor:
+    """b's matrices (…, o, i, j) in a's directions: ``M_out B (M_in ⊗ M_in)ᵀ``; ``m_out``
+    None: the output index is a class, not a wire."""
+    out = torch.einsum("pi,qj,...oij->...opq", m_in, m_in, mats)
+    return out if m_out is None else torch.einsum("po,...oij->...pij", m_out, out)
+
+
+@torch.no_grad()
+def tree_similarity(
+    dec_a, dec_b, rank: int = 15, n_random: int = 200, seed: int = 0
+) -> TreeSimilarity:
+    """How similar two networks' tree interaction matrices are after matching directions.
+
+    For every wire, b's top-``rank`` ODT directions are assigned one-to-one to a's by the
+    cross-Gram of the two decomposed networks (``cross_grams``: after ODT it is the matrix
+    of cosines between the directions, each a tensor over the input copies below the wire),
+    an optimal assignment on |cos| (``scipy.optimize.linear_sum_assignment``), each with the
+    sign of its cosine; the constant coordinate is matched to itself. b's interaction
+    matrices (``compositional_tree(dec_b, rank)``: ``interactions[l]`` (o, i, j) and
+    ``class_matrices`` (c, i, j)) are re-expressed in a's order and signs and compared with
+    a's by their cosine, per layer. If b is a with its wires permuted and sign-flipped (a
+    gauge), the cosine is 1. The baseline re-expresses b by ``n_random`` random signed
+    permutations of the same wires instead; the ``ordered`` one keeps b's importance order
+    with random signs (does the matching add anything to "most important with most
+    important"?).
+
+    ``dec_a``, ``dec_b``: ``odt`` results (``Decomposition``) of two networks of the same
+    depth and input. ``rank`` is clipped to the narrower of the two wires.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    from xnets_lite.analysis.interpret import _check_decomposition, compositional_tree
+
+    dec_a = _check_decomposition(dec_a, "tree_similarity")
+    dec_b = _check_decomposition(dec_b, "tree_similarity")
+    na, nb = dec_a.network, dec_b.network
+    if len(na.layers) == 0:
+        raise ValueError("tree_similarity needs networks with at least one bilinear layer")
+    ranks = [min(rank, wa - 1, wb - 1) for wa, wb in zip(na.widths, nb.widths)]
+    grams = cross_grams(na, nb, graded=False)  # checks same input, classes and depth
+    ta, tb = compositional_tree(dec_a, ranks), compositional_tree(dec_b, ranks)
+    mats_a = [t.double() for t in ta.interactions] + [ta.class_matrices.double()]
+    mats_b = [t.double() for t in tb.interactions] + [tb.class_matrices.double()]
+    n_layers = len(mats_a)
+
+    matching, wire_cos = [], []
+    for w in range(n_layers):  # the wires read by a layer: 0…L-1
+        k = ranks[w]
+        cos = grams[w][0, 1 : k + 1, 1 : k + 1].double()
+        rows, cols = linear_sum_assignment(-cos.abs().cpu().numpy())
+        assign = torch.as_tensor(cols[rows.argsort()], dtype=torch.long)
+        chosen = cos[torch.arange(k), assign]
+        signs = torch.where(chosen < 0, -1.0, 1.0).double()
+        matching.append(_signed_permutation(assign, signs))
+        wire_cos.append(chosen.abs())
+
+    gen = torch.Generator().manual_seed(seed)
+    random = []
+    for _ in range(n_random):
+        random.append(
+            [
+                _signed_permutation(
+                    torch.randperm(k, generator=gen),
+                    torch.randint(0, 2, (k,), generator=gen).double() * 2 - 1,
+                )
+                for k in ranks[:n_layers]
+            ]
+        )
+
+    def compare(perm, layer):
+        m_out = perm[layer + 1] if layer + 1 < n_layers else None
+        return _reexpress(mats_b[layer], m_out, perm[layer])
+
+    def cosines(b_mats, layer):
+        a = mats_a[layer]
+        core = a[1:, 1:, 1:] if layer + 1 < n_layers else a[:, 1:, 1:]
+        core_b = b_mats[..., 1:, 1:, 1:] if layer + 1 < n_layers else b_mats[..., :, 1:, 1:]
+        return _flat_cosine(a, b_mats), _flat_cosine(core, core_b)
+
+    ordered = [
+        [
+            _signed_permutation(
+                torch.arange(k), torch.randint(0, 2, (k,), generator=gen).double() * 2 - 1
+            )
+            for k in ranks[:n_layers]
+        ]
+        for _ in range(n_random)
+    ]
+    matched, matched_full, base, base_full, order = [], [], [], [], []
+    for layer in range(n_layers):
+        full, core = cosines(compare(matching, layer), layer)
+        matched.append(core)
+        matched_full.append(full)
+        pairs = [cosines(compare(perm, layer), layer) for perm in random]
+        base_full.append(torch.stack([p[0] for p in pairs]))
+        base.append(torch.stack([p[1] for p in pairs]))
+        order.append(torch.stack([cosines(compare(perm, layer), layer)[1] for perm in ordered]))
+    base, base_full, order = torch.stack(base), torch.stack(base_full), torch.stack(order)
+    return TreeSimilarity(
+        matched=torch.stack(matched),
+        matched_full=torch.stack(matched_full),
+        baseline=base.mean(1),
+        baseline_std=base.std(1),
+        baseline_full=base_full.mean(1),
+        baseline_full_std=base_full.std(1),
+        ordered=order.mean(1),
+        ordered_std=order.std(1),
+        wire_cosines=wire_cos,
+        ranks=ranks,
+    )
