@@ -76,7 +76,7 @@ def input_shape_of(d_input: int, image_shape=None) -> tuple[int, ...]:
     return shape
 
 
-def _check_decomposition(dec, what: str) -> Decomposition:
+def check_decomposition(dec, what: str) -> Decomposition:
     if isinstance(dec, Decomposition):
         return dec
     hint = (
@@ -246,7 +246,7 @@ def class_eigenvectors(
         >>> tuple(ce.images.shape), tuple(ce.values.shape)
         ((3, 2, 20), (3, 2))
     """
-    net = _check_decomposition(dec, "class_eigenvectors").network
+    net = check_decomposition(dec, "class_eigenvectors").network
     k = as_int(k) if as_int(k) is not None else k
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= net.d_input:
         raise ValueError(
@@ -417,7 +417,7 @@ def compositional_tree(
         >>> xl.trace_class(tree, 0, top=1)[0].layer      # the course's layer 2 (reads w1)
         2
     """
-    dec = _check_decomposition(dec, "compositional_tree")
+    dec = check_decomposition(dec, "compositional_tree")
     if as_int(rank) is not None:
         rank = [min(as_int(rank), n - 1) for n in dec.widths]
     ranks = check_ranks(dec.widths, rank)

@@ -665,6 +665,48 @@ def _reexpress(mats: Tensor, m_out: Tensor | None, m_in: Tensor) -> Tensor:
     return out if m_out is None else torch.einsum("po,...oij->...pij", m_out, out)
 
 
+def _match_wires(grams: list[Tensor], ranks: list[int]) -> tuple[list[Tensor], list[Tensor]]:
+    """Per wire read by a layer, b's top directions assigned one-to-one to a's by an optimal
+    assignment on |cos| (the cross-Gram after ODT), each with its cosine's sign: the signed
+    permutations (``_signed_permutation``) and the assigned pairs' |cos|."""
+    from scipy.optimize import linear_sum_assignment
+
+    matching, wire_cos = [], []
+    for w, k in enumerate(ranks):
+        cos = grams[w][0, 1 : k + 1, 1 : k + 1].double()
+        rows, cols = linear_sum_assignment(-cos.abs().cpu().numpy())
+        assign = torch.as_tensor(cols[rows.argsort()], dtype=torch.long)
+        chosen = cos[torch.arange(k), assign]
+        signs = torch.where(chosen < 0, -1.0, 1.0).double()
+        matching.append(_signed_permutation(assign, signs))
+        wire_cos.append(chosen.abs())
+    return matching, wire_cos
+
+
+def _random_signed(ranks: list[int], gen: torch.Generator, shuffle: bool) -> list[Tensor]:
+    """One random signed permutation per wire (``shuffle=False``: the identity order, random
+    signs only): the baselines of ``tree_similarity``."""
+    return [
+        _signed_permutation(
+            torch.randperm(k, generator=gen) if shuffle else torch.arange(k),
+            torch.randint(0, 2, (k,), generator=gen).double() * 2 - 1,
+        )
+        for k in ranks
+    ]
+
+
+def _layer_cosines(mats_a, mats_b, perm: list[Tensor], layer: int) -> tuple[Tensor, Tensor]:
+    """b's matrices of ``layer`` re-expressed by the signed permutations ``perm`` and compared
+    with a's: ``(cosine over every entry, cosine over the product block)``; the last layer's
+    output index is a class, not a wire."""
+    last = layer + 1 == len(mats_a)
+    b = _reexpress(mats_b[layer], None if last else perm[layer + 1], perm[layer])
+    a = mats_a[layer]
+    core_a = a[:, 1:, 1:] if last else a[1:, 1:, 1:]
+    core_b = b[..., :, 1:, 1:] if last else b[..., 1:, 1:, 1:]
+    return _flat_cosine(a, b), _flat_cosine(core_a, core_b)
+
+
 @torch.no_grad()
 def tree_similarity(
     dec_a, dec_b, rank: int = 15, n_random: int = 200, seed: int = 0
@@ -687,12 +729,10 @@ def tree_similarity(
     ``dec_a``, ``dec_b``: ``odt`` results (``Decomposition``) of two networks of the same
     depth and input. ``rank`` is clipped to the narrower of the two wires.
     """
-    from scipy.optimize import linear_sum_assignment
+    from xnets_lite.analysis.interpret import check_decomposition, compositional_tree
 
-    from xnets_lite.analysis.interpret import _check_decomposition, compositional_tree
-
-    dec_a = _check_decomposition(dec_a, "tree_similarity")
-    dec_b = _check_decomposition(dec_b, "tree_similarity")
+    dec_a = check_decomposition(dec_a, "tree_similarity")
+    dec_b = check_decomposition(dec_b, "tree_similarity")
     na, nb = dec_a.network, dec_b.network
     if len(na.layers) == 0:
         raise ValueError("tree_similarity needs networks with at least one bilinear layer")
@@ -702,59 +742,21 @@ def tree_similarity(
     mats_a = [t.double() for t in ta.interactions] + [ta.class_matrices.double()]
     mats_b = [t.double() for t in tb.interactions] + [tb.class_matrices.double()]
     n_layers = len(mats_a)
-
-    matching, wire_cos = [], []
-    for w in range(n_layers):  # the wires read by a layer: 0…L-1
-        k = ranks[w]
-        cos = grams[w][0, 1 : k + 1, 1 : k + 1].double()
-        rows, cols = linear_sum_assignment(-cos.abs().cpu().numpy())
-        assign = torch.as_tensor(cols[rows.argsort()], dtype=torch.long)
-        chosen = cos[torch.arange(k), assign]
-        signs = torch.where(chosen < 0, -1.0, 1.0).double()
-        matching.append(_signed_permutation(assign, signs))
-        wire_cos.append(chosen.abs())
-
+    matching, wire_cos = _match_wires(grams, ranks[:n_layers])
     gen = torch.Generator().manual_seed(seed)
-    random = []
-    for _ in range(n_random):
-        random.append(
-            [
-                _signed_permutation(
-                    torch.randperm(k, generator=gen),
-                    torch.randint(0, 2, (k,), generator=gen).double() * 2 - 1,
-                )
-                for k in ranks[:n_layers]
-            ]
-        )
-
-    def compare(perm, layer):
-        m_out = perm[layer + 1] if layer + 1 < n_layers else None
-        return _reexpress(mats_b[layer], m_out, perm[layer])
-
-    def cosines(b_mats, layer):
-        a = mats_a[layer]
-        core = a[1:, 1:, 1:] if layer + 1 < n_layers else a[:, 1:, 1:]
-        core_b = b_mats[..., 1:, 1:, 1:] if layer + 1 < n_layers else b_mats[..., :, 1:, 1:]
-        return _flat_cosine(a, b_mats), _flat_cosine(core, core_b)
-
-    ordered = [
-        [
-            _signed_permutation(
-                torch.arange(k), torch.randint(0, 2, (k,), generator=gen).double() * 2 - 1
-            )
-            for k in ranks[:n_layers]
-        ]
-        for _ in range(n_random)
-    ]
+    random = [_random_signed(ranks[:n_layers], gen, shuffle=True) for _ in range(n_random)]
+    ordered = [_random_signed(ranks[:n_layers], gen, shuffle=False) for _ in range(n_random)]
     matched, matched_full, base, base_full, order = [], [], [], [], []
     for layer in range(n_layers):
-        full, core = cosines(compare(matching, layer), layer)
+        full, core = _layer_cosines(mats_a, mats_b, matching, layer)
         matched.append(core)
         matched_full.append(full)
-        pairs = [cosines(compare(perm, layer), layer) for perm in random]
+        pairs = [_layer_cosines(mats_a, mats_b, perm, layer) for perm in random]
         base_full.append(torch.stack([p[0] for p in pairs]))
         base.append(torch.stack([p[1] for p in pairs]))
-        order.append(torch.stack([cosines(compare(perm, layer), layer)[1] for perm in ordered]))
+        order.append(
+            torch.stack([_layer_cosines(mats_a, mats_b, perm, layer)[1] for perm in ordered])
+        )
     base, base_full, order = torch.stack(base), torch.stack(base_full), torch.stack(order)
     return TreeSimilarity(
         matched=torch.stack(matched),
