@@ -49,7 +49,9 @@ def checkout(tmp_path_factory):
     """A copy of the repository's code and notebooks, with fake SVHN in its ./data."""
     root = tmp_path_factory.mktemp("repo")
     for name in ("xnets_lite", "notebooks"):
-        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__", "kernel-ipc-*")
+        )
     shutil.copy(ROOT / "pyproject.toml", root)
     (root / "data").mkdir()
     _write_learnable_svhn(root / "data" / "train_32x32.mat", 1000, seed=0)  # the fast subset

@@ -43,7 +43,6 @@ NOTEBOOKS = (
     "03_eigenvectors",
     "04_tree",
     "05_validation",
-    "06_similarity",
     "07_your_own_model",
 )
 
