@@ -145,7 +145,18 @@ def test_pip_install_into_a_fresh_venv_runs_the_readme_example(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "xnets_lite/py.typed" in names and "xnets_lite/core/importing.py" in names
     done = subprocess.run(
-        pip + ["install", "--no-index", "--no-build-isolation", wheel],
+        # --ignore-installed: the dependencies' folder (the .pth above) also holds this
+        # checkout's editable install, which pip would otherwise take as already satisfying
+        # the wheel, leaving the fresh environment without the package
+        pip
+        + [
+            "install",
+            "--no-index",
+            "--no-build-isolation",
+            "--no-deps",
+            "--ignore-installed",
+            wheel,
+        ],
         capture_output=True,
         text=True,
         cwd=tmp_path,
