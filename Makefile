@@ -83,7 +83,9 @@ test-browser: $(STAMP)
 
 # >>> NOTEBOOK TESTS (papermill + nbval)
 # 1. papermill runs notebooks/0*.ipynb in fast mode on the offline data into build/test/
-#    (checkpoints and figures stay inside build/test/): the unchanged notebooks, stubs and all;
+#    (checkpoints and figures stay inside build/test/): the unchanged notebooks, stubs and all,
+#    NB_JOBS at a time (xnets_lite/course/schedule.py: each notebook starts once the ones it
+#    loads from have finished, 01 → 02–06, 05 → 06);
 # 2. on those copies: every figure they save is also shown as an image, every panel is one
 #    output (tests/test_executed_notebooks.py), and every exercise's check says "not attempted
 #    yet" (tests/test_exercises.py);
@@ -93,16 +95,24 @@ test-browser: $(STAMP)
 #    tagged nbval-ignore-output); the check cells, the one place the two runs differ, by a
 #    rule: "not attempted yet" before, one "✓ <name>: correct." line after. It records what it
 #    ran into build/test-solutions/, where tests/test_exercises.py checks every ✓ line again.
+#    The slowest notebooks go first (schedule.longest_first), so the workers finish together.
+# Both runs give every kernel NB_THREADS torch threads: two kernels side by side that each
+# spread over both cores fight for them, and both runs must compute alike for nbval.
 NB_TEST_OUT := build/test
+NB_JOBS ?= $(if $(XDIST),$(PYTEST_WORKERS),1)
+NB_THREADS ?= 1
+NB_ENV := OMP_NUM_THREADS=$(NB_THREADS) MKL_NUM_THREADS=$(NB_THREADS)
 NBVAL := -p tests.nbval.plugin --nbval --nbval-current-env --nbval-sanitize-with \
   tests/nbval/sanitize.cfg --nbval-cell-timeout 600
 test-notebooks: $(STAMP)
-	PYTHONPATH=$(CURDIR) $(VPY) -m xnets_lite.course.notebooks run --dataset mnist --fast --out $(NB_TEST_OUT)
+	$(NB_ENV) PYTHONPATH=$(CURDIR) $(VPY) -m xnets_lite.course.notebooks run --dataset mnist \
+	  --fast --out $(NB_TEST_OUT) --jobs $(NB_JOBS)
 	XNETS_EXECUTED=$(NB_TEST_OUT) $(VPY) -m pytest -q tests/test_executed_notebooks.py \
 	  tests/test_exercises.py::test_executed_stubs_say_not_attempted
 	rm -rf $(NB_TEST_OUT)-solutions
-	PYTHONPATH=$(CURDIR) $(VPY) -m pytest $(XDIST_BY_FILE) $(NBVAL) --xnets-solutions \
-	  --xnets-record $(NB_TEST_OUT)-solutions $(NB_TEST_OUT)/*.ipynb
+	$(NB_ENV) PYTHONPATH=$(CURDIR) $(VPY) -m pytest $(XDIST_BY_FILE) $(NBVAL) --xnets-solutions \
+	  --xnets-record $(NB_TEST_OUT)-solutions \
+	  $$($(VPY) -c 'from xnets_lite.course.schedule import longest_first as f; print(*f("$(NB_TEST_OUT)"))')
 	XNETS_SOLVED=$(NB_TEST_OUT)-solutions $(VPY) -m pytest -q \
 	  tests/test_exercises.py::test_executed_solutions_pass
 # <<< NOTEBOOK TESTS

@@ -562,6 +562,8 @@ def run_notebooks(
     timeout: int = 1800,
     commit: bool | None = None,
     solutions: bool = False,
+    jobs: int = 1,
+    child: bool = False,
 ) -> list[Path]:
     """Execute the notebooks in order with papermill; returns the executed copies' paths.
 
@@ -572,50 +574,81 @@ def run_notebooks(
     outputs back into ``notebooks/*.ipynb`` (``outputs.commit_outputs``).
     ``solutions`` runs every notebook with each exercise's stub replaced by its solution
     from ``solutions/`` (``exercises.fill_solutions``); such a run is never committed.
+    ``jobs`` > 1 runs that many notebooks at once, each in a process of its own, in an
+    order that respects what each loads from the others (``schedule.py``; ``make test``'s
+    fast run); ``child`` is such a process (console lines only, no bars, no timings file).
 
     The console shows the notebook, papermill's cell counter and the kernel's status line
     (``status.py``: the model and epoch training); the kernels talk over local IPC sockets.
     """
-    from tqdm.auto import tqdm
-
     _quiet_papermill()
     plan = _plan(dataset, fast, out, checkpoints, figures, seed, device, only, commit, solutions)
-    if plan.warning:
+    if plan.warning and not child:
         print(plan.warning, file=sys.stderr, flush=True)
-    print(
-        f"running {len(plan.names)} notebooks on dataset={plan.dataset} "
-        f"({'fast' if fast else 'full'}) into {_rel(plan.out)}; "
-        f"figures → {_rel(plan.figures / plan.dataset)}",
-        file=sys.stderr,
-        flush=True,
-    )
+    if not child:
+        print(
+            f"running {len(plan.names)} notebooks on dataset={plan.dataset} "
+            f"({'fast' if fast else 'full'}) into {_rel(plan.out)}; "
+            f"figures → {_rel(plan.figures / plan.dataset)}"
+            + (f"; {jobs} at a time" if jobs > 1 else ""),
+            file=sys.stderr,
+            flush=True,
+        )
     # The kernels inherit this: the package importable from a fresh clone without installing.
     os.environ["PYTHONPATH"] = os.pathsep.join(
         [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     )
-    done, timings = [], {}
-    bar = tqdm(plan.names, desc="notebooks", unit="nb", file=sys.stderr)
-    for name in bar:
-        bar.set_description(f"notebook {name}")
-        start = time.perf_counter()
-        target = _execute(plan, name, bar, timeout)
-        timings[name] = round(time.perf_counter() - start, 1)
-        note = _commit_note(plan, name, target)
-        tqdm.write(f"  {name}: {timings[name]} s → {_rel(target)}{note}", file=sys.stderr)
-        done.append(target)
-    bar.close()
+    if jobs > 1 and len(plan.names) > 1:
+        timings = _run_side_by_side(plan, jobs, timeout)
+    else:
+        timings = _run_in_order(plan, timeout, bars=not child)
+    done = [plan.out / f"{name}.ipynb" for name in plan.names]
+    if child:
+        return done
     (plan.out / "timings.json").write_text(
         json.dumps(dict(dataset=plan.dataset, fast=bool(fast), seconds=timings), indent=1) + "\n"
     )
     print(
         f"done: {len(done)} notebooks on dataset={plan.dataset} in "
-        f"{sum(timings.values()):.0f} s; figures in {_rel(plan.figures / plan.dataset)}",
+        f"{sum(timings.values()):.0f} s of notebook time; figures in "
+        f"{_rel(plan.figures / plan.dataset)}",
         file=sys.stderr,
         flush=True,
     )
     if plan.warning:
         print(plan.warning, file=sys.stderr, flush=True)
     return done
+
+
+def _run_in_order(plan: _Plan, timeout: int, bars: bool = True) -> dict[str, float]:
+    """Run ``plan``'s notebooks one after the other in this process; their seconds."""
+    from tqdm.auto import tqdm
+
+    timings = {}
+    bar = tqdm(plan.names, desc="notebooks", unit="nb", file=sys.stderr, disable=not bars)
+    for name in bar:
+        bar.set_description(f"notebook {name}")
+        start = time.perf_counter()
+        target = _execute(plan, name, bar, timeout, cells_bar=bars)
+        timings[name] = round(time.perf_counter() - start, 1)
+        note = _commit_note(plan, name, target)
+        tqdm.write(f"  {name}: {timings[name]} s → {_rel(target)}{note}", file=sys.stderr)
+    bar.close()
+    return timings
+
+
+def _run_side_by_side(plan: _Plan, jobs: int, timeout: int) -> dict[str, float]:
+    """Run ``plan``'s notebooks ``jobs`` at a time, each in a child process (``schedule``)."""
+    from xnets_lite.course import schedule
+
+    p = plan.params
+    options = ["--dataset", plan.dataset, "--out", str(plan.out), "--child"]
+    options += ["--checkpoints", p["checkpoints"], "--figures", p["figures"]]
+    options += ["--seed", str(p["seed"]), "--device", p["device"], "--timeout", str(timeout)]
+    options += ["--fast"] * p["fast"] + ["--solutions"] * plan.solutions
+    options += ["--commit", "yes" if plan.commit else "no"]  # as this run decided
+    start = schedule.launcher(options, jobs, plan.out / ".logs")
+    return schedule.run_side_by_side(plan.names, jobs, start)  # each child prints its line
 
 
 @dataclass
@@ -659,7 +692,7 @@ def _plan(dataset, fast, out, checkpoints, figures, seed, device, only, commit, 
     return _Plan(chosen, warning, out, figures, params, names, bool(commit), solutions)
 
 
-def _execute(plan: _Plan, name: str, bar, timeout: int) -> Path:
+def _execute(plan: _Plan, name: str, bar, timeout: int, cells_bar: bool = True) -> Path:
     """Run one notebook with papermill into ``plan.out``, its kernel's status line shown as
     the postfix of ``bar`` (``_StatusWatcher``); returns the executed copy's path."""
     import papermill as pm
@@ -668,7 +701,7 @@ def _execute(plan: _Plan, name: str, bar, timeout: int) -> Path:
     source = ROOT / "notebooks" / f"{name}.ipynb"
     if plan.solutions:
         source = _with_solutions(source, plan.out / ".with-solutions")
-    with _StatusWatcher(plan.out / ".status", bar):
+    with _StatusWatcher(plan.out / f".status-{name}", bar):
         pm.execute_notebook(
             str(source),
             str(target),
@@ -676,7 +709,7 @@ def _execute(plan: _Plan, name: str, bar, timeout: int) -> Path:
             cwd=str(ROOT / "notebooks"),
             kernel_name="python3",
             kernel_manager_class=_local_kernel_manager(),
-            progress_bar=dict(desc="  cells", leave=False, file=sys.stderr),
+            progress_bar=dict(desc="  cells", leave=False, file=sys.stderr) if cells_bar else False,
             execution_timeout=timeout,
         )
     return target
@@ -697,15 +730,27 @@ def _local_kernel_manager():
 
     Over TCP without CurveZMQ keys ipykernel (7.x, ``IPKernelApp.init_sockets``) warns, once
     per kernel, that code and outputs travel in plain text; a kernel on the same machine
-    needs no network at all, and IPC sockets (files in the kernel's runtime folder, removed
-    when it stops) end both the exposure and the warning."""
+    needs no network at all, and IPC sockets (files in Jupyter's runtime folder, a name of
+    their own per kernel, removed when it stops) end both the exposure and the warning."""
+    import uuid
+
     from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.paths import jupyter_runtime_dir
     from traitlets import default
 
     class LocalKernelManager(AsyncKernelManager):
         @default("transport")
         def _transport_default(self) -> str:
             return "ipc"
+
+        @default("ip")
+        def _ip_default(self) -> str:
+            # The sockets' path prefix: jupyter_client's default ("kernel-ipc" in the working
+            # folder, numbered by the first free file) lets two kernels started at once pick
+            # the same sockets; a name of its own in the runtime folder cannot collide.
+            folder = jupyter_runtime_dir()
+            os.makedirs(folder, exist_ok=True)
+            return os.path.join(folder, f"xnets-{uuid.uuid4().hex[:12]}-ipc")
 
     return LocalKernelManager
 
@@ -798,7 +843,20 @@ def main(argv=None) -> int:
         action="store_true",
         help="fill in every exercise's solution (solutions/); never committed",
     )
+    run.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="notebooks run at once, each in its own process, with cores/jobs threads "
+        "(make test's fast run: 2); the order respects what each loads from the others",
+    )
+    # A notebook of a --jobs run, started by the pipeline itself (schedule.py).
+    run.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    run.add_argument("--commit", choices=("yes", "no"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, got {args.jobs}")
+    from xnets_lite.course.schedule import NotebookFailed
     from xnets_lite.data import DataNotFoundError
 
     try:
@@ -812,11 +870,17 @@ def main(argv=None) -> int:
             args.device,
             args.only,
             args.timeout,
+            commit=None if args.commit is None else args.commit == "yes",
             solutions=args.solutions,
+            jobs=args.jobs,
+            child=args.child,
         )
     except DataNotFoundError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except NotebookFailed as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     return 0
 
 
