@@ -525,6 +525,15 @@ def test_save_and_load_round_trips_bit_exact(tmp_path):
     torch.save(dec.state_dict(), buffer)
     buffer.seek(0)
     assert torch.load(buffer, weights_only=True)["format"] == "xnets-lite/decomposition/1"
+    # the wrong state for a reader: one message that names it, the format and the way out
+    with pytest.raises(
+        ValueError,
+        match=r"Network.from_state_dict expects a saved network "
+        r"\(format 'xnets-lite/network/1'\), got 'xnets-lite/decomposition/1'",
+    ):
+        xl.Network.from_state_dict(dec.state_dict())
+    with pytest.raises(ValueError, match=r"saved decomposition .* got 'list'; saving.load"):
+        xl.Decomposition.from_state_dict([1, 2])
     with pytest.raises(TypeError, match="save keeps"):
         xl.save(seeded(OneLayer), tmp_path / "model.pt")
 

@@ -129,6 +129,18 @@ class BilinearLayer:
         return f"BilinearLayer(n_in={self.n_in}, hidden={self.n_hidden}, n_out={self.n_out}{sym})"
 
 
+def check_saved_format(state, expected: str, reader: str, what: str) -> None:
+    """Raise a ``ValueError`` that says what was given, unless ``state`` is a saved state
+    dict of format ``expected`` (the one check of ``Network`` and ``Decomposition``'s
+    ``from_state_dict``)."""
+    if not isinstance(state, dict) or state.get("format") != expected:
+        got = state.get("format") if isinstance(state, dict) else type(state).__name__
+        raise ValueError(
+            f"{reader} expects a saved {what} (format {expected!r}), got {got!r}; "
+            f"saving.load(path) reads any saved state"
+        )
+
+
 @dataclass
 class Network:
     """A chain of bilinear layers between a linear embedding and a linear head.
@@ -249,12 +261,7 @@ class Network:
     @classmethod
     def from_state_dict(cls, state: dict) -> Network:
         """The network saved by ``state_dict`` (bit-exact)."""
-        if not isinstance(state, dict) or state.get("format") != NETWORK_FORMAT:
-            got = state.get("format") if isinstance(state, dict) else type(state).__name__
-            raise ValueError(
-                f"Network.from_state_dict expects a saved network (format {NETWORK_FORMAT!r}), "
-                f"got {got!r}; saving.load(path) reads any saved state"
-            )
+        check_saved_format(state, NETWORK_FORMAT, "Network.from_state_dict", "network")
         layers = [BilinearLayer(d["left"], d["right"], d["down"]) for d in state["layers"]]
         return cls(state["embed"], layers, state["head"], json.loads(state["meta"]))
 

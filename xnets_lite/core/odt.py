@@ -38,7 +38,14 @@ import torch
 from torch import Tensor
 
 from xnets_lite.core.model import XNet
-from xnets_lite.core.network import BilinearLayer, Network, parse_to, symmetrise, to_network
+from xnets_lite.core.network import (
+    BilinearLayer,
+    Network,
+    check_saved_format,
+    parse_to,
+    symmetrise,
+    to_network,
+)
 
 #: Directions kept per wire: one int for every wire, or one per wire (wire 0 first).
 Ranks = int | Sequence[int]
@@ -568,12 +575,9 @@ class Decomposition:
     @classmethod
     def from_state_dict(cls, state: dict) -> Decomposition:
         """The decomposition saved by ``state_dict`` (bit-exact)."""
-        if not isinstance(state, dict) or state.get("format") != DECOMPOSITION_FORMAT:
-            got = state.get("format") if isinstance(state, dict) else type(state).__name__
-            raise ValueError(
-                f"Decomposition.from_state_dict expects a saved decomposition (format "
-                f"{DECOMPOSITION_FORMAT!r}), got {got!r}; saving.load(path) reads any state"
-            )
+        check_saved_format(
+            state, DECOMPOSITION_FORMAT, "Decomposition.from_state_dict", "decomposition"
+        )
         source = state.get("source")
         return cls(
             Network.from_state_dict(state["network"]),
