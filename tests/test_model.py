@@ -214,6 +214,42 @@ def test_model_kinds_are_spelled_once():
         make_model("cnn", 12, 6, 3, 1)
 
 
+@pytest.mark.parametrize("kind", ["xnet", "xnet-direct", "xnet-rms", "mlp"])
+def test_width_for_parameters_is_the_closest_width(kind):
+    """Checked exactly against num_parameters(make_model(...)) of every width up to 40: the
+    returned width's count is the closest to the target, ties to the narrower."""
+    from xnets_lite.core.model import num_parameters
+    from xnets_lite.training.kinds import make_model, width_for_parameters
+
+    counts = {
+        w: num_parameters(make_model(kind, d_input=784, width=w, n_classes=10, n_layers=3))
+        for w in range(1, 41)
+    }
+    for target in (1, 500, counts[7], counts[7] + 1, 7_850, 8_379, 15_554, 21_335, counts[40]):
+        width = width_for_parameters(kind, target, n_layers=3, d_input=784, n_classes=10)
+        best = min(counts, key=lambda w: (abs(counts[w] - target), w))
+        assert width == best, (kind, target, width, best)
+    mid = (counts[9] + counts[10]) // 2  # a tie between two widths goes to the narrower
+    if counts[10] - mid == mid - counts[9]:
+        assert width_for_parameters(kind, mid, 3, 784, 10) == 9
+    assert width_for_parameters(kind, counts[20], n_layers=3, d_input=784, n_classes=10) == 20
+
+
+def test_width_for_parameters_of_the_course_models():
+    from xnets_lite.core.model import XNet, num_parameters
+    from xnets_lite.training.kinds import width_for_parameters
+
+    target = num_parameters(XNet(784, 128, 128, 10, 3))  # the course's χ-net: 250,378
+    assert width_for_parameters("xnet", target, 3, 784, 10) == 128
+    assert width_for_parameters("mlp", target, 3, 784, 10) == 148  # notebook 01's mlp-wide
+    # no layers: 785w + 10w + 10 parameters, 7,960 at width 10 and 8,755 at width 11
+    assert width_for_parameters("xnet", 8_379, 0, 784, 10) == 11
+    with pytest.raises(ValueError, match="positive count"):
+        width_for_parameters("xnet", 0, 3, 784, 10)
+    with pytest.raises(ValueError, match="unknown model kind"):
+        width_for_parameters("cnn", 100, 3, 784, 10)
+
+
 def test_num_parameters_counts_what_is_trained():
     from xnets_lite.core.model import num_parameters
 

@@ -70,3 +70,59 @@ def sparsity_line(row: dict, name: str) -> str:
         f"({row['ratio']:.1f}× their coefficient share), {row['size_ratio']:.2f}× the linear "
         f"terms' size"
     )
+
+
+def trained_at_size_line(row: dict, trained: dict, baseline: tuple[float, int]) -> str:
+    """One truncation against models trained directly at about its size, as notebook 02
+    prints it.
+
+    Args:
+        row: an ``interpret.accuracy_vs_rank`` row (``rank``, ``parameters``, ``accuracy``).
+        trained: ``{name: (width, parameters, accuracy)}``, the models trained directly.
+        baseline: ``(accuracy, parameters)`` of the logistic regression.
+    """
+    lr_acc, lr_params = baseline
+    best = max(a for _, _, a in trained.values())
+    return (
+        f"rank {row['rank']}/wire: truncated {row['parameters']:,} parameters, "
+        f"{row['accuracy']:.2%}"
+        + "".join(
+            f" | {name} trained at width {w}: {n:,}, {a:.2%}" for name, (w, n, a) in trained.items()
+        )
+        + f" | logistic regression {lr_params:,}, {lr_acc:.2%}"
+        + f" → truncated {'better' if row['accuracy'] > best else 'no better'} than direct "
+        "training"
+    )
+
+
+def _ranks(ranks: list[int]) -> str:
+    words = [str(k) for k in ranks]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def direct_training_verdict(rows: dict, trained: dict) -> str:
+    """The verdict over the ranks compared: the compression claim (a truncated χ-net is a
+    better model of its size than one trained at that size) fails at a rank where any model
+    trained directly at about its size is at least as accurate, and holds where the
+    truncation beats them all.
+
+    Args:
+        rows: ``{rank: accuracy_vs_rank row}``.
+        trained: ``{rank: {name: (width, parameters, accuracy)}}``, as
+            ``trained_at_size_line`` takes them.
+    """
+    holds = {k: rows[k]["accuracy"] > max(a for _, _, a in trained[k].values()) for k in rows}
+    fails = [k for k in rows if not holds[k]]
+    wins = [k for k in rows if holds[k]]
+    parts = []
+    if fails:
+        parts.append(
+            f"fails at rank {_ranks(fails)} per wire (a model trained directly at about "
+            "that size is at least as accurate)"
+        )
+    if wins:
+        parts.append(
+            f"holds at rank {_ranks(wins)} per wire (the truncation beats every model "
+            "trained directly at about that size)"
+        )
+    return "verdict: against direct training, the compression claim " + "; it ".join(parts)

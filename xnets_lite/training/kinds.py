@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+import torch
 from torch import nn
 
-from xnets_lite.core.model import MLP, XNet
+from xnets_lite.core.model import MLP, XNet, num_parameters
 
 Kind = Literal["xnet", "xnet-direct", "xnet-rms", "mlp"]
 
@@ -85,6 +86,41 @@ def make_model(
         n_layers=n_layers,
         **{**spec.options, **options},
     )
+
+
+def width_for_parameters(
+    kind: Kind, n_parameters: int, n_layers: int, d_input: int, n_classes: int, **options
+) -> int:
+    """The width whose model of ``kind`` (``make_model``'s, ``d_model = d_hidden = width``)
+    has the parameter count closest to ``n_parameters``; a tie goes to the narrower model.
+
+    The count grows with the width, so a bisection finds it; the models are built on the
+    ``meta`` device (shapes only, no memory), and each count is ``num_parameters`` of the
+    model ``make_model`` returns, exactly. On MNIST (784 inputs, 3 layers, 10 classes) the
+    residual χ-net has 7,975 parameters at width 9 and 8,950 at width 10, so for 8,379:
+
+    >>> width_for_parameters("xnet", 8_379, n_layers=3, d_input=784, n_classes=10)
+    9
+    """
+    target = int(n_parameters)
+    if target < 1:
+        raise ValueError(f"n_parameters must be a positive count, got {n_parameters!r}")
+
+    def count(width: int) -> int:
+        with torch.device("meta"):
+            return num_parameters(make_model(kind, d_input, width, n_classes, n_layers, **options))
+
+    low, high = 1, 2  # count(low) < target <= count(high) once the loop below ends
+    if count(low) >= target:
+        return low
+    while count(high) < target:
+        low, high = high, 2 * high
+        if high > 1 << 24:
+            raise ValueError(f"no width up to {1 << 24} reaches {target:,} parameters")
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (mid, high) if count(mid) < target else (low, mid)
+    return low if target - count(low) <= count(high) - target else high
 
 
 def model_config(model: nn.Module) -> dict:
