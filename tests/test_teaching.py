@@ -9,7 +9,7 @@ from helpers import random_inputs, random_xnet
 from xnets_lite.analysis.brute_force import inertia, network_above, wire_polynomials
 from xnets_lite.core.network import symmetrise, to_network
 from xnets_lite.core.odt import downstream_grams, upstream_grams
-from xnets_lite.course.teaching import RECIPE_MEANING, describe_recipe, matching_width
+from xnets_lite.course.teaching import RECIPE_MEANING, describe_recipe
 from xnets_lite.training.recipes import recipe
 from xnets_lite.viz.teaching_figures import class_spectra
 
@@ -91,25 +91,16 @@ def test_inertia_counts_the_symmetric_part_and_refuses_non_square():
         inertia(torch.zeros(2, 3))
 
 
-def test_matching_width():
-    assert matching_width(lambda w: w * w, 50) == 7  # 49 is closer than 64
-    assert matching_width(lambda w: w * w, 60) == 8  # 64 is closer than 49
-    assert matching_width(lambda w: 2 * w, 7) == 3  # tie 6 / 8: the narrower
-    assert matching_width(lambda w: w * w, 10, start=5) == 5  # never below start
-    with pytest.raises(ValueError, match="no width up to 10"):
-        matching_width(lambda w: w, 100, limit=10)
-    with pytest.raises(ValueError, match="positive parameter count"):
-        matching_width(lambda w: w, 0)
-
-
-def test_matching_width_of_the_course_mlp():
+def test_the_widened_mlp_of_notebook_01_matches_the_course_xnet():
+    """Notebook 01's ``mlp-wide``: ``width_for_parameters`` against a walk over widths."""
     from xnets_lite.core.model import MLP, XNet
+    from xnets_lite.training.kinds import width_for_parameters
 
     count = lambda m: sum(p.numel() for p in m.parameters())
     target = count(XNet(784, 128, 128, 10, 3))
-    width = matching_width(lambda w: count(MLP(784, w, w, 10, 3)), target, start=128)
+    width = width_for_parameters("mlp", target, 3, 784, 10)
     gaps = {w: abs(count(MLP(784, w, w, 10, 3)) - target) for w in (width - 1, width, width + 1)}
-    assert min(gaps, key=gaps.get) == width
+    assert min(gaps, key=gaps.get) == width == 148
 
 
 @pytest.mark.parametrize("fast", [False, True])
