@@ -9,6 +9,9 @@ raw units, the ablation verdicts of notebook 05 at k = 1, 2, 3 (on a balanced te
 its failure criterion, the value per model and whether it holds for **every** model;
 ``write_findings`` writes them as ``figures/<dataset>/findings.md``, the table the README
 points to. Nothing here is typed by hand: every value comes from the run that writes the file.
+``load_or_measure`` measures once per run and keeps the rows in ``findings.json`` beside the
+table (keyed by the checkpoints and the code), so notebooks 03 and 04, which run first, print
+the rows their verdicts are about (``print_rows``) and 05 writes the table from the same rows.
 """
 
 from __future__ import annotations
@@ -329,3 +332,114 @@ def measure_all(run, kinds=KINDS, seeds=SEEDS, per_class: int = 100) -> dict:
         for seed, model in run.seed_models(kind, seeds).items():
             out[kind, seed] = measure(model, train, test, units, small, seed, means)
     return out
+
+
+# ---------------------------------------------------------------------------------------
+# Measured once per run: notebooks 03, 04 and 05 print rows of the same measurement
+# ---------------------------------------------------------------------------------------
+#: The machine-readable twin of ``findings.md``, beside it: the rows and a fingerprint of what
+#: they were measured from (``load_or_measure`` reads it back instead of measuring again).
+CACHE = "findings.json"
+
+
+def fingerprint(run, kinds=KINDS, seeds=SEEDS, per_class: int = 100) -> str | None:
+    """sha256 of everything ``measure_all(run, kinds, seeds, per_class)`` depends on: the
+    run's dataset, setting and seed (the fast setting's subset), the arguments, the package
+    code (``outputs.package_hash``) and the bytes of every seed model's checkpoint. None when
+    a checkpoint is missing (measuring trains it). The global random state is left as it was."""
+    import hashlib
+    import json
+    from dataclasses import replace
+
+    from xnets_lite.course.outputs import package_hash
+
+    with torch.random.fork_rng(devices=[]):  # a Run seeds torch when it is made
+        runs = {s: run if s == run.seed else replace(run, seed=s) for s in seeds}
+        paths = [runs[s].checkpoint_path(kind) for kind in kinds for s in seeds]
+    if not all(p.is_file() for p in paths):
+        return None
+    what = dict(dataset=run.dataset, fast=run.fast, seed=run.seed, kinds=list(kinds))
+    what.update(seeds=list(seeds), per_class=per_class, package=package_hash())
+    digest = hashlib.sha256(json.dumps(what, sort_keys=True).encode())
+    for p in paths:
+        digest.update(p.name.encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def write_rows(rows: list[Finding], path, label: str, key: str | None) -> Path:
+    """The rows as JSON (``CACHE``), with the run's ``label`` and fingerprint ``key``,
+    written atomically; returns the path."""
+    import json
+
+    data = dict(
+        label=label,
+        fingerprint=key,
+        rows=[dict(vars(r), values=dict(r.values), passed=dict(r.passed)) for r in rows],
+    )
+    text = (json.dumps(data, indent=1, ensure_ascii=False) + "\n").encode()
+    return atomic_write(Path(path), lambda f: f.write(text))
+
+
+def read_rows(path) -> tuple[str | None, list[Finding]]:
+    """``(fingerprint, rows)`` of a file ``write_rows`` wrote; ``(None, [])`` when there is no
+    such file or it cannot be read (it is then measured again)."""
+    import json
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return data["fingerprint"], [Finding(**r) for r in data["rows"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None, []
+
+
+def load_or_measure(run, kinds=KINDS, seeds=SEEDS, per_class: int = 100) -> list[Finding]:
+    """The findings rows of a notebook ``Run``, measured once per run: read from ``CACHE`` in
+    the run's figure folder when its fingerprint (``fingerprint``) is this run's, otherwise
+    ``findings_rows(measure_all(...))`` (seed models trained when missing) and written there.
+
+    Notebooks 03 and 04 print the rows their verdicts are about and 05 writes the table, all
+    from one measurement. Reading or measuring prints nothing (a status line only, as
+    ``Run.model`` shows), and the global random state is left as it was, so the cells after
+    it print the same either way."""
+    import time
+
+    from xnets_lite.course.notebooks import _info, _rel
+
+    path = run.figure_dir / CACHE
+    key = fingerprint(run, kinds, seeds, per_class)
+    cached_key, rows = read_rows(path)
+    if key is not None and cached_key == key and rows:
+        _info(f"findings: read {_rel(path)} (measured from these checkpoints and this code)")
+        return rows
+    start = time.perf_counter()
+    with torch.random.fork_rng(devices=[]):
+        rows = findings_rows(measure_all(run, kinds, seeds, per_class))
+    write_rows(rows, path, run.label, fingerprint(run, kinds, seeds, per_class))
+    n = len(model_names(rows))
+    _info(f"findings: measured {n} models in {time.perf_counter() - start:.1f} s → {_rel(path)}")
+    return rows
+
+
+def model_names(rows: list[Finding]) -> list[str]:
+    """The models the rows hold a value for (``"xnet s0"``, …), in the table's order."""
+    return list(dict.fromkeys(m for r in rows for m in r.values))
+
+
+def select(rows: list[Finding], keys) -> list[Finding]:
+    """The rows named by ``keys``, in that order: a row's full key (``"top-share [raw
+    input]"``) or its finding alone (``"top-share"``: its row in every units). A key that
+    names no row is an error that lists the keys there are."""
+    out = []
+    for key in keys:
+        found = [r for r in rows if r.key == key or r.key.split(" [")[0] == key]
+        if not found:
+            raise KeyError(f"no findings row {key!r}; the rows: {', '.join(r.key for r in rows)}")
+        out += [r for r in found if r not in out]
+    return out
+
+
+def print_rows(rows: list[Finding], keys) -> None:
+    """Print the rows named by ``keys`` (``select``) as the table has them (``Finding.line``):
+    how a notebook shows the rows of the findings its verdicts are about."""
+    for r in select(rows, keys):
+        print(r.line())

@@ -615,6 +615,7 @@ def run_notebooks(
         file=sys.stderr,
         flush=True,
     )
+    _update_readme(plan, fast)
     if plan.warning:
         print(plan.warning, file=sys.stderr, flush=True)
     return done
@@ -649,6 +650,21 @@ def _run_side_by_side(plan: _Plan, jobs: int, timeout: int) -> dict[str, float]:
     options += ["--commit", "yes" if plan.commit else "no"]  # as this run decided
     start = schedule.launcher(options, jobs, plan.out / ".logs")
     return schedule.run_side_by_side(plan.names, jobs, start)  # each child prints its line
+
+
+def _update_readme(plan: _Plan, fast: bool) -> None:
+    """After a run that committed its outputs (full setting, mnist, into the repository's
+    ``figures/``): the README's results block from the committed notebooks and
+    ``figures/mnist/findings.md`` (``readme.update_readme``). Never after a fast run, a run
+    on another dataset or one whose figures went elsewhere."""
+    from xnets_lite.course import readme
+
+    if not plan.commit or fast or plan.dataset != "mnist":
+        return
+    if (plan.figures / "mnist" / "findings.md").resolve() != readme.FINDINGS.resolve():
+        return
+    changed = readme.update_readme()
+    print(f"README.md results {'updated' if changed else 'unchanged'}", file=sys.stderr)
 
 
 @dataclass
