@@ -8,10 +8,11 @@ All of the six notebooks; the notebooks' own runs are papermill's, in ``make tes
   complete) and autosave (set to 2 s here) leaves it alone;
 * **every live panel**, on a small notebook (``panels.ipynb``) made of the course's own panel
   cells, taken by id from the committed notebooks, after one set-up cell that computes what
-  they read from the fast model (trained in seconds, or loaded): its Run All shows an image in
-  every panel, never ``<Figure size``, no snapshot beside a live panel; one keyboard
-  interaction changes both text and image; typed values in number boxes and slider readouts
-  are honoured (snapped with a visible note, or clamped);
+  they read from the fast models (trained in seconds, or loaded; 06's panel reads three seeds
+  of each kind): its Run All shows an image in every panel, never ``<Figure size``, no
+  snapshot beside a live panel; one keyboard interaction changes both text and image; typed
+  values in number boxes and slider readouts are honoured (snapped with a visible note, or
+  clamped), and 06's class buttons and model pickers are followed;
 * **the issue 21 round trip**: that notebook opened, left past an autosave interval, run,
   saved, its kernel shut down and reopened shows a snapshot image in every panel and no
   "Error displaying widget", and no tracked file of the clone changed.
@@ -55,6 +56,7 @@ PANEL_CELLS = {
     "03_eigenvectors": ["c03-12", "c03-23"],
     "04_tree": ["c04-14"],
     "05_validation": ["v05-12", "v05-17", "v05-22"],
+    "06_similarity": ["s06-24c"],
 }
 #: What the panel cells read, computed from the fast model as the notebooks compute it.
 SETUP = """\
@@ -90,6 +92,20 @@ ablations = [ablation_matrix(model, test_data, g.vectors, ks=(1, 2, 3), name="cl
 alphas = float(x_test.norm(dim=1).mean()) * torch.linspace(0, 1.2, 7)
 steer = steering(model, test_data, g.vectors[:, 0], alphas, seed=0, max_images=2000)
 best = steer.best()[0]
+# 06: three seeds of each kind (the main model is the first), their cosines and eigenvectors
+from dataclasses import replace
+from xnets_lite.analysis.similarity_study import seed_matrices
+
+kinds, seeds = ["xnet", "xnet-direct"], [run.seed, run.seed + 1, run.seed + 2]
+models = {(kind, s): replace(run, seed=s).model(kind)[0] for kind in kinds for s in seeds}
+labels = [f"{'res' if kind == 'xnet' else 'dir'} s{s}" for kind, s in models]
+x_gauss = torch.randn(2000, test_data.d_input, generator=torch.Generator().manual_seed(run.seed),
+                      dtype=torch.float64)
+sm = seed_matrices(list(models.values()), x_test, x_gauss)
+weights, data_cos, gauss_cos, published = sm.weights, sm.data, sm.gauss, sm.published
+readings = {key: {"class Gram top-3": class_eigenvectors(odt(m), k=3, image_shape=shape,
+                                                         sign_data=x_test[:2000]).vectors}
+            for key, m in models.items()}
 """
 
 pytestmark = [
@@ -123,9 +139,11 @@ def tracked_state() -> tuple[str, dict]:
     return status, hashes
 
 
-def panels_notebook(path: Path) -> int:
+def panels_notebook(path: Path) -> tuple[int, int]:
     """Write the panels notebook (the set-up cell, then the course's panel cells, each with its
-    committed outputs: the snapshot a reader sees before running); returns how many panels."""
+    committed outputs: the snapshot a reader sees before running); returns how many panels,
+    and how many of them hold a committed snapshot image (fewer while a notebook's outputs
+    are being remade: 06 returned to the course without outputs)."""
     cells = [
         {
             "cell_type": "code",
@@ -152,7 +170,15 @@ def panels_notebook(path: Path) -> int:
         "nbformat_minor": 5,
     }
     path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    return len(cells) - 1
+    snapshots = sum(
+        any(
+            "xnets-snapshot" in (html := "".join(o.get("data", {}).get("text/html", "")))
+            and "data:image/png" in html
+            for o in cell.get("outputs", [])
+        )
+        for cell in cells[1:]
+    )
+    return len(cells) - 1, snapshots
 
 
 class Lab:
@@ -456,15 +482,32 @@ def _typed_explanation(page, panel):
     page.wait_for_function("(box) => box.value === '0'", arg=box.element_handle(), timeout=60_000)
 
 
+def _typed_similarity(page, panel):
+    """06: class 3 picked with its button, then the last class; then model b picked from its
+    drop-down (selected through the DOM: in JupyterLab ArrowDown on the focused drop-down did
+    not change it): the caption names the class, and the cosines and the images change."""
+    buttons = panel.locator(".widget-toggle-buttons button")
+    last = buttons.count() - 1
+    for c in (3, last):
+        before = _state(panel)
+        buttons.nth(c).click()
+        _wait_text(page, panel, f"images: class {c},")
+        _wait_changed(page, panel, before, what=("image",))
+    before = _state(panel)
+    panel.locator(".widget-dropdown select").nth(1).select_option(index=2)  # model b
+    _wait_changed(page, panel, before)
+
+
 TYPED = {
     "rank": (r"kept per wire", _typed_rank),
     "eigenvector": (r"of the top \d+ computed", _typed_eigenvector),
     "ablation": (r"remove class", _typed_ablation),
     "steering": (r"α = [\d.]+: ", _typed_steering),
     "explanation": (r"runner-up", _typed_explanation),
+    "similarity": (r"\((all degrees|degree \d+)\)", _typed_similarity),
 }
 #: The panels whose typed values must have been checked (at least).
-EXPECTED = {"rank", "eigenvector", "ablation", "steering", "explanation"}
+EXPECTED = {"rank", "eigenvector", "ablation", "steering", "explanation", "similarity"}
 
 VISIBLE = "(sel) => [...document.querySelectorAll(sel)].filter(e => e.checkVisibility())"
 
@@ -600,10 +643,10 @@ def test_run_every_panel_save_shut_down_reopen(lab, page, request):
     """Issue 21's round trip, on the course's panel cells: open, wait past an autosave
     interval, run, use every live panel, save, shut the kernel down, reopen: a snapshot image
     in every panel, no "Error displaying widget", and no tracked file of the clone changed."""
-    n_panels = panels_notebook(lab.work / "panels.ipynb")
+    n_panels, n_committed = panels_notebook(lab.work / "panels.ipynb")
     try:
         _open(page, lab.page_url("panels"))
-        assert _snapshot_images(page) == n_panels  # the committed snapshots, before running
+        assert _snapshot_images(page) == n_committed  # the committed snapshots, before running
         time.sleep(AUTOSAVE + 2)
         assert not _dirty(page)
         _run_all(page)

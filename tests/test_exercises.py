@@ -421,10 +421,7 @@ def _exercise_cells(nb: dict, notebook: str) -> list[dict]:
 
 @pytest.mark.parametrize("notebook", list(SECTIONS))
 def test_the_notebook_ends_with_its_exercises(notebook):
-    path = NB_DIR / f"{notebook}.ipynb"
-    if not path.exists():  # a chapter still in drafts/ (06) keeps its exercises too
-        path = NB_DIR.parent / "drafts" / f"{notebook}.ipynb"
-    nb = json.loads(path.read_text(encoding="utf-8"))
+    nb = json.loads((NB_DIR / f"{notebook}.ipynb").read_text(encoding="utf-8"))
     cells = _exercise_cells(nb, notebook)
     assert cells, "no exercise cells: run `python -m xnets_lite.course.exercises insert`"
     want = notebook_cells(notebook)

@@ -51,7 +51,12 @@ def test_the_panel_follows_its_controls():
     assert "images: class 0, s0&#x27;s top eigenvectors" in panel.caption.value
     panel.degree.value = 1
     assert "+0.050  (degree 1)" in panel.caption.value
+    import ipywidgets as w
+
+    assert isinstance(panel.klass, w.ToggleButtons)  # class buttons, as in every panel
+    assert list(panel.klass.options) == [0, 1] and panel.klass.value == 0
     panel.klass.value = 1
     assert "images: class 1" in panel.caption.value
+    assert torch.equal(panel.va, stacks()[0][1])  # class 1's vectors of model a
     html, png = panel.snapshot()
     assert "degree 1" in html and png[:4] == b"\x89PNG"

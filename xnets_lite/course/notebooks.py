@@ -43,6 +43,7 @@ NOTEBOOKS = (
     "03_eigenvectors",
     "04_tree",
     "05_validation",
+    "06_similarity",
     "07_your_own_model",
 )
 

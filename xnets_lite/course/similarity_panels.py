@@ -2,8 +2,9 @@
 
 ``SimilarityPanel`` shows, for the pair, the cosine by every measure at that degree (or all
 degrees), and the first model's top eigenvectors of the class beside the second model's best
-match for each (|cos| in the caption). The plain callback ``similarity_view`` is what the
-panel (and the tests) call; the panel is built on ``widgets.Panel``.
+match for each (|cos| in the caption); the class is picked with the course's class buttons
+(``widgets.class_picker``). The plain callback ``similarity_view`` is what the panel (and the
+tests) call; the panel is built on ``widgets.Panel``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import html
 
 import torch
 
-from xnets_lite.course.widgets import Panel
+from xnets_lite.course.widgets import Panel, class_picker
 from xnets_lite.viz.panel_figures import similarity_figure
 
 
@@ -52,9 +53,9 @@ def similarity_view(
 
 
 class SimilarityPanel(Panel):
-    """Two model pickers, a degree picker and a class slider. Attributes: ``model_a``,
-    ``model_b``, ``degree``, ``klass`` (the controls), ``caption`` (HTML), ``plot``
-    (Output), ``widget``."""
+    """Two model pickers, a degree picker and the class buttons (``widgets.class_picker``, as
+    in every panel). Attributes: ``model_a``, ``model_b``, ``degree``, ``klass`` (the
+    controls), ``caption`` (HTML), ``plot`` (Output), ``widget``."""
 
     def __init__(self, measures: dict, vectors: list, labels: list, image_shape, title=""):
         import ipywidgets as w
@@ -73,7 +74,7 @@ class SimilarityPanel(Panel):
             value="all",
             description="degree",
         )
-        self.klass = w.IntSlider(value=0, min=0, max=vectors[0].shape[0] - 1, description="class")
+        self.klass = class_picker(vectors[0].shape[0])
         self.caption = w.HTML()
         self.plot = w.Output()
         for control in (self.model_a, self.model_b, self.degree, self.klass):
@@ -81,7 +82,8 @@ class SimilarityPanel(Panel):
         self.widget = self.container(
             title,
             w.HBox([self.model_a, self.model_b]),
-            w.HBox([self.degree, self.klass]),
+            self.degree,
+            self.klass,
             self.caption,
             self.plot,
         )
