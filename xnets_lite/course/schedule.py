@@ -2,10 +2,10 @@
 
 One after the other, the fast run of the course takes the sum of its notebooks' times, yet
 most of them only load what notebook 01 trained, so on two cores two can run at once.
-``NEEDS`` says which notebook needs which (01 trains the models 02–06 load; 05 trains the
-seeds 06 compares). Whenever a slot is free, ``run_side_by_side`` starts the ready notebook
-with the most work still behind it (its critical path, from ``FAST_SECONDS``, which only
-orders and never limits anything). Each notebook runs in a process of its own
+``NEEDS`` says which notebook needs which (01 trains the models 02–06 load; 03 measures
+the findings 04 and 05 print, training the seeds 06 compares). Whenever a slot is free,
+``run_side_by_side`` starts the ready notebook with the most work still behind it (its
+critical path, from ``FAST_SECONDS``, which only orders and never limits anything). Each notebook runs in a process of its own
 (``python -m xnets_lite.course.notebooks run --only NAME``), its console lines prefixed with
 its name, and with ``cores // jobs`` threads: two kernels that each spread over every core
 fight for them (OpenMP threads spin), which is slower than running them one after the other.
@@ -28,13 +28,16 @@ class NotebookFailed(RuntimeError):
     """A notebook of a side-by-side run failed (its own lines above say where and why)."""
 
 
-#: Which notebooks must have finished before a notebook starts (what it loads from them).
+#: Which notebooks must have finished before a notebook starts (what it loads from them):
+#: 01 trains the models the others load; 03 is the first to ask for the findings
+#: (``findings.load_or_measure``: the seed models trained and measured once, kept in
+#: ``findings.json``), which 04 and 05 print and 06 compares the seed models of.
 NEEDS = {
     "02_decomposition": ("01_training",),
     "03_eigenvectors": ("01_training",),
-    "04_tree": ("01_training",),
-    "05_validation": ("01_training",),
-    "06_similarity": ("01_training", "05_validation"),
+    "04_tree": ("01_training", "03_eigenvectors"),
+    "05_validation": ("01_training", "03_eigenvectors"),
+    "06_similarity": ("01_training", "03_eigenvectors"),
 }
 
 #: Rough seconds of each notebook in the fast run on two idle cores (``build/test/
