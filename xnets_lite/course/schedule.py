@@ -5,10 +5,11 @@ most of them only load what notebook 01 trained, so on two cores two can run at 
 ``NEEDS`` says which notebook needs which (01 trains the models 02–06 load; 03 measures
 the findings 04 and 05 print, training the seeds 06 compares). Whenever a slot is free,
 ``run_side_by_side`` starts the ready notebook with the most work still behind it (its
-critical path, from ``FAST_SECONDS``, which only orders and never limits anything). Each notebook runs in a process of its own
-(``python -m xnets_lite.course.notebooks run --only NAME``), its console lines prefixed with
-its name, and with ``cores // jobs`` threads: two kernels that each spread over every core
-fight for them (OpenMP threads spin), which is slower than running them one after the other.
+critical path, from ``FAST_SECONDS``, which only orders and never limits anything). Each
+notebook runs in a process of its own (``python -m xnets_lite.course.notebooks run --only
+NAME``), its console lines prefixed with its name, and with ``cores // jobs`` threads: two
+kernels that each spread over every core fight for them (OpenMP threads spin), which is
+slower than running them one after the other.
 
 The first notebook that fails stops the others, and the error names it with the end of its
 log (papermill's message says which cell raised what).
