@@ -6,7 +6,9 @@ import torch
 from helpers import random_xnet
 from xnets_lite.analysis.units import Units
 from xnets_lite.course.findings import (
+    READINGS,
     Finding,
+    data_directions,
     findings_markdown,
     findings_rows,
     measure,
@@ -34,8 +36,11 @@ def fake(cos_min: float, share: float, effective, deg=(0.8, 0.95, 0.98), verdict
     m = {"degree1": deg[0], "degree2": deg[1], "accuracy": deg[2], "units": units}
     if verdicts:
         m["ablation"] = {
-            k: {"verdict": v, "score": 0.1, "best_score": 0.05, "best_control": "random"}
-            for k, v in zip((1, 2, 3), verdicts)
+            mode: {
+                k: {"verdict": v, "score": 0.1, "best_score": 0.05, "best_control": "random"}
+                for k, v in zip((1, 2, 3), verdicts if mode == "zero" else verdicts[::-1])
+            }
+            for mode in ("zero", "mean")
         }
     return m
 
@@ -55,8 +60,12 @@ def test_rows_hold_only_when_every_model_meets_the_criterion():
     assert not rows["tree-sparsity [raw input]"].holds
     assert rows["class-matrix-sparsity [raw input]"].holds
     # the ablation rows exist for the models that measured it
-    assert rows["ablation k=3"].passed == {"xnet s0": True}
-    assert rows["ablation k=1"].verdict == "does not hold (0 of 1 models)"
+    assert rows["ablation k=3 (zero)"].passed == {"xnet s0": True}
+    assert rows["ablation k=1 (zero)"].verdict == "does not hold (0 of 1 models)"
+    assert rows["ablation k=1 (mean)"].holds and not rows["ablation k=3 (mean)"].holds
+    assert "zeroing" in rows["ablation k=2 (zero)"].statement
+    assert "mean image" in rows["ablation k=2 (mean)"].statement
+    assert "> 2 points" in rows["ablation k=2 (mean)"].criterion
     text = findings_markdown(list(rows.values()), "toy")
     assert "| **degrees**" in text and "xnet s1" in text
 
@@ -75,15 +84,17 @@ def test_measure_a_tiny_chi_net():
     test = Dataset(images[:30], labels[:30], "toy", "test", n_classes=3)
     model = random_xnet(16, 8, 8, 3, n_layers=2, seed=1).float()
     m = measure(model, train, test, [Units(1.0, name="raw"), Units(4.0, name="big")], test)
-    assert set(m["units"]) == {"raw", "big"} and set(m["ablation"]) == {1, 2, 3}
+    assert set(m["units"]) == {"raw", "big"} and set(m["ablation"]) == {"zero", "mean"}
+    assert all(set(m["ablation"][mode]) == {1, 2, 3} for mode in ("zero", "mean"))
+    controls = {m["ablation"][mode][k]["best_control"] for mode in m["ablation"] for k in (1, 2, 3)}
+    assert controls <= set(READINGS[1:])
     assert 0 <= m["degree1"] <= 1 and m["units"]["raw"]["cosine"].shape == (3,)
     rows = findings_rows({("xnet", 0): m})
     assert all(r.values for r in rows)
-    # the class-mean control computed once and passed in gives the same verdicts
-    from xnets_lite.analysis.validation import class_mean_directions
-
-    means = class_mean_directions(train[0:60], 3, 3)
-    again = measure(model, train, test, [Units(1.0, name="raw")], test, class_means=means)
+    # the data-only controls computed once and passed in give the same verdicts
+    once = data_directions(train, 3)
+    assert set(once) == {"class mean (data)", "discriminant (data)"}
+    again = measure(model, train, test, [Units(1.0, name="raw")], test, data_only=once)
     assert again["ablation"] == m["ablation"]
 
 

@@ -6,6 +6,8 @@ read is what the network uses:
 * **Ablation** — project the span of a class's top-k eigenvectors out of every input,
   ``x ← x − Vᵀ(V x)`` (V: k × d orthonormal rows), and measure the accuracy per true class.
   Controls: k random orthonormal directions, and the *local* reading (``local_directions``).
+  ``mode="mean"`` replaces the projection by the training mean's instead of zeroing it
+  (``x ← x − Vᵀ V (x − x̄)``), so the ablated images stay on the data's average.
 * **Steering** — add ``α v_c`` (unit top eigenvector of class c) to images of other classes
   and count how many become c. Control: a random unit direction, same α.
 * **Per-image explanation** — after ODT a logit is an exact sum over the top wire's
@@ -18,7 +20,9 @@ Controls: every reading is measured beside what could produce it trivially: rand
 directions, the linear template ``∇logit_c`` (``template_directions``), the centred class-mean
 image and the class's principal components (``class_mean_directions``, data only, no
 weights) and the local reading; and beside the class's signed interactions
-(``quadratic_directions``). ``compare_readings`` sets them side by side.
+(``quadratic_directions``). ``compare_readings`` sets them side by side. Controls that stay
+strong for k > 1 (gradient covariance on data, one-vs-rest discriminants, energy-matched
+random directions) are in ``controls.py``.
 
 The measurements are here; the figures that draw them are in ``validation_figures.py``.
 """
@@ -65,11 +69,18 @@ def orthonormalise(directions: Tensor) -> Tensor:
     return q.T.to(directions.dtype)
 
 
-def project_out(x: Tensor, basis: Tensor) -> Tensor:
+def project_out(x: Tensor, basis: Tensor, mean: Tensor | None = None) -> Tensor:
     """``x − (x Bᵀ) B``: remove the span of the orthonormal rows ``basis`` (k, d) from every
-    row of ``x`` (N, d)."""
+    row of ``x`` (N, d).
+
+    With ``mean`` (d,), **mean replacement** instead: ``x − ((x − m) Bᵀ) B``, the projection
+    onto the span replaced by that of ``m`` (e.g. the training mean) rather than by zero;
+    ``m`` itself is left unchanged, and a ``mean`` orthogonal to the span gives zeroing."""
     basis = basis.to(device=x.device, dtype=x.dtype)
-    return x - (x @ basis.T) @ basis
+    if mean is None:
+        return x - (x @ basis.T) @ basis
+    mean = torch.as_tensor(mean).reshape(-1).to(device=x.device, dtype=x.dtype)
+    return x - ((x - mean) @ basis.T) @ basis
 
 
 def first_block(model_or_network) -> Network:
@@ -191,12 +202,30 @@ def quadratic_directions(
 # ---------------------------------------------------------------------------------------
 # Ablation
 # ---------------------------------------------------------------------------------------
-def ablation_accuracy(model, data, directions: Tensor, batch_size: int = 1000) -> Tensor:
+#: How an ablation removes a span: ``"zero"`` sets the inputs' projection onto it to zero,
+#: ``"mean"`` to that of a mean image (``project_out``).
+ABLATION_MODES = ("zero", "mean")
+
+
+def _check_mode(mode: str, mean) -> None:
+    if mode not in ABLATION_MODES:
+        raise ValueError(f"mode must be one of {ABLATION_MODES}, got {mode!r}")
+    if (mode == "mean") != (mean is not None):
+        raise ValueError(
+            "mode='mean' needs the mean image (mean=x_train.mean(0)); mode='zero' takes none"
+        )
+
+
+def ablation_accuracy(
+    model, data, directions: Tensor, batch_size: int = 1000, mode: str = "zero", mean=None
+) -> Tensor:
     """Accuracy per true class (C,) after projecting the span of ``directions`` (k, d) out
-    of every input (they are orthonormalised first)."""
+    of every input (they are orthonormalised first): zeroed (``mode="zero"``) or replaced
+    by the projection of ``mean`` (``mode="mean"``, ``x ← x − V Vᵀ(x − mean)``)."""
+    _check_mode(mode, mean)
     basis = orthonormalise(torch.as_tensor(directions, dtype=torch.float64))
     return evaluation.per_class_accuracy(
-        model, data, batch_size, transform=lambda x: project_out(x, basis)
+        model, data, batch_size, transform=lambda x: project_out(x, basis, mean)
     )
 
 
@@ -210,12 +239,14 @@ class Ablation:
             first k directions of class c.
         baseline: (C_true,) accuracy without ablation.
         name: which directions (``"global"``, ``"local"``, ``"random"`` …).
+        mode: how the span was removed, ``"zero"`` or ``"mean"`` (``ABLATION_MODES``).
     """
 
     ks: tuple
     accuracy: Tensor
     baseline: Tensor
     name: str = ""
+    mode: str = "zero"
 
     @property
     def drop(self) -> Tensor:
@@ -240,14 +271,26 @@ class Ablation:
 
 
 def ablation_matrix(
-    model, data, directions: Tensor, ks=(1, 2, 3), name: str = "", batch_size: int = 1000
+    model,
+    data,
+    directions: Tensor,
+    ks=(1, 2, 3),
+    name: str = "",
+    batch_size: int = 1000,
+    mode: str = "zero",
+    mean: Tensor | None = None,
 ) -> Ablation:
     """For every class c and k in ``ks``: remove the span of ``directions[c, :k]`` from the
     inputs and measure the accuracy per true class.
 
     ``directions``: (C, K, d) with K ≥ max(ks), e.g. ``class_eigenvectors(dec, 3).vectors``,
-    ``local_directions(model, 3).vectors`` or ``random_directions(C, 3, d)``.
+    ``local_directions(model, 3).vectors`` or ``random_directions(C, 3, d)``. ``mode``:
+    ``"zero"`` (the projection onto the span set to zero, ``x ← x − V Vᵀ x``) or ``"mean"``
+    (**mean replacement**: set to that of ``mean`` (d,), pass the training mean image,
+    ``x ← x − V Vᵀ(x − mean)``; the images keep their average along the span, so an
+    ablation cannot hurt merely by moving every image off the data).
     """
+    _check_mode(mode, mean)
     directions = torch.as_tensor(directions)
     ks = tuple(int(k) for k in ks)
     if directions.dim() != 3 or directions.shape[2] != data.d_input:
@@ -262,14 +305,15 @@ def ablation_matrix(
         [
             torch.stack(
                 [
-                    ablation_accuracy(model, data, directions[c, :k], batch_size)
+                    ablation_accuracy(model, data, directions[c, :k], batch_size, mode, mean)
                     for c in range(directions.shape[0])
                 ]
             )
             for k in ks
         ]
     )
-    return Ablation(ks, acc, evaluation.per_class_accuracy(model, data, batch_size), name)
+    baseline = evaluation.per_class_accuracy(model, data, batch_size)
+    return Ablation(ks, acc, baseline, name, mode)
 
 
 def selectivity(ab: Ablation, k: int) -> float:

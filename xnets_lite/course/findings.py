@@ -4,7 +4,8 @@
 on-data degree accuracies (unit-free) and, in each of the given ``units.Units``, the
 weights-only readings (top class-Gram eigenvector against the linear template, its share,
 ODT's effective dimensions, the rank-15 tree's sparsity against its baselines) and, in the
-raw units, the ablation verdicts of notebook 05 at k = 1, 2, 3 (on a balanced test subset).
+raw units, the ablation verdicts of notebook 05 at k = 1, 2, 3 (on a balanced test subset),
+by zeroing and by mean replacement, against every control of ``READINGS``.
 ``findings_rows`` turns the measurements of several models into ``Finding`` rows, each with
 its failure criterion, the value per model and whether it holds for **every** model;
 ``write_findings`` writes them as ``figures/<dataset>/findings.md``, the table the README
@@ -30,28 +31,90 @@ SEEDS = (0, 1, 2)
 KINDS = ("xnet", "xnet-direct")
 #: Rank of the tree whose sparsity is measured (notebook 04's).
 TREE_RANK = 15
-#: The readings notebook 05 compares (the reading first, then its controls).
+#: The readings notebook 05 compares (the reading first, then its controls; the last three
+#: are the controls that stay strong for k > 1, ``analysis.controls``).
 READINGS = (
     "class Gram (ODT)",
     "linear template",
     "class mean (data)",
     "local (first block)",
     "random",
+    "gradient covariance (data)",
+    "discriminant (data)",
+    "random (energy-matched)",
 )
+#: How the ablations remove a span (``validation.ablation_matrix``): the projection zeroed,
+#: or replaced by the training mean image's.
+MODES = ("zero", "mean")
+#: Training images the gradient covariance is averaged over.
+GRADIENT_IMAGES = 2000
+
+
+def data_directions(train, n_classes: int) -> dict:
+    """The controls built from the training data alone, the same for every model (compute
+    once): ``{READINGS[2]: class means, READINGS[6]: discriminants}``, k = 3."""
+    from xnets_lite.analysis.controls import discriminant_directions
+    from xnets_lite.analysis.validation import class_mean_directions
+
+    x, y = train[0 : len(train)]
+    return {
+        READINGS[2]: class_mean_directions((x, y), 3, n_classes),
+        READINGS[6]: discriminant_directions(x, y, 3, n_classes),
+    }
+
+
+def _ablations(model, train, test, reading, seed: int, data_only=None) -> dict:
+    """``{mode: {k: compare_readings(...)}}``: the class Gram's directions ``reading``
+    (C, 3, d) against every control of ``READINGS``, each ablated on ``test`` (a balanced
+    subset) by zeroing and by mean replacement (the training mean image), k = 1, 2, 3. The
+    energy-matched random directions match, per class and k, the energy the reading's
+    ablation removes from ``test``'s images in that mode (``controls.projection_energy``)."""
+    from xnets_lite.analysis.controls import (
+        energy_matched_random_directions,
+        gradient_covariance_directions,
+    )
+    from xnets_lite.analysis.validation import (
+        ablation_matrix,
+        compare_readings,
+        local_directions,
+        random_directions,
+        template_directions,
+    )
+
+    x_train = train[0 : len(train)][0]
+    x_test, n = test[0 : len(test)][0], test.n_classes
+    fixed = {
+        READINGS[0]: reading,
+        READINGS[1]: template_directions(model, x_train[:10000], 3),
+        READINGS[3]: local_directions(model, 3, test.image_shape).vectors,
+        READINGS[4]: random_directions(n, 3, test.d_input, seed=seed),
+        READINGS[5]: gradient_covariance_directions(model, x_train[:GRADIENT_IMAGES], 3, n),
+        **(data_directions(train, n) if data_only is None else data_only),
+    }
+    out = {}
+    for mode in MODES:
+        mean = x_train.double().mean(0) if mode == "mean" else None
+        matched = energy_matched_random_directions(reading, x_test, mean, seed)
+        directions = {**fixed, READINGS[7]: matched}
+        abl = [
+            ablation_matrix(model, test, directions[name], name=name, mode=mode, mean=mean)
+            for name in READINGS
+        ]
+        out[mode] = {k: compare_readings(abl, READINGS[0], k) for k in (1, 2, 3)}
+    return out
 
 
 @torch.no_grad()
 def measure(
-    model, train, test, units: list[Units], ablation_test=None, seed: int = 0, class_means=None
+    model, train, test, units: list[Units], ablation_test=None, seed: int = 0, data_only=None
 ) -> dict:
     """Every number of the headline findings for one norm-free χ-net.
 
     ``train``, ``test``: ``Dataset``s; ``units``: the units of the weights-only readings
     (the first is the one the ablation uses); ``ablation_test``: the (smaller) test set of
-    the ablations, or None to skip them; ``seed``: of the random baselines;
-    ``class_means``: the class-mean control's directions if already computed
-    (``validation.class_mean_directions`` on ``train``, k = 3: data only, the same for every
-    model)."""
+    the ablations, or None to skip them; ``seed``: of the random baselines; ``data_only``:
+    the data-only controls if already computed (``data_directions(train, C)``, the same for
+    every model)."""
     from xnets_lite.analysis.degrees import degree_accuracy, logit_degrees
     from xnets_lite.analysis.interpret import (
         class_eigenvectors,
@@ -60,14 +123,6 @@ def measure(
         template_cosines,
     )
     from xnets_lite.analysis.sparsity import sparsity_rows
-    from xnets_lite.analysis.validation import (
-        ablation_matrix,
-        class_mean_directions,
-        compare_readings,
-        local_directions,
-        random_directions,
-        template_directions,
-    )
     from xnets_lite.core.odt import odt
 
     x, y = test[0 : len(test)]
@@ -95,22 +150,7 @@ def measure(
             "sparsity": {r.group: r for r in rows},
         }
         if i == 0 and ablation_test is not None:
-            x_train, y_train = train[0 : len(train)]
-            n_classes = test.n_classes
-            directions = {
-                READINGS[0]: ce.vectors,
-                READINGS[1]: template_directions(model, x_train[:10000], 3),
-                READINGS[2]: class_mean_directions((x_train, y_train), 3, n_classes)
-                if class_means is None
-                else class_means,
-                READINGS[3]: local_directions(model, 3, shape).vectors,
-                READINGS[4]: random_directions(n_classes, 3, test.d_input, seed=seed),
-            }
-            abl = [
-                ablation_matrix(model, ablation_test, v, ks=(1, 2, 3), name=name)
-                for name, v in directions.items()
-            ]
-            out["ablation"] = {k: compare_readings(abl, READINGS[0], k) for k in (1, 2, 3)}
+            out["ablation"] = _ablations(model, train, ablation_test, ce.vectors, seed, data_only)
     return out
 
 
@@ -250,21 +290,31 @@ def _degrees_row(measured: dict) -> Finding:
     )
 
 
-def _ablation_row(measured: dict, k: int, label: str) -> Finding:
+#: How each ablation mode is stated in its row ({k}: the number of directions).
+_MODE_WORDS = {
+    "zero": "zeroing the inputs' projection onto each class's top-{k} class-Gram directions",
+    "mean": "replacing the inputs' projection onto each class's top-{k} class-Gram directions "
+    "by the training mean image's",
+}
+
+
+def _ablation_row(measured: dict, k: int, label: str, mode: str = "zero") -> Finding:
     def value(m):
         if "ablation" not in m:
             return None, False
-        a = m["ablation"][k]
+        a = m["ablation"][mode][k]
         gap = 100 * (a["score"] - a["best_score"])
         return f"{a['verdict']} ({gap:+.1f} pts vs {a['best_control']})", a["verdict"] == "better"
 
+    how = _MODE_WORDS[mode].format(k=k)
     return _finding(
         measured,
-        f"ablation k={k}",
-        f"removing each class's top-{k} class-Gram directions is more selective than every "
-        "control (template, class mean, first block, random); 05's ablation on a balanced "
-        "test subset",
-        "verdict 'better' (selectivity above the best control by > 2 points)",
+        f"ablation k={k} ({mode})",
+        f"{how} is more selective than every control (template, class mean, first block, "
+        "random, gradient covariance, discriminant, energy-matched random); 05's ablation on a "
+        "balanced test subset",
+        "verdict 'better' (selectivity, own class's accuracy lost minus the others', above "
+        "the best control's by > 2 points)",
         label,
         value,
     )
@@ -273,7 +323,7 @@ def _ablation_row(measured: dict, k: int, label: str) -> Finding:
 def findings_rows(measured: dict) -> list[Finding]:
     """``measured``: ``{(kind, seed): measure(...)}`` → the table's rows, in reading order:
     per unit the weights-only rows, the degrees row (on data), per unit the tree's sparsity,
-    then the ablation verdicts at k = 1, 2, 3 (raw units)."""
+    then the ablation verdicts at k = 1, 2, 3 (raw units), zeroing then mean replacement."""
     first = next(iter(measured.values()))
     labels = {n: first["units"][n]["label"] for n in first["units"]}
     weights = {n: _weights_only_rows(measured, n, label) for n, label in labels.items()}
@@ -283,7 +333,7 @@ def findings_rows(measured: dict) -> list[Finding]:
     for n, label in labels.items():
         rows += _sparsity_rows(measured, n, label)
     raw = next(iter(labels.values()))
-    return rows + [_ablation_row(measured, k, raw) for k in (1, 2, 3)]
+    return rows + [_ablation_row(measured, k, raw, mode) for mode in MODES for k in (1, 2, 3)]
 
 
 def findings_markdown(rows: list[Finding], label: str) -> str:
@@ -320,17 +370,16 @@ def measure_all(run, kinds=KINDS, seeds=SEEDS, per_class: int = 100) -> dict:
     (``Run.seed_models``), in the raw units and in unit-norm images (``standard_units``),
     ablations on a balanced test subset of ``per_class`` images per class."""
     from xnets_lite.analysis.units import standard_units
-    from xnets_lite.analysis.validation import class_mean_directions
     from xnets_lite.data import balanced_subset
 
     train, test = run.data()
     units = [u for u in standard_units(train[0 : len(train)][0]) if u.name != "data std"]
     small = balanced_subset(test, min(per_class, len(test) // test.n_classes), seed=0)
-    means = class_mean_directions(train[0 : len(train)], 3, test.n_classes)  # once: data only
+    data_only = data_directions(train, test.n_classes)  # once: data only
     out = {}
     for kind in kinds:
         for seed, model in run.seed_models(kind, seeds).items():
-            out[kind, seed] = measure(model, train, test, units, small, seed, means)
+            out[kind, seed] = measure(model, train, test, units, small, seed, data_only)
     return out
 
 

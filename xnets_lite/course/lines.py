@@ -40,12 +40,12 @@ def destination_line(name: str, k: int, dest: dict) -> str:
 def ablation_lines(ablations: list[Ablation]) -> list[str]:
     """A printable table: per set of directions and k, the accuracy lost in points by the
     ablated class (mean, lowest … highest over classes), by the others, and the selectivity."""
-    lines = [f"{'directions':<22} k   own: mean  (min … max)   others   own − others (pts)"]
+    lines = [f"{'directions':<27} k   own: mean  (min … max)   others   own − others (pts)"]
     for ab in ablations:
         for k in ab.ks:
             own, others = 100 * ab.diagonal_drop(k), 100 * ab.off_diagonal_drop(k)
             lines.append(
-                f"{ab.name:<22} {k}   {own.mean():9.1f}  ({own.min():5.1f} … "
+                f"{ab.name:<27} {k}   {own.mean():9.1f}  ({own.min():5.1f} … "
                 f"{own.max():5.1f})   {others.mean():6.1f}   "
                 f"{100 * selectivity(ab, k):8.1f}"
             )
