@@ -12,6 +12,7 @@ from xnets_lite.course.findings import (
     findings_markdown,
     findings_rows,
     measure,
+    seed_similarity,
     write_findings,
 )
 from xnets_lite.data.dataset import Dataset
@@ -115,3 +116,38 @@ def test_seed_models_use_each_seeds_checkpoint_and_keep_the_random_state(monkeyp
     assert out == {0: "model 0", 1: "model 1", 2: "model 2"}
     assert [name.rsplit("-", 1)[1] for name in calls] == ["s0.pt", "s1.pt", "s2.pt"]
     assert torch.equal(torch.get_rng_state(), state)
+
+
+def test_seed_similarity_compares_each_model_with_the_other_seeds_of_its_kind():
+    """Two seeds that are the same network score 1; the third, a different network, less;
+    the other kind is never compared; a folded unit changes the weight cosine, not the
+    function's."""
+    a = random_xnet(6, 5, 5, 3, n_layers=2, seed=1)
+    b = random_xnet(6, 5, 5, 3, n_layers=2, seed=2)
+    x = torch.randn(40, 6, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    models = {("xnet", 0): a, ("xnet", 1): a, ("xnet", 2): b, ("xnet-direct", 0): b}
+    units = [Units(1.0, name="raw input"), Units(3.0, name="scaled")]
+    sims = seed_similarity(models, x, units)
+    from xnets_lite.analysis.similarity import weight_cosine
+    from xnets_lite.core.evaluation import logits
+
+    fa, fb = logits(a, x), logits(b, x)
+    fa, fb = fa - fa.mean(0), fb - fb.mean(0)
+    ab = float((fa * fb).sum() / (fa.norm() * fb.norm()))
+    assert abs(sims["xnet", 0]["function"] - (1 + ab) / 2) < 1e-12
+    assert abs(sims["xnet", 2]["function"] - ab) < 1e-12
+    assert abs(sims["xnet", 0]["raw input"] - (1 + weight_cosine(a, b)) / 2) < 1e-12
+    assert (
+        abs(sims["xnet", 2]["scaled"] - weight_cosine(units[1].fold(a), units[1].fold(b))) < 1e-12
+    )
+    assert sims["xnet", 2]["scaled"] != sims["xnet", 2]["raw input"]
+    assert ("xnet-direct", 0) not in sims  # no other seed of its kind
+    measured = {k: fake(0.995, 0.7, [10, 20, 30, 9]) for k in models}
+    for k, v in sims.items():
+        measured[k]["similarity"] = v
+    rows = {r.key: r for r in findings_rows(measured)}
+    assert rows["same-function"].passed["xnet s0"] == (sims["xnet", 0]["function"] >= 0.9)
+    assert (
+        rows["same-weights [raw input]"].values["xnet s2"] == f"{sims['xnet', 2]['raw input']:.3f}"
+    )
+    assert "xnet-direct s0" not in rows["same-function"].values

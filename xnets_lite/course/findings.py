@@ -290,6 +290,45 @@ def _degrees_row(measured: dict) -> Finding:
     )
 
 
+def _similarity_rows(measured: dict, labels: dict) -> list[Finding]:
+    """Notebook 06's two questions as rows: do a χ-net's seeds compute the same function
+    (on data), and in the same way (weights, in every unit)?"""
+    from xnets_lite.analysis.similarity_study import SAME
+
+    if not any("similarity" in m for m in measured.values()):
+        return []
+
+    def row(name, key, statement, units):
+        def value(m):
+            if "similarity" not in m:
+                return None, False
+            v = m["similarity"][name]
+            return f"{v:.3f}", v >= SAME
+
+        return _finding(measured, key, statement, f"cosine ≥ {SAME} for every model", units, value)
+
+    rows = [
+        row(
+            "function",
+            "same-function",
+            "the seeds of one χ-net compute the same function: the cosine of the centred "
+            "test logits, mean over the other seeds of its kind (notebook 06)",
+            "on data, test set",
+        )
+    ]
+    for n, label in labels.items():
+        rows.append(
+            row(
+                n,
+                f"same-weights [{n}]",
+                "the seeds of one χ-net compute it the same way: the cosine of their tree "
+                "tensors (constant included), mean over the other seeds of its kind",
+                label,
+            )
+        )
+    return rows
+
+
 #: How each ablation mode is stated in its row ({k}: the number of directions).
 _MODE_WORDS = {
     "zero": "zeroing the inputs' projection onto each class's top-{k} class-Gram directions",
@@ -323,7 +362,8 @@ def _ablation_row(measured: dict, k: int, label: str, mode: str = "zero") -> Fin
 def findings_rows(measured: dict) -> list[Finding]:
     """``measured``: ``{(kind, seed): measure(...)}`` → the table's rows, in reading order:
     per unit the weights-only rows, the degrees row (on data), per unit the tree's sparsity,
-    then the ablation verdicts at k = 1, 2, 3 (raw units), zeroing then mean replacement."""
+    then the ablation verdicts at k = 1, 2, 3 (raw units), zeroing then mean replacement,
+    then whether the seeds compute the same function, and the same way (notebook 06)."""
     first = next(iter(measured.values()))
     labels = {n: first["units"][n]["label"] for n in first["units"]}
     weights = {n: _weights_only_rows(measured, n, label) for n, label in labels.items()}
@@ -333,7 +373,8 @@ def findings_rows(measured: dict) -> list[Finding]:
     for n, label in labels.items():
         rows += _sparsity_rows(measured, n, label)
     raw = next(iter(labels.values()))
-    return rows + [_ablation_row(measured, k, raw, mode) for mode in MODES for k in (1, 2, 3)]
+    rows += [_ablation_row(measured, k, raw, mode) for mode in MODES for k in (1, 2, 3)]
+    return rows + _similarity_rows(measured, labels)
 
 
 def findings_markdown(rows: list[Finding], label: str) -> str:
@@ -365,6 +406,36 @@ def write_findings(rows: list[Finding], path, label: str) -> Path:
     return atomic_write(Path(path), lambda f: f.write(text))
 
 
+@torch.no_grad()
+def seed_similarity(models: dict, x, units: list[Units]) -> dict:
+    """For every model of ``models`` (``{(kind, seed): model}``), its mean over the other
+    seeds of its kind (models without one are left out) of: the cosine of the centred
+    logits on ``x`` (what they compute, notebook 06's "same function") and, in each of
+    ``units``, the cosine of the tree tensors (how they compute it, constant included:
+    weights only, so it depends on the units). Each pair is compared once."""
+    from xnets_lite.analysis.similarity import weight_cosine
+    from xnets_lite.core.evaluation import logits
+
+    centred = {k: logits(m, x).double() for k, m in models.items()}
+    centred = {k: f - f.mean(0) for k, f in centred.items()}
+    pairs = [(a, b) for a in models for b in models if a < b and a[0] == b[0]]
+    cos = {}
+    for a, b in pairs:
+        fa, fb = centred[a], centred[b]
+        cos[a, b, "function"] = float((fa * fb).sum() / (fa.norm() * fb.norm()))
+        for u in units:
+            cos[a, b, u.name] = weight_cosine(u.fold(models[a]), u.fold(models[b]))
+    out = {}
+    for key in models:
+        mine = [(a, b) for a, b in pairs if key in (a, b)]
+        if mine:  # a model without another seed of its kind has nothing to compare with
+            out[key] = {
+                name: sum(cos[a, b, name] for a, b in mine) / len(mine)
+                for name in ["function", *(u.name for u in units)]
+            }
+    return out
+
+
 def measure_all(run, kinds=KINDS, seeds=SEEDS, per_class: int = 100) -> dict:
     """``{(kind, seed): measure(...)}`` for a notebook ``Run``: every kind at every seed
     (``Run.seed_models``), in the raw units and in unit-norm images (``standard_units``),
@@ -376,10 +447,13 @@ def measure_all(run, kinds=KINDS, seeds=SEEDS, per_class: int = 100) -> dict:
     units = [u for u in standard_units(train[0 : len(train)][0]) if u.name != "data std"]
     small = balanced_subset(test, min(per_class, len(test) // test.n_classes), seed=0)
     data_only = data_directions(train, test.n_classes)  # once: data only
-    out = {}
+    out, models = {}, {}
     for kind in kinds:
         for seed, model in run.seed_models(kind, seeds).items():
             out[kind, seed] = measure(model, train, test, units, small, seed, data_only)
+            models[kind, seed] = model
+    for key, sims in seed_similarity(models, test[0 : len(test)][0], units).items():
+        out[key]["similarity"] = sims
     return out
 
 

@@ -120,6 +120,22 @@ QUOTES = (
             ("v05-41b", "the paper's sparse tree over seeds"),
         ),
     ),
+    (
+        "Similarity",
+        _quotes(
+            "06_similarity",
+            ("s06-05", "one step of the cross-Gram recursion against explicit tensors"),
+            ("s06-09", "invariance to permutations, swaps, gauges and ODT's basis"),
+            ("s06-11", "the same polynomial from two trees"),
+            ("s06-15", "every measure, seed against seed"),
+            ("s06-15c", "where the weights' energy sits, and untrained baselines"),
+            ("s06-18", "same function, same way"),
+            ("s06-20", "the published method against Monte Carlo, by depth"),
+            ("s06-23", "which readings carry over between seeds"),
+            ("s06-23f", "the trees' interaction matrices after matching directions"),
+            ("s06-24e", "the training trajectory", r"settles"),
+        ),
+    ),
 )
 
 
