@@ -85,3 +85,24 @@ def test_print_rows_by_key_or_by_finding(capsys):
     assert select(ROWS, ["top-share [big]"]) == [ROWS[1]]
     with pytest.raises(KeyError, match="no findings row 'sparsity'.*degrees"):
         select(ROWS, ["sparsity"])
+
+
+def test_one_status_line_whether_it_measures_or_reads(run, monkeypatch):
+    """nbval compares the number of a cell's outputs: measuring (models trained or loaded,
+    each with a status line) and reading the file must show as many, one."""
+    from xnets_lite.course import notebooks
+
+    shown = []
+    monkeypatch.setattr(notebooks, "_show_info", shown.append)
+
+    def measure_all_with_models(r, kinds, seeds, per_class):
+        for s in seeds:
+            notebooks._info(f"xnet: trained seed {s}")  # what Run.model shows per model
+        return {}
+
+    monkeypatch.setattr(findings, "measure_all", measure_all_with_models)
+    _checkpoints(run)
+    load_or_measure(run, kinds=("xnet",), seeds=(0, 1))
+    assert len(shown) == 1 and "measured" in shown[0] and "xnet: trained seed 1" in shown[0]
+    load_or_measure(run, kinds=("xnet",), seeds=(0, 1))
+    assert len(shown) == 2 and "read" in shown[1]

@@ -521,12 +521,12 @@ def load_or_measure(run, kinds=KINDS, seeds=SEEDS, per_class: int = 100) -> list
     ``findings_rows(measure_all(...))`` (seed models trained when missing) and written there.
 
     Notebooks 03 and 04 print the rows their verdicts are about and 05 writes the table, all
-    from one measurement. Reading or measuring prints nothing (a status line only, as
-    ``Run.model`` shows), and the global random state is left as it was, so the cells after
-    it print the same either way."""
+    from one measurement. Reading or measuring prints nothing (one status line either way,
+    as ``Run.model`` shows; the models' own lines go into it), and the global random state
+    is left as it was, so the cells after it print the same either way."""
     import time
 
-    from xnets_lite.course.notebooks import _info, _rel
+    from xnets_lite.course.notebooks import _info, _rel, collected_info
 
     path = run.figure_dir / CACHE
     key = fingerprint(run, kinds, seeds, per_class)
@@ -535,11 +535,15 @@ def load_or_measure(run, kinds=KINDS, seeds=SEEDS, per_class: int = 100) -> list
         _info(f"findings: read {_rel(path)} (measured from these checkpoints and this code)")
         return rows
     start = time.perf_counter()
-    with torch.random.fork_rng(devices=[]):
+    # One status line whether it reads or measures (the models' own lines are kept back).
+    with torch.random.fork_rng(devices=[]), collected_info() as lines:
         rows = findings_rows(measure_all(run, kinds, seeds, per_class))
     write_rows(rows, path, run.label, fingerprint(run, kinds, seeds, per_class))
     n = len(model_names(rows))
-    _info(f"findings: measured {n} models in {time.perf_counter() - start:.1f} s → {_rel(path)}")
+    _info(
+        f"findings: measured {n} models in {time.perf_counter() - start:.1f} s → {_rel(path)} "
+        f"({'; '.join(lines)})"
+    )
     return rows
 
 

@@ -27,6 +27,7 @@ import json
 import os
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,11 +76,37 @@ class NotebookDataError(Exception):
         ]
 
 
+#: Where ``_info`` puts its lines inside ``collected_info`` (None: shown at once).
+_INFO_SINK: list[str] | None = None
+
+
+@contextmanager
+def collected_info():
+    """Inside: status lines (``_info``) are kept in the list this yields, not shown. For work
+    whose number of status lines depends on what was already on disk (``findings.
+    load_or_measure`` trains and loads models, or reads a file): it shows one line of its
+    own, so a cell has as many outputs whichever happened (nbval compares their number)."""
+    global _INFO_SINK
+    before, _INFO_SINK = _INFO_SINK, []
+    try:
+        yield _INFO_SINK
+    finally:
+        _INFO_SINK = before
+
+
 def _info(text: str) -> None:
     """Show a status line ("xnet: loaded …") as information, not as a pink stderr warning.
 
     It is HTML, which nbval does not compare (the text differs between a run that trains and
     one that loads), and the committed notebooks leave it out for the same reason."""
+    if _INFO_SINK is not None:
+        _INFO_SINK.append(text)
+    else:
+        _show_info(text)
+
+
+def _show_info(text: str) -> None:
+    """``_info``'s line, shown: grey HTML in a kernel, stderr elsewhere."""
     try:
         from IPython import get_ipython
         from IPython.display import HTML, display
