@@ -85,7 +85,7 @@ test-browser: $(STAMP)
 # 1. papermill runs notebooks/0*.ipynb in fast mode on the offline data into build/test/
 #    (checkpoints and figures stay inside build/test/): the unchanged notebooks, stubs and all,
 #    NB_JOBS at a time (xnets_lite/course/schedule.py: each notebook starts once the ones it
-#    loads from have finished: 01 → 02–06, 03 → 04, 05, 06);
+#    loads from have finished: 01 → 02–06, 03 → 06);
 # 2. on those copies: every figure they save is also shown as an image, every panel is one
 #    output (tests/test_executed_notebooks.py), and every exercise's check says "not attempted
 #    yet" (tests/test_exercises.py);

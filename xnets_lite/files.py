@@ -60,3 +60,25 @@ def _fsync_dir(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def exclusive(path: str | os.PathLike):
+    """Inside: this process alone holds the lock file ``path`` (created if missing), among
+    processes that take it the same way; others wait at the ``with``. For work two
+    notebooks running side by side may both start (``findings.load_or_measure``): the second
+    waits, then finds the first one's result. Where the platform has no ``fcntl``
+    (Windows), it does not lock: there the course runs one notebook at a time."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from xnets_lite.analysis.units import Units
-from xnets_lite.files import atomic_write
+from xnets_lite.files import atomic_write, exclusive
 
 #: The seeds every headline finding is measured on.
 SEEDS = (0, 1, 2)
@@ -529,16 +529,19 @@ def load_or_measure(run, kinds=KINDS, seeds=SEEDS, per_class: int = 100) -> list
     from xnets_lite.course.notebooks import _info, _rel, collected_info
 
     path = run.figure_dir / CACHE
-    key = fingerprint(run, kinds, seeds, per_class)
-    cached_key, rows = read_rows(path)
-    if key is not None and cached_key == key and rows:
-        _info(f"findings: read {_rel(path)} (measured from these checkpoints and this code)")
-        return rows
-    start = time.perf_counter()
-    # One status line whether it reads or measures (the models' own lines are kept back).
-    with torch.random.fork_rng(devices=[]), collected_info() as lines:
-        rows = findings_rows(measure_all(run, kinds, seeds, per_class))
-    write_rows(rows, path, run.label, fingerprint(run, kinds, seeds, per_class))
+    # Two notebooks side by side (make test's fast run) may both ask: one measures, the
+    # other waits here and then reads what it wrote.
+    with exclusive(path.with_name(f".{CACHE}.lock")):
+        key = fingerprint(run, kinds, seeds, per_class)
+        cached_key, rows = read_rows(path)
+        if key is not None and cached_key == key and rows:
+            _info(f"findings: read {_rel(path)} (measured from these checkpoints and this code)")
+            return rows
+        start = time.perf_counter()
+        # One status line whether it reads or measures (the models' own lines are kept back).
+        with torch.random.fork_rng(devices=[]), collected_info() as lines:
+            rows = findings_rows(measure_all(run, kinds, seeds, per_class))
+        write_rows(rows, path, run.label, fingerprint(run, kinds, seeds, per_class))
     n = len(model_names(rows))
     _info(
         f"findings: measured {n} models in {time.perf_counter() - start:.1f} s → {_rel(path)} "

@@ -2,8 +2,8 @@
 
 One after the other, the fast run of the course takes the sum of its notebooks' times, yet
 most of them only load what notebook 01 trained, so on two cores two can run at once.
-``NEEDS`` says which notebook needs which (01 trains the models 02–06 load; 03 measures
-the findings 04 and 05 print, training the seeds 06 compares). Whenever a slot is free,
+``NEEDS`` says which notebook needs which (01 trains the models 02–06 load; 03 trains the
+seeds 06 compares, when it measures the findings). Whenever a slot is free,
 ``run_side_by_side`` starts the ready notebook with the most work still behind it (its
 critical path, from ``FAST_SECONDS``, which only orders and never limits anything). Each
 notebook runs in a process of its own (``python -m xnets_lite.course.notebooks run --only
@@ -30,28 +30,29 @@ class NotebookFailed(RuntimeError):
 
 
 #: Which notebooks must have finished before a notebook starts (what it loads from them):
-#: 01 trains the models the others load; 03 is the first to ask for the findings
-#: (``findings.load_or_measure``: the seed models trained and measured once, kept in
-#: ``findings.json``), which 04 and 05 print and 06 compares the seed models of.
+#: 01 trains the models the others load. 06 compares the seed models that 03 trains when
+#: it measures the findings (``findings.load_or_measure``); 04 and 05 print findings rows
+#: too, but need not wait: the first notebook to ask measures while the others wait at
+#: ``load_or_measure``'s lock and then read what it wrote.
 NEEDS = {
     "02_decomposition": ("01_training",),
     "03_eigenvectors": ("01_training",),
-    "04_tree": ("01_training", "03_eigenvectors"),
-    "05_validation": ("01_training", "03_eigenvectors"),
+    "04_tree": ("01_training",),
+    "05_validation": ("01_training",),
     "06_similarity": ("01_training", "03_eigenvectors"),
 }
 
 #: Rough seconds of each notebook in the fast run on two idle cores (``build/test/
 #: timings.json``); they only order the queue.
 FAST_SECONDS = {
-    "00_tensor_networks": 2,
-    "01_training": 20,
-    "02_decomposition": 18,
-    "03_eigenvectors": 28,
-    "04_tree": 7,
-    "05_validation": 50,
-    "06_similarity": 55,
-    "07_your_own_model": 9,
+    "00_tensor_networks": 4,
+    "01_training": 14,
+    "02_decomposition": 22,
+    "03_eigenvectors": 71,
+    "04_tree": 25,
+    "05_validation": 60,
+    "06_similarity": 64,
+    "07_your_own_model": 11,
 }
 
 
