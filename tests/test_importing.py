@@ -305,6 +305,32 @@ def test_a_functional_relu_is_refused_as_a_nonlinearity():
         from_module(seeded(lambda: Stack(act=torch.relu)))
 
 
+def test_a_relu_is_named_even_when_the_inputs_keep_its_signs():
+    """The diagnosis looks along lines through the first sample inputs. Between bright images
+    alike (all pixels positive, positive left weights) a ReLU on ``L x`` never switches, so
+    the module is a polynomial on every line joining two of them; the line from an input to
+    its negative crosses the kinks."""
+
+    class ReluOnLeft(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.left, self.right = nn.Linear(D_IN, 5), nn.Linear(D_IN, 5)
+            self.head = nn.Linear(5, CLASSES)
+
+        def forward(self, x):
+            return self.head(torch.relu(self.left(x)) * self.right(x))
+
+    model = seeded(ReluOnLeft)
+    with torch.no_grad():
+        model.left.weight.abs_()
+        model.left.bias.fill_(0.1)
+    bright = torch.rand(16, D_IN, generator=torch.Generator().manual_seed(0)) + 0.5
+    inputs = torch.cat([bright[:8], -bright[8:]])  # the first 8 bright, the rest dark
+    assert (model.left(inputs[:8]) > 0).all()  # the ReLU is the identity on the first 8
+    with pytest.raises(ImportCheckError, match="Likely cause: a nonlinearity"):
+        from_module(model, inputs=inputs)
+
+
 def test_a_gated_tdooms_layer_is_refused():
     with pytest.raises(ValueError, match="gate"):
         from_module(seeded(lambda: DoomsModel(gate="relu")))

@@ -3,14 +3,13 @@ the repository root, the pipeline command behind `make reproduce DATASET=svhn` (
 started from another working directory. The kernels run in notebooks/, so a data directory
 resolved from the working directory would miss the files (a bug this test pins down).
 
-The fake files are learnable (each class has its own pattern), so the notebooks' accuracy
-floors mean something; they run in a copy of the repository, never in the user's ./data.
-Notebook 04 runs, the smallest that takes the whole route: ``Run.data`` reads the files,
-``Run.model`` trains the two χ-nets it decomposes (no checkpoint yet) and saves them, and a
-figure is written under figures/svhn/. 01–03 take the same routes with more models to train
-(01 trains seven, minutes on 2 cores) and 00 reads no data; 05 reads its data the same way but
-asserts properties of a reading of real images (removing a class's eigenvectors breaks that
-class *only*) that random class patterns do not have.
+The fake files are learnable (each class has its own pattern), so accuracy floors mean
+something; they run in a copy of the repository, never in the user's ./data. Notebook 07 runs,
+the smallest that takes the whole route: its parameters cell, ``Run.data`` reading the files,
+a model trained and saved under checkpoints/svhn/, its decomposition saved beside it, and
+figures written under figures/svhn/. 01–06 read their data the same way with more to train
+(01 trains seven models, and 03–05 measure the findings over six seed models); that
+``Run.model`` trains and saves a χ-net from the SVHN files is checked in process below.
 """
 
 import json
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -78,7 +78,7 @@ def test_make_reproduce_svhn_fast_from_another_directory(checkout, tmp_path):
             "--out",
             str(out),
             "--only",
-            "04",
+            "07",
         ],
         cwd=elsewhere,
         env=env,
@@ -88,11 +88,26 @@ def test_make_reproduce_svhn_fast_from_another_directory(checkout, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert "FALLBACK" not in proc.stderr
-    executed = json.loads((out / "04_tree.ipynb").read_text())
+    executed = json.loads((out / "07_your_own_model.ipynb").read_text())
     text = json.dumps([c.get("outputs", []) for c in executed["cells"]])
-    assert "SVHN" in text and "dataset: svhn" in text
-    assert "MNIST (full" not in text
+    assert "SVHN" in text and "MNIST (full" not in text
     figures = sorted(p.name for p in (out / "figures" / "svhn").glob("*.png"))
-    assert "compositional_tree.png" in figures
-    trained = sorted(p.name.split("-w")[0] for p in (out / "checkpoints" / "svhn").glob("*.pt"))
-    assert trained == ["xnet", "xnet-direct"], trained  # both trained here, on the files
+    assert figures == ["07_class_eigenvectors.png", "07_tree.png"], figures
+    trained = sorted(p.name for p in (out / "checkpoints" / "svhn").glob("*.pt"))
+    assert trained == ["bilinear-mlp-h32-e2-fast-s0-odt.pt", "bilinear-mlp-h32-e2-fast-s0.pt"]
+
+
+def test_run_model_trains_a_chi_net_on_the_svhn_files(checkout, tmp_path, monkeypatch):
+    """``Run.model`` on the SVHN files (what 01–06 call): trained, saved under svhn/, and
+    loaded back the second time."""
+    from xnets_lite.course.notebooks import Run
+
+    monkeypatch.setenv("XNETS_DATA", str(checkout / "data"))
+    run = Run("svhn", fast=True, checkpoints=str(tmp_path / "c"), figures=str(tmp_path / "f"))
+    with pytest.warns(UserWarning, match="differs from the official SVHN release"):
+        model, meta = run.model("xnet", progress=False)  # the user is told: not the paper's
+    assert run.checkpoint_path("xnet").parent.name == "svhn"
+    assert run.checkpoint_path("xnet").exists() and meta["test_accuracy"] > 0.5
+    again, _ = run.model("xnet", progress=False)
+    for a, b in zip(model.state_dict().values(), again.state_dict().values()):
+        assert torch.equal(a, b)

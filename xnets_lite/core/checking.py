@@ -75,11 +75,17 @@ def _run(module: nn.Module, x: Tensor) -> Tensor:
 def _polynomial_residue(module: nn.Module, x: Tensor, degree: int) -> float:
     """How far ``module`` is from a polynomial of ``degree``: the largest (degree+1)-th
     finite difference along a few lines through the sample inputs, relative to the outputs'
-    size (about 1e-12 for a polynomial in float64, order 1 for a ReLU crossing a kink)."""
+    size (about 1e-12 for a polynomial in float64, order 1 for a ReLU crossing a kink).
+
+    The lines join pairs of inputs, and each of the first inputs to its negative: between
+    two images alike (all bright, say) a ReLU's pre-activations may keep their signs, so no
+    kink lies on the line; from x to −x every unit whose input term outweighs its bias
+    changes sign."""
     n = degree + 1
     worst = 0.0
+    segments = list(zip(x[:4], x[4:8]))[:4] + [(a, -a) for a in x[:4]]
     with torch.no_grad():
-        for a, b in list(zip(x[:4], x[4:8]))[:4]:
+        for a, b in segments:
             ts = torch.arange(n + 1, dtype=torch.float64) / n
             pts = a + ts[:, None] * (b - a)
             f = _run(module, pts.reshape(n + 1, *x.shape[1:]))
