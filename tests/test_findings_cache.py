@@ -33,7 +33,13 @@ def run(tmp_path, monkeypatch):
     return run
 
 
-def _checkpoints(run, content=b"weights"):
+def _save(path, value: float, seconds: float = 1.0):
+    """A checkpoint as training writes one: weights, and meta with the training time."""
+    state = {"w": torch.full((2, 3), value)}
+    torch.save({"state_dict": state, "meta": {"train_seconds": seconds}}, path)
+
+
+def _checkpoints(run, value=1.0):
     paths = []
     for s in (0, 1):
         other = Run(
@@ -41,7 +47,7 @@ def _checkpoints(run, content=b"weights"):
         )
         path = other.checkpoint_path("xnet")
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content + bytes([s]))
+        _save(path, value + s)
         paths.append(path)
     return paths
 
@@ -56,7 +62,10 @@ def test_measured_once_then_read_back_and_measured_again_when_a_checkpoint_chang
     data = json.loads((run.figure_dir / "findings.json").read_text(encoding="utf-8"))
     assert data["label"] == run.label and len(data["fingerprint"]) == 64
     assert data["rows"][0]["values"] == {"xnet s0": "0.70"}
-    paths[1].write_bytes(b"retrained")
+    _save(paths[1], 2.0, seconds=99.0)  # retrained to the same weights, in another time
+    load_or_measure(run, kinds=("xnet",), seeds=(0, 1))
+    assert len(run.calls) == 1
+    _save(paths[1], 5.0)  # other weights
     load_or_measure(run, kinds=("xnet",), seeds=(0, 1))
     assert len(run.calls) == 2
     load_or_measure(run, kinds=("xnet",), seeds=(0, 1), per_class=5)  # other arguments

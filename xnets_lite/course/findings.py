@@ -468,8 +468,10 @@ CACHE = "findings.json"
 def fingerprint(run, kinds=KINDS, seeds=SEEDS, per_class: int = 100) -> str | None:
     """sha256 of everything ``measure_all(run, kinds, seeds, per_class)`` depends on: the
     run's dataset, setting and seed (the fast setting's subset), the arguments, the package
-    code (``outputs.package_hash``) and the bytes of every seed model's checkpoint. None when
-    a checkpoint is missing (measuring trains it). The global random state is left as it was."""
+    code (``outputs.package_hash``) and the weights of every seed model's checkpoint (its
+    tensors, not the file: a retrain to the same weights stores another training time, and
+    must not look like other models). None when a checkpoint is missing (measuring trains
+    it). The global random state is left as it was."""
     import hashlib
     import json
     from dataclasses import replace
@@ -485,7 +487,10 @@ def fingerprint(run, kinds=KINDS, seeds=SEEDS, per_class: int = 100) -> str | No
     what.update(seeds=list(seeds), per_class=per_class, package=package_hash())
     digest = hashlib.sha256(json.dumps(what, sort_keys=True).encode())
     for p in paths:
-        digest.update(p.name.encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
+        digest.update(p.name.encode() + b"\0")
+        state = torch.load(p, map_location="cpu", weights_only=True)["state_dict"]
+        for name, tensor in state.items():
+            digest.update(name.encode() + b"\0" + tensor.contiguous().numpy().tobytes())
     return digest.hexdigest()
 
 
