@@ -3,9 +3,8 @@
 
 import pytest
 import torch
-from test_validation import U1, U2, V, hand_built, toy_data
 
-from helpers import assert_close, random_inputs, random_xnet
+from helpers import U1, U2, V, assert_close, hand_built, random_inputs, random_xnet, toy_data
 from xnets_lite.analysis.controls import (
     discriminant_directions,
     energy_matched_random_directions,

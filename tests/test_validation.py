@@ -5,7 +5,18 @@ answer is known, and exactness checks in float64 on random ones."""
 import pytest
 import torch
 
-from helpers import assert_close, random_inputs, random_xnet
+from helpers import (
+    SIDE,
+    U1,
+    U2,
+    D,
+    V,
+    assert_close,
+    hand_built,
+    random_inputs,
+    random_xnet,
+    toy_data,
+)
 from xnets_lite.analysis.interpret import class_eigenvectors, measure_truncation
 from xnets_lite.analysis.validation import (
     ablation_accuracy,
@@ -24,7 +35,6 @@ from xnets_lite.analysis.validation import (
     steering,
 )
 from xnets_lite.core.evaluation import per_class_accuracy
-from xnets_lite.core.model import XNet
 from xnets_lite.core.network import to_network
 from xnets_lite.core.odt import odt
 from xnets_lite.course.lines import destination_line
@@ -39,51 +49,6 @@ from xnets_lite.viz.validation_figures import (
     plot_steering,
     plot_steering_gallery,
 )
-
-SIDE = 4  # 4×4 images, 16 pixels
-D = SIDE * SIDE
-
-
-def block_direction(first: int) -> torch.Tensor:
-    """Unit vector on pixels first … first+3 (value ½ each)."""
-    v = torch.zeros(D, dtype=torch.float64)
-    v[first : first + 4] = 0.5
-    return v
-
-
-V, U1, U2 = block_direction(0), block_direction(4), block_direction(8)
-
-
-def hand_built() -> XNet:
-    """A one-layer χ-net where class 0 depends on the pixel direction V only:
-
-        logit_0 = (V·x)² − 1,   logit_1 = U1·x,   logit_2 = U2·x.
-
-    The embedding writes V·x, 0, U1·x, U2·x on the stream; the block squares coordinate 0
-    into coordinate 1 (one product, L = R = e₀ᵀ, D = e₁); the head reads 1, 2, 3."""
-    model = XNet(D, d_model=4, d_hidden=1, n_classes=3, n_layers=1).double()
-    with torch.no_grad():
-        for p in model.parameters():
-            p.zero_()
-        model.embed.weight[0], model.embed.weight[2], model.embed.weight[3] = V, U1, U2
-        block = model.blocks[0]
-        block.left.weight[0, 0] = block.right.weight[0, 0] = 1
-        block.down.weight[1, 0] = 1
-        model.head.weight[0, 1] = model.head.weight[1, 2] = model.head.weight[2, 3] = 1
-        model.head.bias[0] = -1
-    return model.eval()
-
-
-def toy_data(per_class: int = 20, seed: int = 0) -> Dataset:
-    """Class c lights the four pixels of its block fully (V·x = 2 for class 0, …); pixels
-    12–15, which no logit reads, are random."""
-    gen = torch.Generator().manual_seed(seed)
-    images = torch.zeros(3 * per_class, D, dtype=torch.uint8)
-    labels = torch.arange(3).repeat_interleave(per_class)
-    for c in range(3):
-        images[labels == c, 4 * c : 4 * c + 4] = 255
-    images[:, 12:] = torch.randint(0, 256, (3 * per_class, 4), generator=gen, dtype=torch.uint8)
-    return Dataset(images.reshape(-1, SIDE, SIDE), labels, "toy", "test", n_classes=3)
 
 
 @pytest.fixture(scope="module")

@@ -862,7 +862,8 @@ def _with_solutions(source: Path, folder: Path) -> Path:
     return path
 
 
-def main(argv=None) -> int:
+def _parser() -> argparse.ArgumentParser:
+    """The command line: ``run`` and its options."""
     parser = argparse.ArgumentParser(
         prog="python -m xnets_lite.course.notebooks", description=__doc__.split("\n\n")[0]
     )
@@ -897,6 +898,11 @@ def main(argv=None) -> int:
     # A notebook of a --jobs run, started by the pipeline itself (schedule.py).
     run.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     run.add_argument("--commit", choices=("yes", "no"), help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"--jobs must be at least 1, got {args.jobs}")
