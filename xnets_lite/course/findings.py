@@ -11,8 +11,8 @@ its failure criterion, the value per model and whether it holds for **every** mo
 ``write_findings`` writes them as ``figures/<dataset>/findings.md``, the table the README
 points to. Nothing here is typed by hand: every value comes from the run that writes the file.
 ``load_or_measure`` measures once per run and keeps the rows in ``findings.json`` beside the
-table (keyed by the checkpoints and the code), so notebooks 03 and 04, which run first, print
-the rows their verdicts are about (``print_rows``) and 05 writes the table from the same rows.
+table (keyed by the checkpoints and the code), so notebooks 02, 03, 04 and 06 print the rows
+their verdicts are about (``print_rows``) and 05 writes the table from the same rows.
 """
 
 from __future__ import annotations
@@ -458,7 +458,7 @@ def measure_all(run, kinds=KINDS, seeds=SEEDS, per_class: int = 100) -> dict:
 
 
 # ---------------------------------------------------------------------------------------
-# Measured once per run: notebooks 03, 04 and 05 print rows of the same measurement
+# Measured once per run: notebooks 02–06 print rows of the same measurement
 # ---------------------------------------------------------------------------------------
 #: The machine-readable twin of ``findings.md``, beside it: the rows and a fingerprint of what
 #: they were measured from (``load_or_measure`` reads it back instead of measuring again).
@@ -525,7 +525,7 @@ def load_or_measure(run, kinds=KINDS, seeds=SEEDS, per_class: int = 100) -> list
     the run's figure folder when its fingerprint (``fingerprint``) is this run's, otherwise
     ``findings_rows(measure_all(...))`` (seed models trained when missing) and written there.
 
-    Notebooks 03 and 04 print the rows their verdicts are about and 05 writes the table, all
+    Notebooks 02, 03, 04 and 06 print the rows their verdicts are about and 05 writes the table, all
     from one measurement. Reading or measuring prints nothing (one status line either way,
     as ``Run.model`` shows; the models' own lines go into it), and the global random state
     is left as it was, so the cells after it print the same either way."""
