@@ -89,6 +89,7 @@ g = class_eigenvectors(dec, k=3, image_shape=shape, sign_gradient=grad)
 ablations = [ablation_matrix(model, test_data, g.vectors, ks=(1, 2, 3), name="class Gram (ODT)"),
              ablation_matrix(model, test_data, random_directions(10, 3, test_data.d_input, seed=0),
                              ks=(1, 2, 3), name="random")]
+stronger_zeroed = []  # 05's controls (e)-(g): the panel shows whatever readings it is given
 alphas = float(x_test.norm(dim=1).mean()) * torch.linspace(0, 1.2, 7)
 steer = steering(model, test_data, g.vectors[:, 0], alphas, seed=0, max_images=2000)
 best = steer.best()[0]
