@@ -412,27 +412,25 @@ def seed_similarity(models: dict, x, units: list[Units]) -> dict:
     seeds of its kind (models without one are left out) of: the cosine of the centred
     logits on ``x`` (what they compute, notebook 06's "same function") and, in each of
     ``units``, the cosine of the tree tensors (how they compute it, constant included:
-    weights only, so it depends on the units). Each pair is compared once."""
-    from xnets_lite.analysis.similarity import weight_cosine
+    weights only, so it depends on the units). The weight cosines come from
+    ``similarity.weight_matrix``, one cross-Gram recursion per pair of each kind's seeds."""
+    from xnets_lite.analysis.similarity import weight_matrix
     from xnets_lite.core.evaluation import logits
 
-    centred = {k: logits(m, x).double() for k, m in models.items()}
-    centred = {k: f - f.mean(0) for k, f in centred.items()}
-    pairs = [(a, b) for a in models for b in models if a < b and a[0] == b[0]]
-    cos = {}
-    for a, b in pairs:
-        fa, fb = centred[a], centred[b]
-        cos[a, b, "function"] = float((fa * fb).sum() / (fa.norm() * fb.norm()))
-        for u in units:
-            cos[a, b, u.name] = weight_cosine(u.fold(models[a]), u.fold(models[b]))
     out = {}
-    for key in models:
-        mine = [(a, b) for a, b in pairs if key in (a, b)]
-        if mine:  # a model without another seed of its kind has nothing to compare with
-            out[key] = {
-                name: sum(cos[a, b, name] for a, b in mine) / len(mine)
-                for name in ["function", *(u.name for u in units)]
-            }
+    for kind in dict.fromkeys(k for k, _ in models):
+        keys = [key for key in models if key[0] == kind]
+        if len(keys) < 2:  # a model without another seed of its kind has nothing to compare
+            continue
+        f = torch.stack([logits(models[key], x).double() for key in keys])
+        f = (f - f.mean(1, keepdim=True)).flatten(1)
+        f = f / f.norm(dim=1, keepdim=True)
+        cosines = {"function": f @ f.T}  # (M, M), and per unit the tree tensors' (all degrees)
+        for u in units:
+            cosines[u.name] = weight_matrix([u.fold(models[key]) for key in keys])[..., -1]
+        for i, key in enumerate(keys):
+            others = [j for j in range(len(keys)) if j != i]
+            out[key] = {name: float(c[i, others].mean()) for name, c in cosines.items()}
     return out
 
 
