@@ -359,6 +359,21 @@ def plot_effective_dimensions(
     return fig
 
 
+def wire_panels(n: int, panel: tuple[float, float], pad: tuple[float, float], max_width: float):
+    """A figure with one panel per wire, four to a row: ``(fig, axes, used)``, ``axes`` the
+    (rows, cols) grid (y shared), ``used`` its first ``n`` panels (the rest switched off).
+    Each panel is ``panel`` inches (width, height), plus ``pad`` for the labels around them,
+    the width capped at ``max_width``."""
+    cols = min(n, 4)
+    nrows = -(-n // cols)
+    size = (min(max_width, panel[0] * cols + pad[0]), panel[1] * nrows + pad[1])
+    fig = Figure(figsize=size, layout="constrained")
+    axes = fig.subplots(nrows, cols, sharey=True, squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_axis_off()
+    return fig, axes, list(axes.flat[:n])
+
+
 def energy_shares(spectrum) -> tuple[np.ndarray, np.ndarray, int]:
     """A global spectrum as what ``plot_spectra`` draws: ``(numbers, shares, n_zero)`` —
     the eigenvalue numbers (from 1) and shares ``λᵢ / Σλ`` of the eigenvalues above
@@ -384,15 +399,8 @@ def plot_spectra(dec: Decomposition, title: str = "", ranks=None) -> Figure:
 
     if ranks is not None:
         ranks = check_ranks(dec.widths, ranks)
-    n = len(dec.spectra)
-    cols = min(n, 4)
-    nrows = (n + cols - 1) // cols
-    fig = Figure(figsize=(min(9.0, 2.3 * cols + 0.6), 2.5 * nrows + 0.4), layout="constrained")
-    axes = fig.subplots(nrows, cols, sharey=True, squeeze=False)
-    for wire, ax in enumerate(axes.flat):
-        if wire >= n:
-            ax.set_axis_off()
-            continue
+    fig, axes, used = wire_panels(len(dec.spectra), (2.3, 2.5), (0.6, 0.4), max_width=9.0)
+    for wire, ax in enumerate(used):
         numbers, shares, n_zero = energy_shares(dec.spectra[wire])
         ax.semilogy(numbers, shares, ".", ms=3, color="C0")
         if ranks is not None:

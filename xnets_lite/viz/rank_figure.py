@@ -19,22 +19,15 @@ ZERO = 1e-12
 def plot_kept_energies(dec, ranks, title: str = ""):
     """One panel per wire: coordinate ``k`` of the kept basis (0 = the constant) against its
     share of the wire's energy (log scale), kept (``k ≤ ranks[l]``) in colour, cut in grey."""
-    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.ticker import MaxNLocator
 
     from xnets_lite.core.odt import check_ranks
+    from xnets_lite.viz.plots import wire_panels
 
     ranks = check_ranks(dec.widths, ranks)
-    n = len(dec.importance)
-    cols = min(n, 4)
-    nrows = -(-n // cols)
-    fig = Figure(figsize=(min(9.4, 2.2 * cols + 0.8), 2.4 * nrows + 0.9), layout="constrained")
-    axes = fig.subplots(nrows, cols, sharey=True, squeeze=False)
-    for wire, ax in enumerate(axes.flat):
-        if wire >= n:
-            ax.set_axis_off()
-            continue
+    fig, axes, used = wire_panels(len(dec.importance), (2.2, 2.4), (0.8, 0.9), max_width=9.4)
+    for wire, ax in enumerate(used):
         imp = dec.importance[wire].detach().cpu().double().numpy()
         total = float(imp.sum()) or 1.0
         k = np.arange(len(imp))
